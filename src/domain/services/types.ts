@@ -88,6 +88,28 @@ export interface OnboardingProgress {
   linked?: boolean;
 }
 
+/**
+ * Progress of a terminal order, stored by the job layer. OrderTerminal has no natural key,
+ * so before the first send the service records the merchant's existing terminal ids; after
+ * an ambiguous outcome (timeout once the request was sent) it reconciles with ListTerminals
+ * before ever sending again. When it cannot tell, it throws a non-retryable ConflictError
+ * `terminal.order_unresolved` so an operator decides.
+ */
+export interface TerminalOrderProgress {
+  tmoMerchantId?: string;
+  /** terminal ids the merchant had before the first send */
+  knownTerminalIds?: string[];
+  /** set just before OrderTerminal is sent; cleared only by a definite outcome */
+  sendAttempted?: boolean;
+  terminalId?: string;
+}
+
+/** Lets a caller (the job layer) persist progress and resume without repeating a step. */
+export interface Resume<P> {
+  progress: P;
+  onProgress: (p: P) => Promise<void>;
+}
+
 export interface MerchantService {
   /**
    * CRM CreateCustomer → TMO RegisterMerchant → CRM AddExternalRef. A duplicate VAT number
@@ -97,7 +119,7 @@ export interface MerchantService {
   onboard(
     input: NewMerchant,
     ctx: CallContext,
-    resume?: { progress: OnboardingProgress; onProgress: (p: OnboardingProgress) => Promise<void> },
+    resume?: Resume<OnboardingProgress>,
   ): Promise<{ merchant: Merchant; created: boolean }>;
   get(id: string, ctx: CallContext): Promise<Merchant>;
   list(
@@ -115,7 +137,12 @@ export interface PartnerService {
 }
 
 export interface TerminalService {
-  order(merchantId: string, order: NewTerminalOrder, ctx: CallContext): Promise<MerchantTerminal>;
+  order(
+    merchantId: string,
+    order: NewTerminalOrder,
+    ctx: CallContext,
+    resume?: Resume<TerminalOrderProgress>,
+  ): Promise<MerchantTerminal>;
   listForMerchant(merchantId: string, page: PageRequest, ctx: CallContext): Promise<PageResult<MerchantTerminal>>;
   get(id: string, ctx: CallContext): Promise<MerchantTerminal>;
   changeStatus(
