@@ -1,0 +1,158 @@
+import type { CallContext } from '../call-context.ts';
+import type { CustomerMasterPort } from '../customer-master.port.ts';
+import { ConflictError, NotFoundError, isGatewayErrorLike } from '../errors/index.ts';
+import type { Terminal } from '../model.ts';
+import type { TerminalManagementPort } from '../terminal-management.port.ts';
+import type { MerchantLinks } from './lru.ts';
+import { toPageResult } from './paging.ts';
+import type { MerchantTerminal, NewTerminalOrder, Resume, TerminalOrderProgress, TerminalService } from './types.ts';
+
+const TMO_PAGE_MAX = 50;
+
+export interface TerminalServiceDeps {
+  crm: CustomerMasterPort;
+  tmo: TerminalManagementPort;
+  links: MerchantLinks;
+}
+
+/**
+ * Errors after which the order request certainly did not apply: TMO answered with a refusal.
+ * Everything else (timeouts, resets, system faults) is treated as ambiguous and reconciled
+ * with ListTerminals before any resend: a duplicate terminal costs more than a lookup.
+ */
+function definitelyNotApplied(err: unknown): boolean {
+  return isGatewayErrorLike(err) && ['validation', 'business', 'not_found', 'conflict'].includes(err.kind);
+}
+
+/** Terminal use cases over TMO; merchant ids are resolved through the CRM ⇄ TMO link. */
+export function createTerminalService({ crm, tmo, links }: TerminalServiceDeps): TerminalService {
+  async function midOf(merchantId: string, ctx: CallContext): Promise<string> {
+    const cached = links.tmoMerchantIdOf(merchantId);
+    if (cached) return cached;
+    const c = await crm.getCustomer(merchantId, ctx);
+    if (c.segment === 'partner') throw new NotFoundError('merchant.not_found', `No merchant ${merchantId}`);
+    if (!c.tmoMerchantId) {
+      throw new ConflictError('merchant.not_onboarded', 'The merchant is not registered with the terminal system yet');
+    }
+    links.remember(c.id, c.tmoMerchantId);
+    return c.tmoMerchantId;
+  }
+
+  async function customerIdOf(mid: string, ctx: CallContext): Promise<string | null> {
+    const cached = links.customerIdOf(mid);
+    if (cached) return cached;
+    const m = await tmo.getMerchant(mid, ctx);
+    if (!m.customerId) return null;
+    links.remember(m.customerId, mid);
+    return m.customerId;
+  }
+
+  function view(t: Terminal, merchantId: string | null): MerchantTerminal {
+    return {
+      id: t.id,
+      merchantId,
+      tmoMerchantId: t.tmoMerchantId,
+      model: t.model,
+      serialNumber: t.serialNumber,
+      status: t.status,
+      contactless: t.contactless,
+      currency: t.currency,
+      lastSeenAt: t.lastSeenAt,
+    };
+  }
+
+  async function get(id: string, ctx: CallContext): Promise<MerchantTerminal> {
+    const t = await tmo.getTerminal(id, ctx);
+    return view(t, await customerIdOf(t.tmoMerchantId, ctx));
+  }
+
+  async function allTerminals(mid: string, ctx: CallContext): Promise<Terminal[]> {
+    const all: Terminal[] = [];
+    for (let page = 1; ; page++) {
+      const r = await tmo.listTerminals(mid, page, TMO_PAGE_MAX, ctx);
+      all.push(...r.items);
+      if (r.items.length === 0 || page * TMO_PAGE_MAX >= r.total) return all;
+    }
+  }
+
+  return {
+    async order(merchantId: string, order: NewTerminalOrder, ctx: CallContext, resume?: Resume<TerminalOrderProgress>) {
+      const progress: TerminalOrderProgress = { ...(resume?.progress ?? {}) };
+      const save = async () => {
+        await resume?.onProgress({ ...progress, knownTerminalIds: [...(progress.knownTerminalIds ?? [])] });
+      };
+      if (!progress.tmoMerchantId) {
+        progress.tmoMerchantId = await midOf(merchantId, ctx);
+        await save();
+      }
+      const mid = progress.tmoMerchantId;
+
+      if (!progress.terminalId && progress.sendAttempted) {
+        // An earlier send has an unknown outcome: find out before sending again.
+        const known = new Set(progress.knownTerminalIds ?? []);
+        const candidates = (await allTerminals(mid, ctx)).filter(
+          (t) => !known.has(t.id) && t.model === order.model && t.contactless === order.contactless,
+        );
+        if (candidates.length === 1 && candidates[0]) {
+          progress.terminalId = candidates[0].id;
+          progress.sendAttempted = false;
+          await save();
+        } else if (candidates.length > 1) {
+          throw new ConflictError(
+            'terminal.order_unresolved',
+            `An earlier order had an unknown outcome and ${candidates.length} new terminals of that model now exist; an operator must decide`,
+          );
+        } else {
+          progress.sendAttempted = false;
+          await save();
+        }
+      }
+
+      if (!progress.terminalId) {
+        progress.knownTerminalIds = (await allTerminals(mid, ctx)).map((t) => t.id);
+        progress.sendAttempted = true;
+        await save();
+        try {
+          const r = await tmo.orderTerminal(mid, order, ctx);
+          progress.terminalId = r.terminalId;
+        } catch (err) {
+          if (definitelyNotApplied(err)) {
+            progress.sendAttempted = false;
+            await save();
+          }
+          throw err;
+        }
+        progress.sendAttempted = false;
+        await save();
+      }
+      return view(await tmo.getTerminal(progress.terminalId, ctx), merchantId);
+    },
+
+    async listForMerchant(merchantId, page, ctx) {
+      const mid = await midOf(merchantId, ctx);
+      const r = await tmo.listTerminals(mid, page.page, Math.min(page.pageSize, TMO_PAGE_MAX), ctx);
+      return toPageResult(r, (t) => view(t, merchantId));
+    },
+
+    get,
+
+    async changeStatus(id, status, reason, ctx) {
+      let changed: boolean;
+      try {
+        ({ changed } = await tmo.changeTerminalStatus(id, status, reason, ctx));
+      } catch (err) {
+        // TMO answers a generic invalid-field code when the terminal is decommissioned (final).
+        if (isGatewayErrorLike(err) && err.kind === 'validation') {
+          const current = await tmo.getTerminal(id, ctx);
+          if (current.status === 'decommissioned') {
+            throw new ConflictError('terminal.decommissioned', 'A decommissioned terminal cannot change status', {
+              fields: [{ field: 'status', reason: 'the terminal is decommissioned, which is final' }],
+            });
+          }
+        }
+        throw err;
+      }
+      return { terminal: await get(id, ctx), changed };
+    },
+  };
+}
