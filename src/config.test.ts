@@ -1,0 +1,226 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEV_AUTH, DEV_LEGACY_CREDENTIALS, describeConfig, ensureDevPayloadKey, loadConfig } from './config.ts';
+
+const KEY1 = Buffer.alloc(32, 1).toString('base64');
+const KEY2 = Buffer.alloc(32, 2).toString('base64');
+
+/** A complete connected-mode environment; tests override or delete single variables. */
+const CONNECTED: NodeJS.ProcessEnv = {
+  TMO_URL: 'https://tmo.example.test/ws',
+  TMO_USERNAME: 'gw',
+  TMO_PASSWORD: 'tmo-Secret-1',
+  CRM_URL: 'https://crm.example.test/ws',
+  CRM_USERNAME: 'gw',
+  CRM_PASSWORD: 'crm-Secret-2',
+  AUTH_JWKS_URL: 'https://idp.example.test/.well-known/jwks.json',
+  AUTH_ISSUER: 'https://idp.example.test/',
+  AUTH_AUDIENCE: 'legacy-gateway',
+  PAYLOAD_ENCRYPTION_KEYS: `k2:${KEY2},k1:${KEY1}`,
+};
+
+function errorOf(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('when the environment is empty, then it is embedded mode with documented defaults', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      mode: 'embedded',
+      port: 8080,
+      host: '127.0.0.1',
+      logLevel: 'info',
+      redisUrl: undefined,
+      legacyTimeZone: 'Europe/Rome',
+      auth: { mode: 'dev', issuer: DEV_AUTH.issuer, audience: DEV_AUTH.audience },
+      bodyLimitBytes: 65_536,
+      idempotencyTtlSeconds: 86_400,
+      payloadEncryption: { source: 'dev' },
+      workers: { inProcess: true, concurrency: 8 },
+      devDataDir: resolve('.tmp/dev'),
+    });
+    expect(c.tmo).toEqual({
+      url: undefined,
+      ...DEV_LEGACY_CREDENTIALS.tmo,
+      timeoutMs: 3000,
+      breaker: { errorThresholdPct: 50, volumeThreshold: 5, resetMs: 10_000, rollingWindowMs: 10_000 },
+      bulkhead: { maxConcurrency: 64, maxQueue: 256 },
+      retry: { attempts: 8, backoffMs: 2000, maxAgeMs: 3_600_000 },
+    });
+    expect(c.crm.username).toBe(DEV_LEGACY_CREDENTIALS.crm.username);
+  });
+
+  it('when the call has no argument, then it reads process.env', () => {
+    expect(loadConfig().port).toBe(loadConfig({ ...process.env }).port);
+  });
+
+  it('when loaded, then the result is deeply frozen', () => {
+    const c = loadConfig(CONNECTED);
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.tmo.breaker)).toBe(true);
+    expect(Object.isFrozen(c.auth)).toBe(true);
+    expect(c.payloadEncryption.source === 'env' && Object.isFrozen(c.payloadEncryption.keys)).toBe(true);
+    expect(() => {
+      (c as { port: number }).port = 1;
+    }).toThrow(TypeError);
+  });
+
+  it('when everything is set for real legacy systems, then it is connected mode with those values', () => {
+    const c = loadConfig({
+      ...CONNECTED,
+      PORT: '9000',
+      HOST: '0.0.0.0',
+      LOG_LEVEL: 'DEBUG',
+      REDIS_URL: 'redis://:pw@redis.internal:6380/2',
+      TMO_TIMEOUT_MS: '1500',
+      CRM_MAX_QUEUE: '0',
+      TMO_RETRY_ATTEMPTS: '3',
+      LEGACY_TIME_ZONE: 'europe/rome',
+      WORKERS_IN_PROCESS: 'no',
+      WORKER_CONCURRENCY: '2',
+      DEV_DATA_DIR: '/var/lib/gw',
+    });
+    expect(c).toMatchObject({
+      mode: 'connected',
+      port: 9000,
+      host: '0.0.0.0',
+      logLevel: 'debug',
+      redisUrl: 'redis://:pw@redis.internal:6380/2',
+      legacyTimeZone: 'Europe/Rome',
+      auth: { mode: 'jwks-url', jwksUrl: CONNECTED.AUTH_JWKS_URL, issuer: CONNECTED.AUTH_ISSUER, audience: 'legacy-gateway' },
+      workers: { inProcess: false, concurrency: 2 },
+      devDataDir: '/var/lib/gw',
+    });
+    expect(c.tmo).toMatchObject({ url: CONNECTED.TMO_URL, username: 'gw', password: 'tmo-Secret-1', timeoutMs: 1500 });
+    expect(c.tmo.retry.attempts).toBe(3);
+    expect(c.crm.bulkhead.maxQueue).toBe(0);
+    expect(c.payloadEncryption.source === 'env' && c.payloadEncryption.keys.map((k) => k.id)).toEqual(['k2', 'k1']);
+    expect(c.payloadEncryption.source === 'env' && c.payloadEncryption.keys[0]?.key.equals(Buffer.alloc(32, 2))).toBe(true);
+  });
+
+  it('when a JWKS file is given instead of a URL, then auth uses the file', () => {
+    const { AUTH_JWKS_URL: _, ...env } = CONNECTED;
+    const c = loadConfig({ ...env, AUTH_JWKS_FILE: 'keys/jwks.json' });
+    expect(c.auth).toEqual({ mode: 'jwks-file', jwksFile: resolve('keys/jwks.json'), issuer: CONNECTED.AUTH_ISSUER, audience: 'legacy-gateway' });
+  });
+
+  it('when a variable is empty, then it counts as unset', () => {
+    expect(loadConfig({ PORT: '', TMO_URL: '  ', LOG_LEVEL: '' })).toMatchObject({ port: 8080, mode: 'embedded', logLevel: 'info' });
+  });
+
+  it.each([
+    ['PORT', 'abc', 'PORT: must be an integer 1–65535 (got "abc")'],
+    ['PORT', '0', 'PORT: must be an integer 1–65535 (got "0")'],
+    ['PORT', '65536', 'PORT: must be an integer 1–65535'],
+    ['PORT', '80.5', 'PORT: must be an integer 1–65535'],
+    ['HOST', 'not a host!', 'HOST: must be an IP address or a host name'],
+    ['LOG_LEVEL', 'verbose', 'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (got "verbose")'],
+    ['REDIS_URL', 'localhost:6379', 'REDIS_URL: must be a redis:// or rediss:// URL'],
+    ['TMO_TIMEOUT_MS', '-1', 'TMO_TIMEOUT_MS: must be an integer 1–120000'],
+    ['CRM_BREAKER_ERROR_THRESHOLD_PCT', '150', 'CRM_BREAKER_ERROR_THRESHOLD_PCT: must be an integer 1–100'],
+    ['TMO_MAX_CONCURRENCY', '0', 'TMO_MAX_CONCURRENCY: must be an integer 1–10000'],
+    ['CRM_RETRY_ATTEMPTS', 'many', 'CRM_RETRY_ATTEMPTS: must be an integer 1–100'],
+    ['LEGACY_TIME_ZONE', 'Mars/Olympus', 'LEGACY_TIME_ZONE: must be an IANA time zone'],
+    ['WORKERS_IN_PROCESS', 'maybe', 'WORKERS_IN_PROCESS: must be true or false'],
+    ['BODY_LIMIT_BYTES', '10', 'BODY_LIMIT_BYTES: must be an integer 1024–10485760'],
+    ['IDEMPOTENCY_TTL_SECONDS', '5', 'IDEMPOTENCY_TTL_SECONDS: must be an integer 60–2592000'],
+    ['AUTH_JWKS_URL', 'ftp://x/jwks', 'AUTH_JWKS_URL: must be a http:// or https:// URL'],
+  ])('when %s is %j, then the error says %j', (name, value, expected) => {
+    expect(errorOf({ [name]: value }).message).toContain(expected);
+  });
+
+  it('when several variables are bad, then one error names every one of them', () => {
+    const err = errorOf({ PORT: 'abc', LOG_LEVEL: 'loud', TMO_TIMEOUT_MS: 'soon', CRM_MAX_QUEUE: '-3', TMO_URL: 'https://tmo.test' });
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.issues.map((i) => i.variable).sort()).toEqual(
+      ['AUTH_JWKS_URL', 'CRM_MAX_QUEUE', 'CRM_URL', 'LOG_LEVEL', 'PAYLOAD_ENCRYPTION_KEYS', 'PORT', 'TMO_PASSWORD', 'TMO_TIMEOUT_MS', 'TMO_USERNAME'].sort(),
+    );
+    for (const i of err.issues) expect(err.message).toContain(`${i.variable}: ${i.message}`);
+  });
+
+  it.each([
+    ['only TMO_URL is set', { TMO_URL: 'https://tmo.test' }, 'CRM_URL', /set both TMO_URL and CRM_URL .* or neither/],
+    ['only CRM_URL is set', { CRM_URL: 'https://crm.test' }, 'TMO_URL', /set both/],
+    ['TMO_URL has no password', { ...CONNECTED, TMO_PASSWORD: undefined }, 'TMO_PASSWORD', /required when TMO_URL is set/],
+    ['CRM_URL has no username', { ...CONNECTED, CRM_USERNAME: '' }, 'CRM_USERNAME', /required when CRM_URL is set/],
+    ['connected mode has no JWKS', { ...CONNECTED, AUTH_JWKS_URL: undefined }, 'AUTH_JWKS_URL', /AUTH_JWKS_FILE/],
+    ['both JWKS variables are set', { ...CONNECTED, AUTH_JWKS_FILE: 'jwks.json' }, 'AUTH_JWKS_FILE', /not both/],
+    ['a JWKS has no issuer', { AUTH_JWKS_FILE: 'jwks.json', AUTH_AUDIENCE: 'a' }, 'AUTH_ISSUER', /required with AUTH_JWKS/],
+    ['a JWKS has no audience', { ...CONNECTED, AUTH_AUDIENCE: undefined }, 'AUTH_AUDIENCE', /required with AUTH_JWKS/],
+    ['connected mode has no payload keys', { ...CONNECTED, PAYLOAD_ENCRYPTION_KEYS: undefined }, 'PAYLOAD_ENCRYPTION_KEYS', /required/],
+  ])('when %s, then %s is named', (_case, env: NodeJS.ProcessEnv, variable, message) => {
+    const err = errorOf(env);
+    const issue = err.issues.find((i) => i.variable === variable);
+    expect(issue?.message).toMatch(message);
+  });
+
+  it.each([
+    ['no colon', 'abc', /entry 1 must look like id:<base64>/],
+    ['a short key', `k1:${Buffer.alloc(16).toString('base64')}`, /key "k1" must be base64 of exactly 32 bytes/],
+    ['not base64', 'k1:%%%%', /key "k1" must be base64/],
+    ['a duplicate id', `k1:${KEY1},k1:${KEY2}`, /key id "k1" appears twice/],
+  ])('when PAYLOAD_ENCRYPTION_KEYS has %s, then the error says why without echoing the value', (_case, value, message) => {
+    const err = errorOf({ PAYLOAD_ENCRYPTION_KEYS: value });
+    expect(err.message).toMatch(message);
+    expect(err.message).not.toContain(value);
+  });
+
+  it('when a password is set with a bad neighbour, then the error never shows the password', () => {
+    const err = errorOf({ ...CONNECTED, PORT: 'x' });
+    expect(err.message).not.toContain('tmo-Secret-1');
+    expect(err.message).not.toContain(KEY1);
+  });
+});
+
+describe('describeConfig', () => {
+  it('when described, then passwords, keys and URL passwords are hidden and the rest is shown', () => {
+    const summary = describeConfig(loadConfig({ ...CONNECTED, REDIS_URL: 'redis://user:redis-Secret-3@r:6379' }));
+    const text = JSON.stringify(summary);
+    for (const secret of ['tmo-Secret-1', 'crm-Secret-2', 'redis-Secret-3', KEY1, KEY2]) expect(text).not.toContain(secret);
+    expect(summary).toMatchObject({
+      mode: 'connected',
+      redisUrl: 'redis://user:***@r:6379',
+      tmo: { url: CONNECTED.TMO_URL, username: 'gw', password: '***' },
+      payloadEncryption: { source: 'env', keyIds: ['k2', 'k1'], keys: '***' },
+    });
+  });
+
+  it('when embedded, then the summary says where the simulators and dev keys are', () => {
+    const summary = describeConfig(loadConfig({}));
+    expect(summary).toMatchObject({ mode: 'embedded', tmo: { url: '(embedded simulator)', password: '***' }, auth: { mode: 'dev' } });
+    expect(JSON.stringify(summary)).not.toContain(DEV_LEGACY_CREDENTIALS.tmo.password);
+  });
+});
+
+describe('ensureDevPayloadKey', () => {
+  it('when called twice on one directory, then it creates one 32-byte key and reuses it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lgw-config-'));
+    try {
+      const first = ensureDevPayloadKey(join(dir, 'dev'));
+      const second = ensureDevPayloadKey(join(dir, 'dev'));
+      expect(first[0]?.key.length).toBe(32);
+      expect(second[0]?.key.equals(first[0]?.key ?? Buffer.alloc(0))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('when the key file is corrupt, then a ConfigError says to delete it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lgw-config-'));
+    try {
+      writeFileSync(join(dir, 'payload-key.b64'), 'short');
+      expect(() => ensureDevPayloadKey(dir)).toThrow(/delete it/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

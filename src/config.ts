@@ -1,0 +1,498 @@
+/**
+ * The gateway's configuration: every environment variable it reads, parsed and checked once at
+ * start-up. `loadConfig(env)` is the only place in the codebase that reads `process.env`; every
+ * other module receives the typed, deeply frozen {@link Config} (or a slice of it) as an argument.
+ *
+ * An empty variable (`PORT=`) counts as unset. Invalid values throw one {@link ConfigError} that
+ * names every bad variable and why; secret values are never echoed in it.
+ *
+ * Two modes, chosen by the legacy URLs:
+ * - **embedded** — neither `TMO_URL` nor `CRM_URL` is set: the gateway starts the in-process legacy
+ *   simulators with dev credentials, signs dev tokens with keys kept in `DEV_DATA_DIR`, uses a dev
+ *   payload key kept there too, and uses (or starts) a local Redis when `REDIS_URL` is unset.
+ * - **connected** — both are set: every credential, the JWKS and the payload keys are required.
+ *   Setting only one of the two URLs is an error (a forgotten URL must not silently fall back to a
+ *   simulator in production).
+ *
+ * | variable | default | meaning |
+ * | --- | --- | --- |
+ * | `PORT` | `8080` | HTTP port (1–65535) |
+ * | `HOST` | `127.0.0.1` | interface to listen on. Loopback by default because the embedded mode accepts dev tokens anyone can mint; set `HOST=0.0.0.0` in a container |
+ * | `LOG_LEVEL` | `info` | `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent` |
+ * | `REDIS_URL` | — | `redis://` or `rediss://` URL. Unset: use a Redis answering on 127.0.0.1:6379, else start a private `redis-server` |
+ * | `TMO_URL` | — | TMO SOAP endpoint (http/https). Unset together with `CRM_URL`: embedded simulators |
+ * | `TMO_USERNAME`, `TMO_PASSWORD` | dev credentials in embedded mode | HTTP Basic credentials for TMO; required when `TMO_URL` is set |
+ * | `CRM_URL` | — | CRM SOAP endpoint (http/https) |
+ * | `CRM_USERNAME`, `CRM_PASSWORD` | dev credentials in embedded mode | WS-Security UsernameToken for CRM; required when `CRM_URL` is set |
+ * | `TMO_TIMEOUT_MS`, `CRM_TIMEOUT_MS` | `3000` | per-call timeout (1–120000) |
+ * | `TMO_BREAKER_ERROR_THRESHOLD_PCT`, `CRM_…` | `50` | failure percentage (1–100) in the rolling window that opens the breaker |
+ * | `TMO_BREAKER_VOLUME_THRESHOLD`, `CRM_…` | `5` | minimum calls in the window before the breaker may open |
+ * | `TMO_BREAKER_RESET_MS`, `CRM_…` | `10000` | how long the breaker stays open before a trial call |
+ * | `TMO_BREAKER_ROLLING_WINDOW_MS`, `CRM_…` | `10000` | length of the breaker's statistics window |
+ * | `TMO_MAX_CONCURRENCY`, `CRM_…` | `64` | bulkhead: calls in flight at once (1–10000) |
+ * | `TMO_MAX_QUEUE`, `CRM_…` | `256` | bulkhead: calls waiting for a slot (0–100000); beyond it calls fail fast as unavailable |
+ * | `TMO_RETRY_ATTEMPTS`, `CRM_…` | `8` | queued writes: attempts in all (1–100) |
+ * | `TMO_RETRY_BACKOFF_MS`, `CRM_…` | `2000` | queued writes: base of the exponential backoff (with jitter) |
+ * | `TMO_RETRY_MAX_AGE_MS`, `CRM_…` | `3600000` | queued writes: give up (dead letter) once a job is this old |
+ * | `LEGACY_TIME_ZONE` | `Europe/Rome` | IANA zone the legacy dates and times are in (checked with `Intl`) |
+ * | `AUTH_JWKS_URL` | — | JWKS endpoint (http/https) that verifies bearer tokens |
+ * | `AUTH_JWKS_FILE` | — | JWKS file instead of a URL. Exactly one of the two; neither only in embedded mode (dev keys) |
+ * | `AUTH_ISSUER`, `AUTH_AUDIENCE` | dev values in embedded mode | required `iss` / `aud` claims; required with a JWKS |
+ * | `BODY_LIMIT_BYTES` | `65536` | largest accepted request body (1024–10485760) |
+ * | `IDEMPOTENCY_TTL_SECONDS` | `86400` | how long an `Idempotency-Key` is remembered (60–2592000) |
+ * | `PAYLOAD_ENCRYPTION_KEYS` | dev key in `DEV_DATA_DIR` in embedded mode | `id:<base64 of 32 bytes>,id2:…` — the first encrypts queued payloads, all decrypt (key rotation). Required in connected mode |
+ * | `WORKERS_IN_PROCESS` | `true` | run the BullMQ workers inside the API process (`true`/`false`/`1`/`0`/`yes`/`no`) |
+ * | `WORKER_CONCURRENCY` | `8` | jobs a worker runs at once (1–1000) |
+ * | `DEV_DATA_DIR` | `.tmp/dev` | where embedded mode keeps its dev keys; resolved against the working directory |
+ *
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface BreakerConfig {
+  readonly errorThresholdPct: number;
+  readonly volumeThreshold: number;
+  readonly resetMs: number;
+  readonly rollingWindowMs: number;
+}
+
+export interface BulkheadConfig {
+  readonly maxConcurrency: number;
+  readonly maxQueue: number;
+}
+
+export interface RetryConfig {
+  readonly attempts: number;
+  readonly backoffMs: number;
+  readonly maxAgeMs: number;
+}
+
+export interface LegacySystemConfig {
+  /** SOAP endpoint; `undefined` in embedded mode (the simulator's address is only known once it listens) */
+  readonly url: string | undefined;
+  readonly username: string;
+  readonly password: string;
+  readonly timeoutMs: number;
+  readonly breaker: BreakerConfig;
+  readonly bulkhead: BulkheadConfig;
+  readonly retry: RetryConfig;
+}
+
+export type AuthConfig =
+  /** embedded mode: tokens are signed and verified with dev keys kept in `devDataDir` */
+  | { readonly mode: 'dev'; readonly issuer: string; readonly audience: string }
+  | { readonly mode: 'jwks-url'; readonly jwksUrl: string; readonly issuer: string; readonly audience: string }
+  | { readonly mode: 'jwks-file'; readonly jwksFile: string; readonly issuer: string; readonly audience: string };
+
+export interface PayloadKey {
+  readonly id: string;
+  /** 32 bytes (AES-256). Not frozen: typed arrays cannot be. Never log it. */
+  readonly key: Buffer;
+}
+
+export type PayloadEncryptionConfig =
+  /** from `PAYLOAD_ENCRYPTION_KEYS`: `keys[0]` encrypts, every key decrypts */
+  | { readonly source: 'env'; readonly keys: readonly PayloadKey[] }
+  /** embedded mode without the variable: use {@link ensureDevPayloadKey}(`devDataDir`) */
+  | { readonly source: 'dev' };
+
+export interface Config {
+  readonly mode: 'embedded' | 'connected';
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: LogLevel;
+  readonly redisUrl: string | undefined;
+  readonly tmo: LegacySystemConfig;
+  readonly crm: LegacySystemConfig;
+  readonly legacyTimeZone: string;
+  readonly auth: AuthConfig;
+  readonly bodyLimitBytes: number;
+  readonly idempotencyTtlSeconds: number;
+  readonly payloadEncryption: PayloadEncryptionConfig;
+  readonly workers: { readonly inProcess: boolean; readonly concurrency: number };
+  /** absolute path */
+  readonly devDataDir: string;
+}
+
+/** Credentials the embedded simulators accept; never valid against a real legacy system. */
+export const DEV_LEGACY_CREDENTIALS = Object.freeze({
+  tmo: Object.freeze({ username: 'GATEWAY-DEV', password: 'tmo-dev-password' }),
+  crm: Object.freeze({ username: 'gateway-dev', password: 'crm-dev-password' }),
+});
+
+/** `iss` / `aud` of dev tokens when `AUTH_ISSUER` / `AUTH_AUDIENCE` are unset in embedded mode. */
+export const DEV_AUTH = Object.freeze({ issuer: 'legacy-gateway-dev', audience: 'legacy-gateway' });
+
+export interface ConfigIssue {
+  variable: string;
+  message: string;
+}
+
+/** One or more environment variables are invalid. `message` lists every one of them. */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  readonly issues: readonly ConfigIssue[];
+  constructor(issues: readonly ConfigIssue[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  ${i.variable}: ${i.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+/** Variables whose values must never appear in an error message or a log. */
+const SECRET_VARS = new Set(['TMO_PASSWORD', 'CRM_PASSWORD', 'PAYLOAD_ENCRYPTION_KEYS']);
+
+// ---------------------------------------------------------------------------------------------
+// Field parsers. Each takes the raw string (empty = unset) and adds an issue without the value;
+// `loadConfig` appends `(got "…")` for non-secret variables.
+
+const raw = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+function int(min: number, max: number, fallback: number) {
+  return raw.transform((v, ctx) => {
+    if (v === undefined) return fallback;
+    const n = /^-?\d+$/.test(v) ? Number(v) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `must be an integer ${min}–${max}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
+function url(protocols: readonly string[]) {
+  return raw.transform((v, ctx) => {
+    if (v === undefined) return undefined;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(v);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || !protocols.includes(parsed.protocol)) {
+      ctx.addIssue({ code: 'custom', message: `must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL` });
+      return z.NEVER;
+    }
+    return v;
+  });
+}
+
+const bool = (fallback: boolean) =>
+  raw.transform((v, ctx) => {
+    if (v === undefined) return fallback;
+    const s = v.toLowerCase();
+    if (['true', '1', 'yes'].includes(s)) return true;
+    if (['false', '0', 'no'].includes(s)) return false;
+    ctx.addIssue({ code: 'custom', message: 'must be true or false' });
+    return z.NEVER;
+  });
+
+const host = raw.transform((v, ctx) => {
+  if (v === undefined) return '127.0.0.1';
+  const hostname = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+  if (isIP(v) === 0 && !hostname.test(v)) {
+    ctx.addIssue({ code: 'custom', message: 'must be an IP address or a host name' });
+    return z.NEVER;
+  }
+  return v;
+});
+
+const logLevel = raw.transform((v, ctx): LogLevel => {
+  if (v === undefined) return 'info';
+  const level = LOG_LEVELS.find((l) => l === v.toLowerCase());
+  if (level === undefined) {
+    ctx.addIssue({ code: 'custom', message: `must be one of ${LOG_LEVELS.join(', ')}` });
+    return z.NEVER;
+  }
+  return level;
+});
+
+const timeZone = raw.transform((v, ctx) => {
+  if (v === undefined) return 'Europe/Rome';
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: v }).resolvedOptions().timeZone;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be an IANA time zone, e.g. Europe/Rome' });
+    return z.NEVER;
+  }
+});
+
+const text = raw;
+
+const payloadKeys = raw.transform((v, ctx): PayloadKey[] | undefined => {
+  if (v === undefined) return undefined;
+  const keys: PayloadKey[] = [];
+  const problems: string[] = [];
+  v.split(',').forEach((entry, i) => {
+    const at = entry.indexOf(':');
+    const id = at < 0 ? '' : entry.slice(0, at).trim();
+    const material = at < 0 ? '' : entry.slice(at + 1).trim();
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) {
+      problems.push(`entry ${i + 1} must look like id:<base64> (id: letters, digits, _ or -)`);
+      return;
+    }
+    if (keys.some((k) => k.id === id)) {
+      problems.push(`key id "${id}" appears twice`);
+      return;
+    }
+    const key = /^[A-Za-z0-9+/]+={0,2}$/.test(material) ? Buffer.from(material, 'base64') : Buffer.alloc(0);
+    if (key.length !== 32) {
+      problems.push(`key "${id}" must be base64 of exactly 32 bytes`);
+      return;
+    }
+    keys.push({ id, key });
+  });
+  if (problems.length > 0) {
+    ctx.addIssue({ code: 'custom', message: problems.join('; ') });
+    return z.NEVER;
+  }
+  return keys;
+});
+
+/** The variables of one legacy system, without their `TMO_` / `CRM_` prefix. */
+export const legacySystemEnvSchema = z.object({
+  URL: url(['http:', 'https:']),
+  USERNAME: text,
+  PASSWORD: text,
+  TIMEOUT_MS: int(1, 120_000, 3000),
+  BREAKER_ERROR_THRESHOLD_PCT: int(1, 100, 50),
+  BREAKER_VOLUME_THRESHOLD: int(1, 100_000, 5),
+  BREAKER_RESET_MS: int(100, 3_600_000, 10_000),
+  BREAKER_ROLLING_WINDOW_MS: int(100, 3_600_000, 10_000),
+  MAX_CONCURRENCY: int(1, 10_000, 64),
+  MAX_QUEUE: int(0, 100_000, 256),
+  RETRY_ATTEMPTS: int(1, 100, 8),
+  RETRY_BACKOFF_MS: int(1, 3_600_000, 2000),
+  RETRY_MAX_AGE_MS: int(1000, 30 * 86_400_000, 3_600_000),
+});
+
+/** The gateway-wide variables (the legacy systems' own are in {@link legacySystemEnvSchema}). */
+export const envSchema = z.object({
+  PORT: int(1, 65_535, 8080),
+  HOST: host,
+  LOG_LEVEL: logLevel,
+  REDIS_URL: url(['redis:', 'rediss:']),
+  LEGACY_TIME_ZONE: timeZone,
+  AUTH_JWKS_URL: url(['http:', 'https:']),
+  AUTH_JWKS_FILE: text,
+  AUTH_ISSUER: text,
+  AUTH_AUDIENCE: text,
+  BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024, 65_536),
+  IDEMPOTENCY_TTL_SECONDS: int(60, 30 * 86_400, 86_400),
+  PAYLOAD_ENCRYPTION_KEYS: payloadKeys,
+  WORKERS_IN_PROCESS: bool(true),
+  WORKER_CONCURRENCY: int(1, 1000, 8),
+  DEV_DATA_DIR: text,
+});
+
+/** Rules between variables; they look only at presence, so they run even when values are bad. */
+function crossIssues(env: NodeJS.ProcessEnv): ConfigIssue[] {
+  const has = (name: string) => (env[name] ?? '').trim() !== '';
+  const issues: ConfigIssue[] = [];
+  const connected = has('TMO_URL') || has('CRM_URL');
+  if (has('TMO_URL') !== has('CRM_URL')) {
+    const missing = has('TMO_URL') ? 'CRM_URL' : 'TMO_URL';
+    issues.push({
+      variable: missing,
+      message: 'is required: set both TMO_URL and CRM_URL (real legacy systems) or neither (embedded simulators)',
+    });
+  }
+  for (const p of ['TMO', 'CRM'] as const) {
+    if (!has(`${p}_URL`)) continue;
+    for (const v of [`${p}_USERNAME`, `${p}_PASSWORD`]) {
+      if (!has(v)) issues.push({ variable: v, message: `is required when ${p}_URL is set` });
+    }
+  }
+  if (has('AUTH_JWKS_URL') && has('AUTH_JWKS_FILE')) {
+    issues.push({ variable: 'AUTH_JWKS_FILE', message: 'set AUTH_JWKS_URL or AUTH_JWKS_FILE, not both' });
+  }
+  const jwks = has('AUTH_JWKS_URL') || has('AUTH_JWKS_FILE');
+  if (connected && !jwks) {
+    issues.push({
+      variable: 'AUTH_JWKS_URL',
+      message: 'is required (or AUTH_JWKS_FILE) when TMO_URL/CRM_URL are set; dev keys exist only in embedded mode',
+    });
+  }
+  if (jwks) {
+    for (const v of ['AUTH_ISSUER', 'AUTH_AUDIENCE']) {
+      if (!has(v)) issues.push({ variable: v, message: 'is required with AUTH_JWKS_URL or AUTH_JWKS_FILE' });
+    }
+  }
+  if (connected && !has('PAYLOAD_ENCRYPTION_KEYS')) {
+    issues.push({
+      variable: 'PAYLOAD_ENCRYPTION_KEYS',
+      message: 'is required when TMO_URL/CRM_URL are set (e.g. k1:<base64 of 32 random bytes>)',
+    });
+  }
+  return issues;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !ArrayBuffer.isView(value) && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Parses and checks the environment into a deeply frozen {@link Config} (payload key Buffers
+ * excepted: typed arrays cannot be frozen). Pure apart from resolving `DEV_DATA_DIR` against the
+ * working directory: it neither reads files nor creates keys.
+ * @throws {ConfigError} naming every invalid variable
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const issues: ConfigIssue[] = [];
+  const collect = (error: z.ZodError, prefix: string) => {
+    for (const issue of error.issues) {
+      const variable = `${prefix}${String(issue.path[0] ?? '')}`;
+      const value = env[variable];
+      const got = SECRET_VARS.has(variable) || value === undefined ? '' : ` (got ${JSON.stringify(value)})`;
+      issues.push({ variable, message: `${issue.message}${got}` });
+    }
+  };
+  const unprefixed = (prefix: string) =>
+    Object.fromEntries(
+      Object.entries(env)
+        .filter(([k]) => k.startsWith(prefix))
+        .map(([k, v]) => [k.slice(prefix.length), v]),
+    );
+  const general = envSchema.safeParse(env);
+  const tmo = legacySystemEnvSchema.safeParse(unprefixed('TMO_'));
+  const crm = legacySystemEnvSchema.safeParse(unprefixed('CRM_'));
+  if (!general.success) collect(general.error, '');
+  if (!tmo.success) collect(tmo.error, 'TMO_');
+  if (!crm.success) collect(crm.error, 'CRM_');
+  issues.push(...crossIssues(env));
+  if (issues.length > 0 || !general.success || !tmo.success || !crm.success) throw new ConfigError(issues);
+
+  const e = general.data;
+  const system = (s: z.output<typeof legacySystemEnvSchema>, dev: { username: string; password: string }): LegacySystemConfig => ({
+    url: s.URL,
+    username: s.USERNAME ?? dev.username,
+    password: s.PASSWORD ?? dev.password,
+    timeoutMs: s.TIMEOUT_MS,
+    breaker: {
+      errorThresholdPct: s.BREAKER_ERROR_THRESHOLD_PCT,
+      volumeThreshold: s.BREAKER_VOLUME_THRESHOLD,
+      resetMs: s.BREAKER_RESET_MS,
+      rollingWindowMs: s.BREAKER_ROLLING_WINDOW_MS,
+    },
+    bulkhead: { maxConcurrency: s.MAX_CONCURRENCY, maxQueue: s.MAX_QUEUE },
+    retry: { attempts: s.RETRY_ATTEMPTS, backoffMs: s.RETRY_BACKOFF_MS, maxAgeMs: s.RETRY_MAX_AGE_MS },
+  });
+
+  const issuer = e.AUTH_ISSUER ?? DEV_AUTH.issuer;
+  const audience = e.AUTH_AUDIENCE ?? DEV_AUTH.audience;
+  const auth: AuthConfig =
+    e.AUTH_JWKS_URL !== undefined
+      ? { mode: 'jwks-url', jwksUrl: e.AUTH_JWKS_URL, issuer, audience }
+      : e.AUTH_JWKS_FILE !== undefined
+        ? { mode: 'jwks-file', jwksFile: resolve(e.AUTH_JWKS_FILE), issuer, audience }
+        : { mode: 'dev', issuer, audience };
+
+  const config: Config = {
+    mode: tmo.data.URL === undefined && crm.data.URL === undefined ? 'embedded' : 'connected',
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    redisUrl: e.REDIS_URL,
+    tmo: system(tmo.data, DEV_LEGACY_CREDENTIALS.tmo),
+    crm: system(crm.data, DEV_LEGACY_CREDENTIALS.crm),
+    legacyTimeZone: e.LEGACY_TIME_ZONE,
+    auth,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
+    payloadEncryption:
+      e.PAYLOAD_ENCRYPTION_KEYS === undefined ? { source: 'dev' } : { source: 'env', keys: e.PAYLOAD_ENCRYPTION_KEYS },
+    workers: { inProcess: e.WORKERS_IN_PROCESS, concurrency: e.WORKER_CONCURRENCY },
+    devDataDir: resolve(e.DEV_DATA_DIR ?? '.tmp/dev'),
+  };
+  return deepFreeze(config);
+}
+
+/** `redis://user:secret@host` → `redis://user:***@host`; anything unparsable → `***`. */
+function safeUrl(u: string | undefined): string | undefined {
+  if (u === undefined) return undefined;
+  try {
+    const parsed = new URL(u);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '***';
+  }
+}
+
+/** A log-safe summary of the configuration: passwords and keys are `***`, URLs lose their passwords. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  const system = (s: LegacySystemConfig) => ({
+    url: s.url === undefined ? '(embedded simulator)' : safeUrl(s.url),
+    username: s.username,
+    password: '***',
+    timeoutMs: s.timeoutMs,
+    breaker: { ...s.breaker },
+    bulkhead: { ...s.bulkhead },
+    retry: { ...s.retry },
+  });
+  const { auth } = config;
+  return {
+    mode: config.mode,
+    port: config.port,
+    host: config.host,
+    logLevel: config.logLevel,
+    redisUrl: config.redisUrl === undefined ? '(local or private redis-server)' : safeUrl(config.redisUrl),
+    tmo: system(config.tmo),
+    crm: system(config.crm),
+    legacyTimeZone: config.legacyTimeZone,
+    auth:
+      auth.mode === 'dev'
+        ? { mode: 'dev', issuer: auth.issuer, audience: auth.audience, keys: config.devDataDir }
+        : auth.mode === 'jwks-url'
+          ? { mode: auth.mode, jwksUrl: safeUrl(auth.jwksUrl), issuer: auth.issuer, audience: auth.audience }
+          : { mode: auth.mode, jwksFile: auth.jwksFile, issuer: auth.issuer, audience: auth.audience },
+    bodyLimitBytes: config.bodyLimitBytes,
+    idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+    payloadEncryption:
+      config.payloadEncryption.source === 'dev'
+        ? { source: 'dev', dir: config.devDataDir }
+        : { source: 'env', keyIds: config.payloadEncryption.keys.map((k) => k.id), keys: '***' },
+    workers: { ...config.workers },
+    devDataDir: config.devDataDir,
+  };
+}
+
+/**
+ * Embedded mode only: the dev payload key, created (32 random bytes, file mode 0600) in `dir` on
+ * first use and reused afterwards so queued jobs survive a restart.
+ */
+export function ensureDevPayloadKey(dir: string): readonly PayloadKey[] {
+  const file = join(dir, 'payload-key.b64');
+  let material: string;
+  try {
+    material = readFileSync(file, 'utf8').trim();
+  } catch {
+    mkdirSync(dir, { recursive: true });
+    material = randomBytes(32).toString('base64');
+    try {
+      writeFileSync(file, `${material}\n`, { mode: 0o600, flag: 'wx' });
+    } catch {
+      // another process created it first: use theirs
+      material = readFileSync(file, 'utf8').trim();
+    }
+  }
+  const key = Buffer.from(material, 'base64');
+  if (key.length !== 32) {
+    throw new ConfigError([{ variable: 'DEV_DATA_DIR', message: `${file} does not hold a 32-byte base64 key; delete it to make a new one` }]);
+  }
+  return [{ id: 'dev', key }];
+}
