@@ -1,0 +1,360 @@
+import { randomUUID } from 'node:crypto';
+import type { Context, MiddlewareHandler } from 'hono';
+import type { Redis } from 'ioredis';
+import type { FieldIssue } from '../../domain/errors/index.ts';
+import { containsClearIban } from './clear-iban.ts';
+import { requestFingerprint, scopeKey } from './fingerprint.ts';
+
+export { canonicalJson, requestFingerprint } from './fingerprint.ts';
+
+/**
+ * Idempotency keys for state-changing requests (draft-ietf-httpapi-idempotency-key-header).
+ *
+ * Per (principal, method, concrete path, key) one Redis record holds a SHA-256 fingerprint of
+ * the request (never the body: it may hold an IBAN) and, once finished, the final response.
+ *
+ * | situation                                        | answer                                               |
+ * | ------------------------------------------------ | ---------------------------------------------------- |
+ * | POST (or `required(method)`) without the header  | 400 `idempotency.key_missing`                        |
+ * | header not 1–255 visible ASCII chars             | 400 `idempotency.key_invalid`                        |
+ * | new key                                          | handler runs once (atomic claim), outcome per table  |
+ * | same key, same fingerprint, finished             | stored status/body/headers + `Idempotent-Replayed`   |
+ * | same key, same fingerprint, still running        | 409 `idempotency.in_progress` + `Retry-After: 1`     |
+ * | same key, different fingerprint (any state)      | 422 `idempotency.key_reused`                         |
+ * | Redis unreachable before the handler             | 503 `idempotency.unavailable` (fail closed)          |
+ *
+ * What happens to the claim once the handler has answered (see `defaultShouldStore`):
+ *
+ * | handler outcome                                    | record                                                 |
+ * | -------------------------------------------------- | ------------------------------------------------------ |
+ * | 1xx–3xx (200, 201, 202 accepted, 204, …)           | stored for `ttlSeconds`, replayed                      |
+ * | 4xx (400, 404, 409, 422, …)                        | stored: same key + same body → same answer             |
+ * | 401, 403, 408, 425, 429                            | released: refused before any work, client may retry    |
+ * | 5xx (500 thrown, 502, 503, 504)                    | released: nothing accepted, client may retry           |
+ * | handler threw past the app's error handler         | released, error rethrown                               |
+ * | response body holds a clear IBAN (handler bug)     | released, never written to Redis, `onError` told       |
+ */
+export interface IdempotencyOptions {
+  /** ioredis client (only `eval` is used: every step is one atomic script). */
+  redis: Pick<Redis, 'eval'>;
+  /** How long a finished response is kept and replayed. Default 86 400 (24 h). */
+  ttlSeconds?: number;
+  /**
+   * How long a running claim blocks duplicates. Must exceed the slowest handler (legacy
+   * timeouts included): once it lapses a duplicate may run. Default 120.
+   */
+  lockTtlSeconds?: number;
+  /** Default `lgw:idem:`. */
+  keyPrefix?: string;
+  /** Methods for which a missing header is a 400. Default: POST only. */
+  required?: (method: string) => boolean;
+  /** The caller's stable identity (JWT `sub` / client id). Must be non-empty: mount auth first. */
+  principal: (c: Context) => string;
+  /** Whether a finished response is kept (true) or the claim released (false). */
+  shouldStore?: (status: number) => boolean;
+  /** Response headers kept and replayed (lower case). Default content-type, location, content-location. */
+  storedHeaders?: readonly string[];
+  /** Renders a problem; plug the app's problem+json helper here. A minimal RFC 9457 body by default. */
+  problem?: (c: Context, problem: IdempotencyProblem) => Response;
+  /** Request id for problems. Default: `c.get('requestId')`, else the `X-Request-Id` header. */
+  requestId?: (c: Context) => string | undefined;
+  /** Told about failures after the handler ran (the response still goes out). Never gets request data. */
+  onError?: (err: Error, phase: 'store' | 'release') => void;
+}
+
+/** A problem this middleware answers with (status and code are stable). */
+export interface IdempotencyProblem {
+  status: 400 | 409 | 422 | 503;
+  code: IdempotencyProblemCode;
+  title: string;
+  detail: string;
+  errors?: FieldIssue[];
+  retryAfterSeconds?: number;
+  /** the request id, filled in by the middleware */
+  requestId?: string;
+}
+
+export type IdempotencyProblemCode =
+  | 'idempotency.key_missing'
+  | 'idempotency.key_invalid'
+  | 'idempotency.key_reused'
+  | 'idempotency.in_progress'
+  | 'idempotency.unavailable';
+
+export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
+export const REPLAYED_HEADER = 'Idempotent-Replayed';
+
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+const DEFAULT_STORED_HEADERS = ['content-type', 'location', 'content-location'] as const;
+const NO_BODY_STATUSES: ReadonlySet<number> = new Set([204, 205, 304]);
+const RELEASED_4XX: ReadonlySet<number> = new Set([401, 403, 408, 425, 429]);
+
+/** The default outcome table: keep 1xx–4xx except "refused before any work"; release 5xx. */
+export function defaultShouldStore(status: number): boolean {
+  if (status >= 500) return false;
+  return !RELEASED_4XX.has(status);
+}
+
+/**
+ * Checks an `Idempotency-Key` value: 1–255 visible ASCII characters (0x21–0x7E). A value sent
+ * as a structured-field string (`"abc"`, as the IETF draft writes it) is unwrapped first.
+ * Returns the key, or null when invalid.
+ */
+export function parseIdempotencyKey(raw: string): string | null {
+  let key = raw.trim();
+  if (key.length >= 2 && key.startsWith('"') && key.endsWith('"')) key = key.slice(1, -1);
+  return /^[\x21-\x7E]{1,255}$/.test(key) ? key : null;
+}
+
+interface RunningRecord {
+  v: 1;
+  state: 'running';
+  fingerprint: string;
+  startedAt: string;
+  /** random token of the request holding the claim: only it may finish or release it */
+  owner: string;
+}
+
+interface DoneRecord {
+  v: 1;
+  state: 'done';
+  fingerprint: string;
+  status: number;
+  headers: Record<string, string>;
+  body: string | null;
+  completedAt: string;
+}
+
+type StoredRecord = RunningRecord | DoneRecord;
+
+// Returns the existing record, or nil after claiming the key.
+const CLAIM_SCRIPT = `
+local existing = redis.call('GET', KEYS[1])
+if existing then return existing end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
+return false
+`;
+
+// Stores the final response unless another request now owns the key (our claim lapsed and
+// was taken over): overwriting theirs would replay the wrong answer.
+const COMPLETE_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if current then
+  local ok, rec = pcall(cjson.decode, current)
+  if not ok or rec.owner ~= ARGV[1] then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[3]))
+return 1
+`;
+
+const RELEASE_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+local ok, rec = pcall(cjson.decode, current)
+if ok and rec.state == 'running' and rec.owner == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`;
+
+/**
+ * Idempotency-Key middleware. Mount after auth (it needs the principal) and before the
+ * routes that change legacy state; safe methods pass straight through.
+ */
+export function createIdempotencyMiddleware(options: IdempotencyOptions): MiddlewareHandler {
+  const {
+    redis,
+    ttlSeconds = 86_400,
+    lockTtlSeconds = 120,
+    keyPrefix = 'lgw:idem:',
+    required = (method: string) => method === 'POST',
+    principal,
+    shouldStore = defaultShouldStore,
+    problem = defaultProblem,
+    requestId = defaultRequestId,
+    onError,
+  } = options;
+  const storedHeaders = (options.storedHeaders ?? DEFAULT_STORED_HEADERS).map((h) => h.toLowerCase());
+  assertPositiveInt('ttlSeconds', ttlSeconds);
+  assertPositiveInt('lockTtlSeconds', lockTtlSeconds);
+
+  const answer = (c: Context, p: IdempotencyProblem): Response => {
+    const rid = requestId(c);
+    return problem(c, rid === undefined ? p : { ...p, requestId: rid });
+  };
+
+  return async function idempotency(c, next) {
+    const method = c.req.method.toUpperCase();
+    if (SAFE_METHODS.has(method)) return next();
+
+    const raw = c.req.header(IDEMPOTENCY_HEADER);
+    if (raw === undefined) {
+      if (!required(method)) return next();
+      return answer(c, {
+        status: 400,
+        code: 'idempotency.key_missing',
+        title: 'Idempotency-Key header required',
+        detail: `${method} requests must carry an Idempotency-Key header.`,
+        errors: [{ field: IDEMPOTENCY_HEADER, reason: 'required' }],
+      });
+    }
+    const key = parseIdempotencyKey(raw);
+    if (key === null) {
+      return answer(c, {
+        status: 400,
+        code: 'idempotency.key_invalid',
+        title: 'Invalid Idempotency-Key header',
+        detail: 'The Idempotency-Key header must be 1 to 255 visible ASCII characters.',
+        errors: [{ field: IDEMPOTENCY_HEADER, reason: 'must be 1-255 visible ASCII characters' }],
+      });
+    }
+
+    const who = principal(c);
+    if (who === '') throw new Error('idempotency: empty principal (mount the auth middleware first)');
+    const path = c.req.path;
+    const redisKey = scopeKey(keyPrefix, who, method, path, key);
+    // Hono caches the body: the handler can still read it (json(), text(), validators).
+    const fingerprint = requestFingerprint(method, path, await c.req.text(), c.req.header('content-type'));
+    const owner = randomUUID();
+    const claim: RunningRecord = { v: 1, state: 'running', fingerprint, startedAt: new Date().toISOString(), owner };
+
+    let existing: unknown;
+    try {
+      existing = await redis.eval(CLAIM_SCRIPT, 1, redisKey, JSON.stringify(claim), lockTtlSeconds);
+    } catch {
+      // Fail closed: without the store we cannot promise "at most once".
+      return answer(c, {
+        status: 503,
+        code: 'idempotency.unavailable',
+        title: 'Idempotency store unavailable',
+        detail: 'The request was not processed; retry with the same Idempotency-Key.',
+        retryAfterSeconds: 1,
+      });
+    }
+
+    if (existing !== null && existing !== undefined) {
+      const record = parseRecord(existing);
+      if (record.fingerprint !== fingerprint) {
+        return answer(c, {
+          status: 422,
+          code: 'idempotency.key_reused',
+          title: 'Idempotency-Key reused with a different request',
+          detail: 'This Idempotency-Key was already used with a different request; use a new key.',
+          errors: [{ field: IDEMPOTENCY_HEADER, reason: 'already used with a different request' }],
+        });
+      }
+      if (record.state === 'running') {
+        return answer(c, {
+          status: 409,
+          code: 'idempotency.in_progress',
+          title: 'Request with this Idempotency-Key is in progress',
+          detail: 'A request with this Idempotency-Key is still being processed; retry shortly.',
+          retryAfterSeconds: 1,
+        });
+      }
+      return replay(record);
+    }
+
+    const release = async (): Promise<void> => {
+      try {
+        await redis.eval(RELEASE_SCRIPT, 1, redisKey, owner);
+      } catch (err) {
+        onError?.(asError(err), 'release');
+      }
+    };
+
+    try {
+      await next();
+    } catch (err) {
+      await release();
+      throw err;
+    }
+
+    const res = c.res;
+    if (!shouldStore(res.status)) {
+      await release();
+      return;
+    }
+    const body = NO_BODY_STATUSES.has(res.status) ? null : await res.clone().text();
+    if (body !== null && containsClearIban(body)) {
+      // A handler bug; the response is already wrong, but Redis must not hold the IBAN.
+      onError?.(new Error('idempotency: response not stored, it holds a clear IBAN'), 'store');
+      await release();
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const name of storedHeaders) {
+      const value = res.headers.get(name);
+      if (value !== null) headers[name] = value;
+    }
+    const done: DoneRecord = {
+      v: 1,
+      state: 'done',
+      fingerprint,
+      status: res.status,
+      headers,
+      body,
+      completedAt: new Date().toISOString(),
+    };
+    try {
+      await redis.eval(COMPLETE_SCRIPT, 1, redisKey, owner, JSON.stringify(done), ttlSeconds);
+    } catch (err) {
+      // The work is done and the answer goes out; the claim lapses after lockTtlSeconds.
+      onError?.(asError(err), 'store');
+    }
+  };
+}
+
+function replay(record: DoneRecord): Response {
+  const headers = new Headers(record.headers);
+  headers.set(REPLAYED_HEADER, 'true');
+  return new Response(record.body, { status: record.status, headers });
+}
+
+function parseRecord(raw: unknown): StoredRecord {
+  const text = typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('utf8') : '';
+  const rec = JSON.parse(text) as Partial<StoredRecord>;
+  if (typeof rec.fingerprint !== 'string' || (rec.state !== 'running' && rec.state !== 'done')) {
+    throw new Error('idempotency: malformed record in the store');
+  }
+  return rec as StoredRecord;
+}
+
+function defaultRequestId(c: Context): string | undefined {
+  const fromVar: unknown = c.get('requestId');
+  if (typeof fromVar === 'string') return fromVar;
+  return c.req.header('x-request-id');
+}
+
+/**
+ * Minimal RFC 9457 problem in the project's shape (`type`, `code`, `requestId`, `errors`).
+ * Stand-in until `src/api/problem.ts` lands: pass the app's renderer as `options.problem`.
+ */
+function defaultProblem(_c: Context, p: IdempotencyProblem): Response {
+  const body = {
+    type: `https://legacy-gateway.dev/problems/${p.code}`,
+    title: p.title,
+    status: p.status,
+    detail: p.detail,
+    code: p.code,
+    ...(p.requestId === undefined ? {} : { requestId: p.requestId }),
+    ...(p.errors === undefined ? {} : { errors: p.errors }),
+  };
+  const headers = new Headers({ 'content-type': 'application/problem+json' });
+  if (p.retryAfterSeconds !== undefined) headers.set('retry-after', String(p.retryAfterSeconds));
+  return new Response(JSON.stringify(body), { status: p.status, headers });
+}
+
+function assertPositiveInt(name: string, value: number): void {
+  if (!Number.isInteger(value) || value <= 0) throw new RangeError(`idempotency: ${name} must be a positive integer`);
+}
+
+/**
+ * A bare copy of a store error: ioredis attaches the command and its arguments (our record)
+ * to reply errors, and a hook may log whatever it is given.
+ */
+function asError(err: unknown): Error {
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : 'unknown error';
+  return new Error(`idempotency store: ${message}`);
+}
