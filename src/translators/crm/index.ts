@@ -1,0 +1,3 @@
+export * from './codes.ts';
+export * from './customer.ts';
+export * from './fields.ts';

@@ -1,0 +1,4 @@
+export * from './codes.ts';
+export * from './fields.ts';
+export * from './merchant.ts';
+export * from './terminal.ts';
