@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { ApiEnv } from '../env.ts';
 import { containsClearIban } from './clear-iban.ts';
 import { createIdempotencyMiddleware, parseIdempotencyKey, type IdempotencyOptions } from './index.ts';
 
@@ -36,10 +37,8 @@ async function keysUnderPrefix(): Promise<string[]> {
 
 type Outcome = { status: number; body?: unknown; headers?: Record<string, string> };
 
-type TestEnv = { Variables: { principal: string } };
-
 interface Harness {
-  app: Hono<TestEnv>;
+  app: Hono<ApiEnv>;
   calls: { count: number };
   /** Outcomes the handler returns in turn (the last one repeats). */
   outcomes: Outcome[];
@@ -51,23 +50,17 @@ function harness(overrides: Partial<IdempotencyOptions> = {}, keyPrefix = `${pre
   const calls = { count: 0 };
   const outcomes: Outcome[] = [];
   const gate: { wait: Promise<void> | null } = { wait: null };
-  const app = new Hono<TestEnv>();
+  const app = new Hono<ApiEnv>();
   // Like the real app: an error handler turns a thrown error into a 500 (quietly here).
   app.onError(() => new Response('{"code":"internal"}', { status: 500, headers: { 'content-type': 'application/json' } }));
-  // Stand-in for the auth middleware: the principal comes from a test header.
+  // Stand-ins for the request-id and auth middleware: both come from test headers.
   app.use(async (c, next) => {
-    c.set('principal', c.req.header('x-test-client') ?? 'client-a');
+    c.set('requestId', c.req.header('x-request-id') ?? 'req-test');
+    c.set('principal', { subject: c.req.header('x-test-client') ?? 'client-a', scopes: new Set(['merchants:write']) });
     await next();
   });
-  app.use(
-    createIdempotencyMiddleware({
-      redis,
-      keyPrefix,
-      principal: (c) => String(c.get('principal')),
-      ...overrides,
-    }),
-  );
-  const handle = async (c: import('hono').Context): Promise<Response> => {
+  app.use(createIdempotencyMiddleware({ redis, keyPrefix, ...overrides }));
+  const handle = async (c: Context<ApiEnv>): Promise<Response> => {
     calls.count += 1;
     const input = (await c.req.json().catch(() => ({}))) as { iban?: string };
     if (gate.wait) await gate.wait;
@@ -387,7 +380,7 @@ describe('idempotency middleware', () => {
 
   it('when the store is unreachable, then 503 idempotency.unavailable and the handler is not called', async () => {
     const calls = { count: 0 };
-    const app = new Hono();
+    const app = new Hono<ApiEnv>();
     app.use(
       createIdempotencyMiddleware({
         redis: { eval: () => Promise.reject(new Error('ECONNREFUSED')) } as unknown as IdempotencyOptions['redis'],
@@ -402,6 +395,22 @@ describe('idempotency middleware', () => {
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('1');
     expect(await res.json()).toMatchObject({ code: 'idempotency.unavailable' });
+    expect(calls.count).toBe(0);
+  });
+});
+
+describe('idempotency middleware wiring', () => {
+  it('when no principal was set (auth not mounted first), then the request fails with 500 and the handler is not called', async () => {
+    const calls = { count: 0 };
+    const app = new Hono<ApiEnv>();
+    app.onError(() => new Response(null, { status: 500 }));
+    app.use(createIdempotencyMiddleware({ redis, keyPrefix: `${prefix}${randomUUID()}:` }));
+    app.post('/merchants', (c) => {
+      calls.count += 1;
+      return c.json({}, 201);
+    });
+    const res = await app.request('/merchants', { method: 'POST', headers: { 'Idempotency-Key': 'k' }, body: '{}' });
+    expect(res.status).toBe(500);
     expect(calls.count).toBe(0);
   });
 });

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Redis } from 'ioredis';
-import type { FieldIssue } from '../../domain/errors/index.ts';
+import type { ApiEnv } from '../env.ts';
+import { problemResponse, type ProblemFieldError } from '../problem.ts';
 import { containsClearIban } from './clear-iban.ts';
 import { requestFingerprint, scopeKey } from './fingerprint.ts';
 
@@ -48,16 +49,17 @@ export interface IdempotencyOptions {
   keyPrefix?: string;
   /** Methods for which a missing header is a 400. Default: POST only. */
   required?: (method: string) => boolean;
-  /** The caller's stable identity (JWT `sub` / client id). Must be non-empty: mount auth first. */
-  principal: (c: Context) => string;
+  /**
+   * The caller's stable identity. Default: `c.var.principal.subject` (JWT `sub`, else client
+   * id) as set by `authenticate`; a missing principal is a wiring bug and throws (→ 500).
+   */
+  principal?: (c: Context<ApiEnv>) => string;
   /** Whether a finished response is kept (true) or the claim released (false). */
   shouldStore?: (status: number) => boolean;
   /** Response headers kept and replayed (lower case). Default content-type, location, content-location. */
   storedHeaders?: readonly string[];
-  /** Renders a problem; plug the app's problem+json helper here. A minimal RFC 9457 body by default. */
-  problem?: (c: Context, problem: IdempotencyProblem) => Response;
-  /** Request id for problems. Default: `c.get('requestId')`, else the `X-Request-Id` header. */
-  requestId?: (c: Context) => string | undefined;
+  /** Renders a problem. Default: the app's `problemResponse` (problem+json with request id). */
+  problem?: (c: Context<ApiEnv>, problem: IdempotencyProblem) => Response;
   /** Told about failures after the handler ran (the response still goes out). Never gets request data. */
   onError?: (err: Error, phase: 'store' | 'release') => void;
 }
@@ -68,10 +70,8 @@ export interface IdempotencyProblem {
   code: IdempotencyProblemCode;
   title: string;
   detail: string;
-  errors?: FieldIssue[];
+  errors?: ProblemFieldError[];
   retryAfterSeconds?: number;
-  /** the request id, filled in by the middleware */
-  requestId?: string;
 }
 
 export type IdempotencyProblemCode =
@@ -162,27 +162,22 @@ return 0
  * Idempotency-Key middleware. Mount after auth (it needs the principal) and before the
  * routes that change legacy state; safe methods pass straight through.
  */
-export function createIdempotencyMiddleware(options: IdempotencyOptions): MiddlewareHandler {
+export function createIdempotencyMiddleware(options: IdempotencyOptions): MiddlewareHandler<ApiEnv> {
   const {
     redis,
     ttlSeconds = 86_400,
     lockTtlSeconds = 120,
     keyPrefix = 'lgw:idem:',
     required = (method: string) => method === 'POST',
-    principal,
+    principal = defaultPrincipal,
     shouldStore = defaultShouldStore,
     problem = defaultProblem,
-    requestId = defaultRequestId,
     onError,
   } = options;
   const storedHeaders = (options.storedHeaders ?? DEFAULT_STORED_HEADERS).map((h) => h.toLowerCase());
   assertPositiveInt('ttlSeconds', ttlSeconds);
   assertPositiveInt('lockTtlSeconds', lockTtlSeconds);
 
-  const answer = (c: Context, p: IdempotencyProblem): Response => {
-    const rid = requestId(c);
-    return problem(c, rid === undefined ? p : { ...p, requestId: rid });
-  };
 
   return async function idempotency(c, next) {
     const method = c.req.method.toUpperCase();
@@ -191,7 +186,7 @@ export function createIdempotencyMiddleware(options: IdempotencyOptions): Middle
     const raw = c.req.header(IDEMPOTENCY_HEADER);
     if (raw === undefined) {
       if (!required(method)) return next();
-      return answer(c, {
+      return problem(c, {
         status: 400,
         code: 'idempotency.key_missing',
         title: 'Idempotency-Key header required',
@@ -201,7 +196,7 @@ export function createIdempotencyMiddleware(options: IdempotencyOptions): Middle
     }
     const key = parseIdempotencyKey(raw);
     if (key === null) {
-      return answer(c, {
+      return problem(c, {
         status: 400,
         code: 'idempotency.key_invalid',
         title: 'Invalid Idempotency-Key header',
@@ -224,7 +219,7 @@ export function createIdempotencyMiddleware(options: IdempotencyOptions): Middle
       existing = await redis.eval(CLAIM_SCRIPT, 1, redisKey, JSON.stringify(claim), lockTtlSeconds);
     } catch {
       // Fail closed: without the store we cannot promise "at most once".
-      return answer(c, {
+      return problem(c, {
         status: 503,
         code: 'idempotency.unavailable',
         title: 'Idempotency store unavailable',
@@ -236,7 +231,7 @@ export function createIdempotencyMiddleware(options: IdempotencyOptions): Middle
     if (existing !== null && existing !== undefined) {
       const record = parseRecord(existing);
       if (record.fingerprint !== fingerprint) {
-        return answer(c, {
+        return problem(c, {
           status: 422,
           code: 'idempotency.key_reused',
           title: 'Idempotency-Key reused with a different request',
@@ -245,7 +240,7 @@ export function createIdempotencyMiddleware(options: IdempotencyOptions): Middle
         });
       }
       if (record.state === 'running') {
-        return answer(c, {
+        return problem(c, {
           status: 409,
           code: 'idempotency.in_progress',
           title: 'Request with this Idempotency-Key is in progress',
@@ -321,29 +316,18 @@ function parseRecord(raw: unknown): StoredRecord {
   return rec as StoredRecord;
 }
 
-function defaultRequestId(c: Context): string | undefined {
-  const fromVar: unknown = c.get('requestId');
-  if (typeof fromVar === 'string') return fromVar;
-  return c.req.header('x-request-id');
+function defaultPrincipal(c: Context<ApiEnv>): string {
+  const p = c.get('principal') as ApiEnv['Variables']['principal'] | undefined;
+  if (p === undefined) throw new Error('idempotency: no principal (mount authenticate() before idempotency)');
+  return p.subject;
 }
 
-/**
- * Minimal RFC 9457 problem in the project's shape (`type`, `code`, `requestId`, `errors`).
- * Stand-in until `src/api/problem.ts` lands: pass the app's renderer as `options.problem`.
- */
-function defaultProblem(_c: Context, p: IdempotencyProblem): Response {
-  const body = {
-    type: `https://legacy-gateway.dev/problems/${p.code}`,
-    title: p.title,
-    status: p.status,
-    detail: p.detail,
-    code: p.code,
-    ...(p.requestId === undefined ? {} : { requestId: p.requestId }),
-    ...(p.errors === undefined ? {} : { errors: p.errors }),
-  };
-  const headers = new Headers({ 'content-type': 'application/problem+json' });
-  if (p.retryAfterSeconds !== undefined) headers.set('retry-after', String(p.retryAfterSeconds));
-  return new Response(JSON.stringify(body), { status: p.status, headers });
+function defaultProblem(c: Context<ApiEnv>, p: IdempotencyProblem): Response {
+  const { retryAfterSeconds, ...init } = p;
+  return problemResponse(c, {
+    ...init,
+    ...(retryAfterSeconds === undefined ? {} : { headers: { 'Retry-After': String(retryAfterSeconds) } }),
+  });
 }
 
 function assertPositiveInt(name: string, value: number): void {
