@@ -1,0 +1,291 @@
+/**
+ * The one way the gateway logs: pino with three layers of protection for sensitive data
+ * (STYLE.md: IBANs, credentials and tokens never reach a log line in clear text).
+ *
+ * 1. `hooks.logMethod` rewrites what a call passes before pino sees it: errors anywhere become
+ *    {@link serializeError} output (node-soap/axios errors carry the whole request, with
+ *    credentials and IBANs), values under sensitive keys are masked at any depth, and every
+ *    string goes through {@link scrubText}.
+ * 2. pino `redact` paths, for the well-known places, as a second line.
+ * 3. The destination is wrapped so that every finished line goes through {@link scrubText} once
+ *    more: this also covers `logger.child(bindings)`, which pino serialises without the hooks.
+ *
+ * Free text can only be scrubbed by pattern: a bare password in a message (`'pw is %s'`) is not
+ * recognisable. Log classified fields, never raw legacy payloads.
+ */
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import type { LogLevel } from '../config.ts';
+
+export type Logger = PinoLogger;
+export type { LogLevel };
+
+export interface CreateLoggerOptions {
+  /** default `info` */
+  level?: LogLevel;
+  /** where NDJSON lines go; default stdout */
+  destination?: DestinationStream;
+  /** bound into every line as `name` */
+  name?: string;
+}
+
+const MASK = '***';
+
+/** Keys whose values are secret wherever they appear (compared lower-case without `-`/`_`). */
+const SENSITIVE_KEY = /password|passwd|passphrase|secret|token|authorization|cookie|iban|apikey|privatekey|credential|signature/;
+
+/** Paths pino redacts itself (layer 2); the hook already masks these keys at any depth. */
+export const REDACT_PATHS: readonly string[] = [
+  'password',
+  '*.password',
+  'passwd',
+  '*.passwd',
+  'secret',
+  '*.secret',
+  'token',
+  '*.token',
+  'accessToken',
+  '*.accessToken',
+  'authorization',
+  'Authorization',
+  '*.authorization',
+  '*.Authorization',
+  'headers.authorization',
+  'headers.Authorization',
+  'headers.cookie',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  'iban',
+  'Iban',
+  '*.iban',
+  '*.Iban',
+  'IBAN',
+  '*.IBAN',
+  'lastRequest',
+  '*.lastRequest',
+];
+
+// ---------------------------------------------------------------------------------------------
+// Free text
+
+const IBAN_COMPACT = /\b([A-Z]{2})(\d{2}[A-Z0-9]{11,30})\b/g;
+/** Printed in groups of four: `IT60 X054 2811 1010 0000 0123 456`. */
+const IBAN_GROUPED = /\b([A-Z]{2})(\d{2}(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)\b/g;
+/** Any case: masked only when the checksum holds, so ordinary lower-case ids survive. */
+const IBAN_ANY_CASE = /\b([A-Za-z]{2})(\d{2}[A-Za-z0-9]{11,30})\b/g;
+const JWT = /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
+const BEARER = /\b(Bearer)(\s+)[A-Za-z0-9+/=._~-]{4,}/gi;
+/** Masked when the value decodes to `user:password`, so prose like "Basic information" survives. */
+const BASIC = /\b(Basic)(\s+)([A-Za-z0-9+/]{4,}={0,2})/gi;
+/** XML elements whose text is secret, with or without a namespace prefix. */
+const XML_SECRET = /(<((?:[\w.-]+:)?)(Password|Nonce|Iban|BinarySecurityToken)\b[^>]*>)([^<]*)(<\/\2\3\s*>)/gi;
+/** The same, XML-escaped inside another document or a message. */
+const XML_SECRET_ESCAPED = /(&lt;((?:[\w.-]+:)?)(Password|Nonce|Iban|BinarySecurityToken)\b(?:(?!&gt;).)*&gt;)((?:(?!&lt;).)*)(&lt;\/\2\3\s*&gt;)/gi;
+/** `"password":"…"` in JSON text (values may hold escaped quotes). */
+const JSON_SECRET = /("[\w-]*(?:password|passwd|secret|token|authorization|cookie|api[_-]?key|iban)[\w-]*"\s*:\s*")((?:[^"\\]|\\.)*)(")/gi;
+/** `password=…` / `password: …` in query strings, form bodies and messages. */
+const KV_SECRET = /\b((?:[\w-]*(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|refresh[_-]?token|client[_-]?secret))\s*[=:]\s*["']?)(?!\*\*\*)([^\s"'&,;}<]+)/gi;
+/** `scheme://user:password@host` */
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^:/\s@]*:)[^@\s/]+@/gi;
+
+/** IBAN checksum (ISO 13616 mod 97). */
+export function isValidIban(candidate: string): boolean {
+  const s = candidate.replace(/ /g, '').toUpperCase();
+  if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(s)) return false;
+  const rearranged = s.slice(4) + s.slice(0, 4);
+  let rem = 0;
+  for (const ch of rearranged) {
+    const digits = ch >= 'A' && ch <= 'Z' ? String(ch.charCodeAt(0) - 55) : ch;
+    for (const d of digits) rem = (rem * 10 + Number(d)) % 97;
+  }
+  return rem === 1;
+}
+
+/** `IT60X0542811101000000123456` → `IT**********************3456` (country and last four kept). */
+export function maskIban(value: string): string {
+  const s = value.replace(/\s/g, '');
+  if (s.length < 8) return MASK;
+  return s.slice(0, 2) + '*'.repeat(s.length - 6) + s.slice(-4);
+}
+
+/**
+ * Masks what looks sensitive in free text: IBANs (country + last 4 kept), `Basic`/`Bearer`
+ * credentials, JWTs, the content of WS-Security `Password`/`Nonce` and `Iban` XML elements,
+ * `password=`-style pairs, JSON secret fields and passwords in URLs. Idempotent.
+ */
+export function scrubText(s: string): string {
+  if (s.length === 0) return s;
+  return s
+    .replace(XML_SECRET, (_m, open: string, _p, name: string, content: string, close: string) =>
+      open + (name.toLowerCase() === 'iban' && content.length >= 8 ? maskIban(content) : MASK) + close,
+    )
+    .replace(XML_SECRET_ESCAPED, (_m, open: string, _p, name: string, content: string, close: string) =>
+      open + (name.toLowerCase() === 'iban' && content.length >= 8 ? maskIban(content) : MASK) + close,
+    )
+    .replace(JWT, '[JWT]')
+    .replace(BEARER, `$1$2${MASK}`)
+    .replace(BASIC, (m, scheme: string, space: string, value: string) =>
+      Buffer.from(value, 'base64').toString('latin1').includes(':') ? `${scheme}${space}${MASK}` : m,
+    )
+    .replace(URL_PASSWORD, `$1${MASK}@`)
+    .replace(JSON_SECRET, (_m, head: string, value: string, tail: string) =>
+      head + (/iban/i.test(head) && value.length >= 8 ? maskIban(value) : MASK) + tail,
+    )
+    .replace(KV_SECRET, `$1${MASK}`)
+    .replace(IBAN_GROUPED, (m) => maskIban(m))
+    .replace(IBAN_COMPACT, (m) => maskIban(m))
+    .replace(IBAN_ANY_CASE, (m) => (isValidIban(m) ? maskIban(m) : m));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors and structured values
+
+/** What an error looks like in a log line. */
+export interface SerializedLogError {
+  name: string;
+  message: string;
+  code?: string | number;
+  kind?: string;
+  retryable?: boolean;
+  system?: string;
+  /** HTTP status of a failed legacy call (`err.response.status`) */
+  status?: number;
+  cause?: SerializedLogError;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null;
+}
+
+function isErrorLike(v: unknown): v is Record<string, unknown> & { message: unknown } {
+  return v instanceof Error || (isRecord(v) && typeof v.message === 'string' && typeof v.stack === 'string');
+}
+
+/**
+ * Keeps only name, code, kind, retryable, system, response status, a scrubbed message and the
+ * (equally reduced) cause chain. Drops everything else — in particular axios/node-soap `config`,
+ * `request`, `response` (with `response.config`), `root`, `body` and `lastRequest`, which hold
+ * credentials and the request envelope.
+ */
+export function serializeError(err: unknown, depth = 0): SerializedLogError {
+  if (!isErrorLike(err)) return { name: 'NonError', message: scrubText(typeof err === 'string' ? err : String(safeToString(err))) };
+  const out: SerializedLogError = {
+    name: typeof err.name === 'string' ? scrubText(err.name) : 'Error',
+    message: scrubText(String(err.message)),
+  };
+  if (typeof err.code === 'string' || typeof err.code === 'number') out.code = typeof err.code === 'string' ? scrubText(err.code) : err.code;
+  if (typeof err.kind === 'string') out.kind = err.kind;
+  if (typeof err.retryable === 'boolean') out.retryable = err.retryable;
+  if (typeof err.system === 'string') out.system = err.system;
+  const response = err.response;
+  if (isRecord(response) && typeof response.status === 'number') out.status = response.status;
+  if (err.cause !== undefined && depth < 4) out.cause = serializeError(err.cause, depth + 1);
+  return out;
+}
+
+function safeToString(v: unknown): string {
+  try {
+    return String(v);
+  } catch {
+    return '[unprintable]';
+  }
+}
+
+function isSensitiveKey(key: string): boolean {
+  return SENSITIVE_KEY.test(key.toLowerCase().replace(/[-_]/g, ''));
+}
+
+const MAX_DEPTH = 8;
+const MAX_KEYS = 200;
+
+/**
+ * A copy of `value` that is safe to log: errors serialised, sensitive keys masked, strings
+ * scrubbed, cycles and depth bounded. The input is not changed.
+ */
+export function sanitizeForLog(value: unknown, depth = 0, seen: WeakSet<object> = new WeakSet()): unknown {
+  if (typeof value === 'string') return scrubText(value);
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value !== 'object' || value === null) return value;
+  if (isErrorLike(value)) return serializeError(value);
+  if (seen.has(value)) return '[Circular]';
+  if (depth >= MAX_DEPTH) return '[Truncated]';
+  if (value instanceof Date) return value;
+  if (Buffer.isBuffer(value) || ArrayBuffer.isView(value)) return `[binary ${value.byteLength} bytes]`;
+  seen.add(value);
+  try {
+    if (Array.isArray(value)) return value.slice(0, MAX_KEYS).map((v) => sanitizeForLog(v, depth + 1, seen));
+    if (value instanceof Map) return sanitizeForLog(Object.fromEntries(value), depth, seen);
+    if (value instanceof Set) return sanitizeForLog([...value], depth, seen);
+    const maybeJson = (value as { toJSON?: unknown }).toJSON;
+    if (typeof maybeJson === 'function') return sanitizeForLog(maybeJson.call(value), depth + 1, seen);
+    const out: Record<string, unknown> = {};
+    let n = 0;
+    for (const [k, v] of Object.entries(value)) {
+      if (++n > MAX_KEYS) {
+        out['…'] = '[Truncated]';
+        break;
+      }
+      if (isSensitiveKey(k)) {
+        out[k] = /iban/i.test(k) && typeof v === 'string' && v.length >= 8 ? maskIban(v) : MASK;
+      } else {
+        out[k] = sanitizeForLog(v, depth + 1, seen);
+      }
+    }
+    return out;
+  } finally {
+    seen.delete(value);
+  }
+}
+
+/** pino's `err` serializer: the hook has usually serialised already; catch what it did not. */
+function errSerializer(value: unknown): unknown {
+  return isErrorLike(value) ? serializeError(value) : value;
+}
+
+/** pino's `hooks.logMethod`: sanitises the arguments of every call. */
+function scrubLogArgs(args: unknown[]): unknown[] {
+  const [first, ...rest] = args;
+  if (isErrorLike(first)) {
+    // pino would log the whole error under `err` and use its message as msg: keep that shape.
+    const err = serializeError(first);
+    const msg = rest.length > 0 ? rest.map((a) => sanitizeForLog(a)) : [err.message];
+    return [{ err }, ...msg];
+  }
+  return args.map((a) => sanitizeForLog(a));
+}
+
+/** Wraps a destination so each finished line is scrubbed once more (layer 3). */
+function scrubbingDestination(dest: DestinationStream): DestinationStream {
+  const wrapped: DestinationStream & { flushSync?: () => void; flush?: (cb?: (err?: Error) => void) => void } = {
+    write(line: string) {
+      dest.write(scrubText(line));
+    },
+  };
+  const d = dest as DestinationStream & { flushSync?: () => void; flush?: (cb?: (err?: Error) => void) => void };
+  if (typeof d.flushSync === 'function') wrapped.flushSync = () => d.flushSync?.();
+  if (typeof d.flush === 'function') wrapped.flush = (cb) => d.flush?.(cb);
+  return wrapped;
+}
+
+/**
+ * A pino logger that never writes credentials, tokens or IBANs in clear text
+ * (see the module comment for how).
+ */
+export function createLogger(options: CreateLoggerOptions = {}): Logger {
+  const destination = scrubbingDestination(options.destination ?? pino.destination(1));
+  return pino(
+    {
+      level: options.level ?? 'info',
+      ...(options.name === undefined ? {} : { name: options.name }),
+      redact: { paths: [...REDACT_PATHS], censor: MASK },
+      serializers: { err: errSerializer, error: errSerializer },
+      hooks: {
+        logMethod(args, method) {
+          // pino's LogFn overloads can't be spelled for a rewritten argument list.
+          method.apply(this, scrubLogArgs(args) as Parameters<typeof method>);
+        },
+      },
+    },
+    destination,
+  );
+}
