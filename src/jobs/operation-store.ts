@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Keys } from './keys.ts';
+import {
+  OPERATION_KINDS,
+  type OperationKind,
+  type OperationProblem,
+  type OperationStatus,
+  type OperationView,
+  type ResourceLink,
+  type StepRecord,
+  type StoredError,
+} from './types.ts';
+
+/** An operation as stored. `input` is already sealed (no clear IBAN ever reaches this record). */
+export interface OperationRecord {
+  id: string;
+  kind: OperationKind;
+  status: OperationStatus;
+  createdAt: string;
+  updatedAt: string;
+  principal: string;
+  requestId: string;
+  input: unknown;
+  progress: Record<string, unknown>;
+  steps: StepRecord[];
+  resource: ResourceLink | null;
+  error: StoredError | null;
+  /** runs started (inline or worker) */
+  attempts: number;
+  /** enqueue sequence: job ids are `{id}-r{run}` so a re-enqueued operation gets a fresh job */
+  run: number;
+  /** first failed run (ISO), null if none failed yet */
+  firstFailedAt: string | null;
+}
+
+const PROBLEM_BASE = 'https://legacy-gateway.dev/problems/';
+
+export function newOperationId(): string {
+  return `op_${randomUUID().replaceAll('-', '')}`;
+}
+
+export function toProblem(e: StoredError): OperationProblem {
+  return {
+    type: `${PROBLEM_BASE}${e.code}`,
+    title: e.code,
+    code: e.code,
+    kind: e.kind,
+    detail: e.message,
+    retryable: e.retryable,
+    ...(e.fields.length > 0 ? { errors: e.fields } : {}),
+  };
+}
+
+export function toView(r: OperationRecord): OperationView {
+  return {
+    id: r.id,
+    kind: r.kind,
+    status: r.status,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+    attempts: r.attempts,
+    steps: r.steps,
+    resource: r.resource,
+    problem: r.status === 'failed' && r.error ? toProblem(r.error) : null,
+  };
+}
+
+function parseJson<T>(s: string | undefined, fallback: T): T {
+  if (s === undefined || s === '') return fallback;
+  return JSON.parse(s) as T;
+}
+
+function isKind(v: string | undefined): v is OperationKind {
+  return v !== undefined && (OPERATION_KINDS as readonly string[]).includes(v);
+}
+
+/**
+ * The step store: operation records in Redis hashes. Writers are serialised by the operation
+ * lease (see `acquireLease`), so plain HSETs are enough; every write refreshes `updatedAt`.
+ */
+export function createOperationStore(redis: Redis, keys: Keys, opts: { succeededTtlMs: number }) {
+  async function write(id: string, fields: Record<string, string | number>): Promise<void> {
+    await redis.hset(keys.operation(id), { ...fields, updatedAt: new Date().toISOString() });
+  }
+
+  return {
+    async create(r: Omit<OperationRecord, 'updatedAt' | 'firstFailedAt'>): Promise<void> {
+      await redis.hset(keys.operation(r.id), {
+        id: r.id,
+        kind: r.kind,
+        status: r.status,
+        createdAt: r.createdAt,
+        updatedAt: r.createdAt,
+        principal: r.principal,
+        requestId: r.requestId,
+        input: JSON.stringify(r.input),
+        progress: JSON.stringify(r.progress),
+        steps: JSON.stringify(r.steps),
+        resource: r.resource ? JSON.stringify(r.resource) : '',
+        error: r.error ? JSON.stringify(r.error) : '',
+        attempts: r.attempts,
+        run: r.run,
+      });
+    },
+
+    async get(id: string): Promise<OperationRecord | null> {
+      const h = await redis.hgetall(keys.operation(id));
+      if (!h.id || !isKind(h.kind)) return null;
+      return {
+        id: h.id,
+        kind: h.kind,
+        status: (h.status ?? 'queued') as OperationStatus,
+        createdAt: h.createdAt ?? '',
+        updatedAt: h.updatedAt ?? '',
+        principal: h.principal ?? '',
+        requestId: h.requestId ?? '',
+        input: parseJson<unknown>(h.input, null),
+        progress: parseJson<Record<string, unknown>>(h.progress, {}),
+        steps: parseJson<StepRecord[]>(h.steps, []),
+        resource: parseJson<ResourceLink | null>(h.resource, null),
+        error: parseJson<StoredError | null>(h.error, null),
+        attempts: Number(h.attempts ?? 0),
+        run: Number(h.run ?? 0),
+        firstFailedAt: h.firstFailedAt || null,
+      };
+    },
+
+    async saveProgress(id: string, progress: object, steps: StepRecord[]): Promise<void> {
+      await write(id, { progress: JSON.stringify(progress), steps: JSON.stringify(steps) });
+    },
+
+    async markRunning(id: string, steps: StepRecord[]): Promise<void> {
+      await redis.hincrby(keys.operation(id), 'attempts', 1);
+      await write(id, { status: 'running', steps: JSON.stringify(steps) });
+    },
+
+    async markQueued(id: string, steps: StepRecord[] | null, error: StoredError | null): Promise<void> {
+      await write(id, {
+        status: 'queued',
+        ...(steps ? { steps: JSON.stringify(steps) } : {}),
+        error: error ? JSON.stringify(error) : '',
+      });
+    },
+
+    async markSucceeded(id: string, resource: ResourceLink, steps: StepRecord[]): Promise<void> {
+      await write(id, { status: 'succeeded', resource: JSON.stringify(resource), steps: JSON.stringify(steps), error: '' });
+      // A finished operation is kept for polling, then expires; failed ones stay (dead letters point at them).
+      await redis.pexpire(keys.operation(id), opts.succeededTtlMs);
+    },
+
+    async markFailed(id: string, error: StoredError, steps: StepRecord[] | null): Promise<void> {
+      await write(id, {
+        status: 'failed',
+        error: JSON.stringify(error),
+        ...(steps ? { steps: JSON.stringify(steps) } : {}),
+      });
+    },
+
+    /** Remembers when the operation first failed (kept across retries, for the dead letter). */
+    async noteFailure(id: string): Promise<void> {
+      await redis.hsetnx(keys.operation(id), 'firstFailedAt', new Date().toISOString());
+    },
+
+    /** Next enqueue sequence number (1 for the first job of the operation). */
+    async nextRun(id: string): Promise<number> {
+      return redis.hincrby(keys.operation(id), 'run', 1);
+    },
+
+    /**
+     * Exclusive right to run the operation (an inline request and a worker, or two workers
+     * after a stalled-job recovery, must never run the same operation at once).
+     */
+    async acquireLease(id: string, ttlMs: number): Promise<Lease | null> {
+      const token = randomUUID();
+      const ok = await redis.set(keys.lease(id), token, 'PX', ttlMs, 'NX');
+      if (ok !== 'OK') return null;
+      const renew = setInterval(() => {
+        redis.eval(RENEW_LUA, 1, keys.lease(id), token, String(ttlMs)).catch(() => undefined);
+      }, Math.max(100, Math.floor(ttlMs / 3)));
+      renew.unref();
+      let released = false;
+      return {
+        async release() {
+          if (released) return;
+          released = true;
+          clearInterval(renew);
+          await redis.eval(RELEASE_LUA, 1, keys.lease(id), token);
+        },
+      };
+    },
+  };
+}
+
+export interface Lease {
+  release(): Promise<void>;
+}
+
+const RENEW_LUA = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+const RELEASE_LUA = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+export type OperationStore = ReturnType<typeof createOperationStore>;

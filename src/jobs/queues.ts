@@ -1,0 +1,73 @@
+import { Queue, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { LEGACY_BACKOFF_TYPE, jobAttempts, type RetryPolicy } from './retry-policy.ts';
+import type { LegacySystem, OperationJobData, OperationKind } from './types.ts';
+
+/** BullMQ queue names, one per legacy system so a TMO outage is visible apart from CRM's. */
+export const QUEUE_NAMES: Record<LegacySystem, string> = { tmo: 'ops-tmo', crm: 'ops-crm' };
+
+/** The queue an operation kind goes to: the system its first (and main) step calls. */
+export const PRIMARY_SYSTEM: Record<OperationKind, LegacySystem> = {
+  'merchant.onboard': 'crm',
+  'merchant.update': 'crm',
+  'partner.create': 'crm',
+  'terminal.order': 'tmo',
+  'terminal.status': 'tmo',
+};
+
+/** Job ids are `{operationId}-r{run}`: BullMQ ignores an add with an existing id, so each re-enqueue needs a fresh one. */
+export function jobIdOf(operationId: string, run: number): string {
+  return `${operationId}-r${run}`;
+}
+
+export interface OperationQueues {
+  readonly byName: Record<LegacySystem, Queue<OperationJobData>>;
+  /** Every queue, e.g. for the queue console. */
+  readonly all: readonly Queue<OperationJobData>[];
+  enqueue(data: OperationJobData, run: number, delayMs?: number): Promise<Job<OperationJobData>>;
+  getJob(kind: OperationKind, jobId: string): Promise<Job<OperationJobData> | undefined>;
+  close(): Promise<void>;
+}
+
+/**
+ * The operation queues. Failed jobs are never removed by BullMQ (`removeOnFail: false`): the
+ * dead-letter store is the operator's view, the failed set the forensic one.
+ */
+export function createQueues(opts: { connection: Redis; prefix: string; policy: RetryPolicy }): OperationQueues {
+  const make = (system: LegacySystem) =>
+    new Queue<OperationJobData>(QUEUE_NAMES[system], {
+      connection: opts.connection,
+      prefix: opts.prefix,
+      defaultJobOptions: {
+        attempts: jobAttempts(opts.policy),
+        backoff: { type: LEGACY_BACKOFF_TYPE },
+        removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+        removeOnFail: false,
+        // The stack of a failure is kept in Redis by BullMQ; ours are sanitized, but keep them short.
+        stackTraceLimit: 0,
+      },
+    });
+  const byName: Record<LegacySystem, Queue<OperationJobData>> = { tmo: make('tmo'), crm: make('crm') };
+  const all = [byName.tmo, byName.crm];
+  let closing: Promise<void> | undefined;
+
+  return {
+    byName,
+    all,
+    async enqueue(data, run, delayMs = 0) {
+      const q = byName[PRIMARY_SYSTEM[data.kind]];
+      return q.add(data.kind, data, { jobId: jobIdOf(data.operationId, run), delay: delayMs });
+    },
+    async getJob(kind, jobId) {
+      return byName[PRIMARY_SYSTEM[kind]].getJob(jobId);
+    },
+    close() {
+      // Idempotent, and every queue is closed even if another one throws.
+      closing ??= Promise.allSettled(all.map((q) => q.close())).then((rs) => {
+        const failed = rs.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
+      });
+      return closing;
+    },
+  };
+}

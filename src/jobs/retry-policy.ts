@@ -1,0 +1,137 @@
+import type { BackoffStrategy, MinimalJob } from 'bullmq';
+import type { CircuitSnapshot } from '../domain/circuit.port.ts';
+import { isRetryable } from '../domain/errors/index.ts';
+import { LEGACY_SYSTEMS, type LegacySystem } from './types.ts';
+
+/** Parameters every backoff strategy takes (milliseconds). */
+export interface BackoffParams {
+  baseMs: number;
+  capMs: number;
+}
+
+/**
+ * Backoff strategies: pure functions of the attempt number (1 = first retry), their
+ * parameters and a random source in [0, 1). No clock, no I/O, so the table is testable.
+ */
+export const BACKOFF_STRATEGIES = {
+  /**
+   * Exponential with full jitter (uniform in [0, min(cap, base·2^(n-1))]): spreads the
+   * retries of many jobs that failed together (a legacy outage ends) instead of having them
+   * hit the recovering system in waves. Floored at 1 ms: BullMQ treats 0 as "retry now".
+   */
+  exponentialFullJitter: (attempt: number, p: BackoffParams, random: () => number): number => {
+    const ceiling = Math.min(p.capMs, p.baseMs * 2 ** Math.max(0, attempt - 1));
+    return Math.max(1, Math.floor(random() * ceiling));
+  },
+  /** Exponential without jitter: deterministic, for tests and for reasoning about budgets. */
+  exponential: (attempt: number, p: BackoffParams): number =>
+    Math.min(p.capMs, p.baseMs * 2 ** Math.max(0, attempt - 1)),
+  fixed: (_attempt: number, p: BackoffParams): number => p.baseMs,
+} as const satisfies Record<string, (attempt: number, p: BackoffParams, random: () => number) => number>;
+
+export type BackoffStrategyName = keyof typeof BACKOFF_STRATEGIES;
+
+export interface SystemRetryPolicy {
+  /** total runs of a job (first run included) before it is dead-lettered */
+  attempts: number;
+  backoff: BackoffParams & { strategy: BackoffStrategyName };
+  /** a job older than this (since it was enqueued) is dead-lettered instead of retried */
+  maxAgeMs: number;
+  /**
+   * How long a job waits when the system's breaker is open, counted from the breaker's last
+   * transition (≈ the breaker's reset timeout, when it turns half-open and lets a probe through).
+   */
+  breakerWaitMs: number;
+}
+
+export type RetryPolicy = Record<LegacySystem, SystemRetryPolicy>;
+
+/**
+ * Defaults. Both systems have "whole-minute outages during their maintenance windows"
+ * (CONTRACT.md): 10 runs with a 5-minute cap span ≈ 20 minutes of retries on average, and
+ * breaker waits (which burn no attempt) stretch a job's life up to the 24 h max age.
+ */
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  tmo: {
+    attempts: 10,
+    backoff: { strategy: 'exponentialFullJitter', baseMs: 2_000, capMs: 5 * 60_000 },
+    maxAgeMs: 24 * 3_600_000,
+    breakerWaitMs: 30_000,
+  },
+  crm: {
+    attempts: 10,
+    backoff: { strategy: 'exponentialFullJitter', baseMs: 2_000, capMs: 5 * 60_000 },
+    maxAgeMs: 24 * 3_600_000,
+    breakerWaitMs: 30_000,
+  },
+};
+
+/** The BullMQ backoff `type` our jobs carry; BullMQ then calls the custom strategy below. */
+export const LEGACY_BACKOFF_TYPE = 'legacy';
+
+/** Job `attempts` for BullMQ: the largest per-system budget; the processor enforces each system's own. */
+export function jobAttempts(policy: RetryPolicy): number {
+  return Math.max(...LEGACY_SYSTEMS.map((s) => policy[s].attempts));
+}
+
+/** Delay before retry number `attempt` (1-based) for a system. */
+export function backoffDelay(policy: RetryPolicy, system: LegacySystem, attempt: number, random: () => number = Math.random): number {
+  const { strategy, ...params } = policy[system].backoff;
+  return BACKOFF_STRATEGIES[strategy](attempt, params, random);
+}
+
+function isLegacySystem(v: unknown): v is LegacySystem {
+  return typeof v === 'string' && (LEGACY_SYSTEMS as readonly string[]).includes(v);
+}
+
+/**
+ * The BullMQ custom backoff strategy (worker `settings.backoffStrategy`). The system comes
+ * from the error the processor threw (`system`) or, failing that, the job data; the error
+ * may have crossed Redis, so it is read as data.
+ */
+export function createBackoffStrategy(policy: RetryPolicy, random: () => number = Math.random): BackoffStrategy {
+  return (attemptsMade: number, type?: string, err?: Error, job?: MinimalJob): number => {
+    if (type !== LEGACY_BACKOFF_TYPE) return -1; // unknown type: do not retry rather than guess
+    const fromErr = (err as { system?: unknown } | undefined)?.system;
+    const fromJob = (job?.data as { system?: unknown } | undefined)?.system;
+    const system = isLegacySystem(fromErr) ? fromErr : isLegacySystem(fromJob) ? fromJob : 'crm';
+    return backoffDelay(policy, system, attemptsMade, random);
+  };
+}
+
+export type FailureDecision =
+  /** the system's breaker is open: park the job until about half-open, no attempt burned */
+  | { action: 'wait'; until: number }
+  | { action: 'retry' }
+  | { action: 'dead_letter'; reason: 'not_retryable' | 'attempts_exhausted' | 'max_age' };
+
+/** When a job waiting for an open breaker should run again. */
+export function breakerWaitUntil(snapshot: CircuitSnapshot, policy: SystemRetryPolicy, now: number): number {
+  const floor = now + Math.min(1_000, policy.breakerWaitMs);
+  const since = snapshot.lastTransitionAt ? Date.parse(snapshot.lastTransitionAt) : NaN;
+  const planned = Number.isFinite(since) ? since + policy.breakerWaitMs : now + policy.breakerWaitMs;
+  return Math.max(floor, planned);
+}
+
+/**
+ * What to do with a failed run. Pure: the caller passes the clock, the job's age and the
+ * breaker state of the failing system. Order matters: a non-retryable error is final at
+ * once; an open breaker parks the job without burning an attempt (but not past max age).
+ */
+export function decideFailure(input: {
+  err: unknown;
+  system: LegacySystem;
+  policy: RetryPolicy;
+  /** runs that already failed before this one (BullMQ `attemptsMade`) */
+  attemptsMade: number;
+  enqueuedAt: number;
+  now: number;
+  circuit: CircuitSnapshot | undefined;
+}): FailureDecision {
+  const p = input.policy[input.system];
+  if (!isRetryable(input.err)) return { action: 'dead_letter', reason: 'not_retryable' };
+  if (input.now - input.enqueuedAt >= p.maxAgeMs) return { action: 'dead_letter', reason: 'max_age' };
+  if (input.circuit?.state === 'open') return { action: 'wait', until: breakerWaitUntil(input.circuit, p, input.now) };
+  if (input.attemptsMade + 1 >= p.attempts) return { action: 'dead_letter', reason: 'attempts_exhausted' };
+  return { action: 'retry' };
+}

@@ -1,0 +1,217 @@
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { isGatewayErrorLike } from '../domain/errors/index.ts';
+import type { DeadLetterReason } from './dead-letters.ts';
+import { OperationExpiredError } from './errors/operation-expired-error.ts';
+import { RetryableOperationError } from './errors/retryable-operation-error.ts';
+import type { Operations, OperationsRuntime } from './operations.ts';
+import type { OperationRecord } from './operation-store.ts';
+import { breakerWaitUntil, createBackoffStrategy, decideFailure } from './retry-policy.ts';
+import { circuitOf } from './runner.ts';
+import { toStoredError } from './sanitize.ts';
+import { LEGACY_SYSTEMS, type LegacySystem, type OperationJobData, type ResourceLink, type StoredError } from './types.ts';
+
+export interface CreateWorkersOptions {
+  operations: Operations;
+  /** jobs processed in parallel per queue and process. Default 4. */
+  concurrency?: number;
+  /** BullMQ lock duration; a crashed worker's job is recovered after about this. Default 30 s. */
+  lockDurationMs?: number;
+  /** how often stalled jobs are looked for. Default 15 s. */
+  stalledIntervalMs?: number;
+  /** times a job may stall (worker crash) before it is dead-lettered. Default 3. */
+  maxStalledCount?: number;
+  /** delay before trying again when another runner holds the operation lease. Default 2 s. */
+  leaseBusyDelayMs?: number;
+}
+
+export interface Workers {
+  readonly workers: readonly Worker<OperationJobData>[];
+  /** Resolves when every worker is connected (tests, readiness). */
+  waitUntilReady(): Promise<void>;
+  /** Lets the current jobs finish, then closes. Idempotent; closes every worker even if one throws. */
+  close(): Promise<void>;
+}
+
+type JobResult = { resource: ResourceLink } | { skipped: string };
+
+/**
+ * The BullMQ workers of both operation queues (in the API process by default, or in
+ * `npm run worker`). Several processes may run them against the same Redis: BullMQ locks
+ * hand each job to one worker, the operation lease keeps an inline run and a worker apart,
+ * and stalled jobs of a crashed process are moved back to wait and resumed from their steps.
+ */
+export function createWorkers(opts: CreateWorkersOptions): Workers {
+  const rt = opts.operations.runtime;
+  const leaseBusyDelayMs = opts.leaseBusyDelayMs ?? 2_000;
+  const processor = (job: Job<OperationJobData>, token?: string, signal?: AbortSignal) =>
+    processJob(rt, job, token, signal, leaseBusyDelayMs);
+
+  const workers = LEGACY_SYSTEMS.map((system) => {
+    const w = new Worker<OperationJobData, JobResult>(rt.queues.byName[system].name, processor, {
+      connection: rt.redis.duplicate({ maxRetriesPerRequest: null }),
+      prefix: rt.keys.bullPrefix,
+      concurrency: opts.concurrency ?? 4,
+      lockDuration: opts.lockDurationMs ?? 30_000,
+      stalledInterval: opts.stalledIntervalMs ?? 15_000,
+      maxStalledCount: opts.maxStalledCount ?? 3,
+      removeOnFail: { count: Number.MAX_SAFE_INTEGER, age: 365 * 24 * 3600 },
+      settings: { backoffStrategy: createBackoffStrategy(rt.policy) },
+    });
+    w.on('failed', (job, err) => {
+      if (job) void onFinalFailure(rt, job, err);
+    });
+    // Without a listener, a Redis hiccup would be an unhandled 'error' event.
+    w.on('error', (err) => rt.logger.error({ err: { name: err.name }, system }, 'worker error'));
+    return w;
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    workers,
+    async waitUntilReady() {
+      await Promise.all(workers.map((w) => w.waitUntilReady()));
+    },
+    close() {
+      closing ??= Promise.allSettled(
+        workers.map(async (w) => {
+          const conn = w.opts.connection as { quit?: () => Promise<unknown> };
+          try {
+            await w.close();
+          } finally {
+            await conn.quit?.().catch(() => undefined);
+          }
+        }),
+      ).then((rs) => {
+        const failed = rs.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
+      });
+      return closing;
+    },
+  };
+}
+
+/** Parks the operation: failed in the step store, a dead letter for the operators. */
+async function park(
+  rt: OperationsRuntime,
+  op: OperationRecord,
+  error: StoredError,
+  system: LegacySystem,
+  step: string,
+  reason: DeadLetterReason,
+): Promise<void> {
+  await rt.store.markFailed(op.id, error, op.steps);
+  const fresh = (await rt.store.get(op.id)) ?? op;
+  await rt.deadLetters.record({ op: fresh, error, system, step, reason });
+  rt.logger.warn({ operationId: op.id, kind: op.kind, code: error.code, system, reason }, 'operation dead-lettered');
+}
+
+async function delay(job: Job<OperationJobData>, until: number, token: string | undefined): Promise<never> {
+  // Moving to delayed does not count as an attempt: the job waits, it did not fail.
+  await job.moveToDelayed(until, token);
+  throw new DelayedError();
+}
+
+async function processJob(
+  rt: OperationsRuntime,
+  job: Job<OperationJobData>,
+  token: string | undefined,
+  signal: AbortSignal | undefined,
+  leaseBusyDelayMs: number,
+): Promise<JobResult> {
+  const { operationId } = job.data;
+  const log = rt.logger.child({ operationId, kind: job.data.kind, jobId: job.id, requestId: job.data.requestId });
+  const op = await rt.store.get(operationId);
+  if (!op) {
+    log.warn('job for an unknown operation: nothing to apply');
+    return { skipped: 'unknown_operation' };
+  }
+  if (op.status === 'succeeded') return { skipped: 'already_succeeded' };
+  if (op.status === 'failed') {
+    // Only a retry from the queue console reaches here for a parked operation; run it as a
+    // retry of an open dead letter, never for a discarded one or a synchronous 4xx.
+    const dl = await rt.deadLetters.get(op.id);
+    if (!dl || dl.state !== 'open') return { skipped: 'operation_failed' };
+  }
+
+  const now = Date.now();
+  const next = rt.runner.upcoming(op);
+  if (now - job.timestamp >= rt.policy[next.system].maxAgeMs) {
+    const error = op.error ?? toStoredError(new OperationExpiredError('The operation could not be applied within its maximum age'));
+    await park(rt, op, error, next.system, next.name, 'max_age');
+    throw new UnrecoverableError(`${error.code}: ${error.message}`);
+  }
+
+  const circuit = circuitOf(rt.circuits, next.system);
+  if (circuit?.state === 'open') {
+    log.info({ system: next.system }, 'breaker open: job waits');
+    return delay(job, breakerWaitUntil(circuit, rt.policy[next.system], now), token);
+  }
+
+  const lease = await rt.store.acquireLease(op.id, rt.leaseTtlMs);
+  if (!lease) return delay(job, now + leaseBusyDelayMs, token);
+
+  let outcome: Awaited<ReturnType<OperationsRuntime['runner']['runOnce']>>;
+  try {
+    outcome = await rt.runner.runOnce(op, { requestId: job.data.requestId, ...(signal ? { signal } : {}) });
+  } finally {
+    await lease.release();
+  }
+
+  if (outcome.ok) {
+    await rt.store.markSucceeded(op.id, outcome.result.resource, op.steps);
+    await rt.deadLetters.resolve(op.id);
+    log.info('operation succeeded');
+    return { resource: outcome.result.resource };
+  }
+
+  await rt.store.noteFailure(op.id);
+  const error = toStoredError(outcome.err);
+  const decision = decideFailure({
+    err: outcome.err,
+    system: outcome.system,
+    policy: rt.policy,
+    attemptsMade: job.attemptsMade,
+    enqueuedAt: job.timestamp,
+    now: Date.now(),
+    circuit: circuitOf(rt.circuits, outcome.system),
+  });
+  log.warn({ code: error.code, system: outcome.system, decision: decision.action }, 'operation run failed');
+  switch (decision.action) {
+    case 'wait':
+      await rt.store.markQueued(op.id, op.steps, error);
+      return delay(job, decision.until, token);
+    case 'retry':
+      await rt.store.markQueued(op.id, op.steps, error);
+      throw new RetryableOperationError(error, outcome.system);
+    case 'dead_letter':
+      await park(rt, op, error, outcome.system, outcome.step, decision.reason);
+      throw new UnrecoverableError(`${error.code}: ${error.message}`);
+  }
+}
+
+/**
+ * Safety net for failures that did not go through `park` (a job that stalled too often
+ * because its workers kept crashing, or an infrastructure error on the last attempt).
+ */
+async function onFinalFailure(rt: OperationsRuntime, job: Job<OperationJobData>, err: Error): Promise<void> {
+  try {
+    if (!job.finishedOn) return; // BullMQ will retry it
+    const op = await rt.store.get(job.data.operationId);
+    if (!op || op.status === 'failed' || op.status === 'succeeded') return;
+    const stalled = /stalled/i.test(err.message);
+    const error: StoredError = isGatewayErrorLike(err)
+      ? toStoredError(err)
+      : {
+          name: 'JobFailedError',
+          kind: 'unavailable',
+          code: stalled ? 'operation.stalled' : 'operation.job_failed',
+          message: stalled ? 'The job was interrupted too many times (worker crashes)' : 'The job failed outside the handler',
+          retryable: false,
+          fields: [],
+        };
+    const next = rt.runner.upcoming(op);
+    await park(rt, op, error, next.system, next.name, stalled ? 'stalled' : 'attempts_exhausted');
+  } catch (e) {
+    rt.logger.error({ err: { name: (e as Error).name }, operationId: job.data.operationId }, 'could not dead-letter a failed job');
+  }
+}
