@@ -178,7 +178,6 @@ export function createIdempotencyMiddleware(options: IdempotencyOptions): Middle
   assertPositiveInt('ttlSeconds', ttlSeconds);
   assertPositiveInt('lockTtlSeconds', lockTtlSeconds);
 
-
   return async function idempotency(c, next) {
     const method = c.req.method.toUpperCase();
     if (SAFE_METHODS.has(method)) return next();
