@@ -1,0 +1,179 @@
+/**
+ * The gateway's HTTP edge: `createApp(deps)` builds the Hono app (no port; `main.ts` serves it).
+ *
+ * Order of middleware for every request:
+ *   requestId → accessLog → bodyLimit → (on /v1/* and /ops/*) authenticate →
+ *   (per route) requireScope → (POST/PATCH /v1 routes) deps.beforeWrite → zod validation → handler
+ * Every error, from any layer, leaves as application/problem+json (see problem.ts).
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { swaggerUI } from '@hono/swagger-ui';
+import type { Hono, MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import type { Logger } from 'pino';
+import { isGatewayErrorLike } from '../domain/errors/index.ts';
+import type { Services } from '../domain/services/types.ts';
+import type { Authenticator } from './auth/authenticator.ts';
+import { authenticate, requireScope } from './auth/middleware.ts';
+import type { ApiEnv } from './env.ts';
+import { allowedMethods } from './method-not-allowed.ts';
+import { accessLog } from './middleware/access-log/index.ts';
+import { requestId } from './middleware/request-id/index.ts';
+import { PROBLEM_CATALOG, problem, problemFromError, problemResponse, type ProblemCode } from './problem.ts';
+import { healthRoutes, type HealthCheck } from './routes/health.ts';
+import { merchantRoutes } from './routes/merchants.ts';
+import { partnerRoutes } from './routes/partners.ts';
+import { terminalRoutes } from './routes/terminals.ts';
+import { validationHook } from './validation.ts';
+
+export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
+export const API_VERSION = '1.0.0';
+
+/** Helpers handed to `extraRoutes` so extra route groups follow the same rules. */
+export interface AppTools {
+  /** bearer-token middleware bound to `deps.auth` (sets `c.var.principal`) */
+  authenticate: MiddlewareHandler<ApiEnv>;
+  /** scope check, e.g. `requireScope('ops:read')` (needs `authenticate` in front) */
+  requireScope: (...scopes: string[]) => MiddlewareHandler<ApiEnv>;
+}
+
+export interface AppDeps {
+  services: Services;
+  auth: Authenticator;
+  logger: Logger;
+  health: HealthCheck;
+  /** request body limit in bytes (413 `request.body_too_large` above it); default 64 KiB */
+  bodyLimitBytes?: number;
+  /**
+   * Middleware run on every write route (POST/PATCH under /v1) after authentication and the
+   * scope check, before body validation and the handler — the idempotency slot.
+   * `c.var.principal`, `c.var.requestId`, `c.var.logger` are set; the body can be read with
+   * `c.req.json()`/`c.req.text()` (cached: validation reads it again). It may answer itself
+   * (replay) or call `next()` and inspect `c.res` afterwards. Note that `c.res` may then be
+   * a 4xx problem from validation: decide whether to store those.
+   */
+  beforeWrite?: MiddlewareHandler<ApiEnv> | MiddlewareHandler<ApiEnv>[];
+  /**
+   * Sub-app mounted at `/ops` behind `authenticate` (any valid token); check scopes per route
+   * with `requireScope('ops:read')`. If it is an `OpenAPIHono`, its routes join /openapi.json.
+   */
+  ops?: Hono<ApiEnv>;
+  /**
+   * Last hook before the 404/405 fallback: register anything else on the root app. Nothing is
+   * authenticated here unless you use `tools.authenticate`.
+   */
+  extraRoutes?: (app: OpenAPIHono<ApiEnv>, tools: AppTools) => void;
+}
+
+function asArray<T>(v: T | T[] | undefined): T[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+const HTTP_EXCEPTION_CODES: Record<number, ProblemCode> = {
+  400: 'request.malformed_body',
+  401: 'auth.token_invalid',
+  404: 'route.not_found',
+  413: 'request.body_too_large',
+  415: 'request.unsupported_media_type',
+};
+
+/** The API's OpenAPI 3.1 document config. */
+function openApiConfig() {
+  const codes = Object.entries(PROBLEM_CATALOG).map(([code, e]) => ({ code, status: e.status, title: e.title, description: e.detail }));
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'legacy-gateway',
+      version: API_VERSION,
+      description:
+        'Merchants, partners and payment terminals over the terminal management and customer master systems. ' +
+        'Every error is `application/problem+json` (RFC 9457) with a stable `code` and the `requestId` ' +
+        '(send `X-Request-Id` to choose it; it is echoed on every response). Problem types are ' +
+        '`https://legacy-gateway.dev/problems/<code>`; the API-defined codes are listed in `x-problem-codes`. ' +
+        'Unknown fields (body and query) are refused with 422. A malformed id in a path answers 404.',
+    },
+    tags: [
+      { name: 'Merchants' },
+      { name: 'Partners' },
+      { name: 'Terminals' },
+      { name: 'Health', description: 'No authentication.' },
+    ],
+    'x-problem-codes': codes,
+  };
+}
+
+/** Builds the app. See `AppDeps` for the hooks other route groups and middleware plug into. */
+export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
+  const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
+  const beforeWrite = asArray(deps.beforeWrite);
+  const auth = authenticate(deps.auth);
+
+  app.use('*', requestId());
+  app.use('*', accessLog({ logger: deps.logger }));
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+      onError: (c) => problemResponse(c, problem('request.body_too_large')),
+    }),
+  );
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description:
+      'JWT signed by the configured issuer, audience `legacy-gateway` (dev). Scopes in `scope` (space separated) or `scp`: ' +
+      'merchants:read, merchants:write, partners:read, partners:write, terminals:read, terminals:write.',
+  });
+
+  app.route('/health', healthRoutes(deps.health, deps.logger));
+
+  app.use('/v1/*', auth);
+  const routeDeps = { services: deps.services, beforeWrite };
+  app.route('/v1', merchantRoutes(routeDeps));
+  app.route('/v1', partnerRoutes(routeDeps));
+  app.route('/v1', terminalRoutes(routeDeps));
+
+  if (deps.ops) {
+    app.use('/ops/*', auth);
+    app.route('/ops', deps.ops);
+  }
+  deps.extraRoutes?.(app, { authenticate: auth, requireScope });
+
+  // Generated once, on first request, after every route (ops/extra included) is registered.
+  let document: unknown;
+  app.get('/openapi.json', (c) => {
+    document ??= app.getOpenAPI31Document(openApiConfig());
+    c.header('Cache-Control', 'no-cache');
+    return c.json(document as Record<string, unknown>);
+  });
+  app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'legacy-gateway API' }));
+
+  app.notFound((c) => {
+    const allow = allowedMethods(app.routes, c.req.path);
+    if (allow.length > 0 && !allow.includes(c.req.method)) {
+      return problemResponse(c, problem('method.not_allowed', { headers: { Allow: allow.join(', ') } }));
+    }
+    return problemResponse(c, problem('route.not_found'));
+  });
+
+  app.onError((err, c) => {
+    const log = (c.get('logger') as Logger | undefined) ?? deps.logger;
+    if (err instanceof HTTPException) {
+      const code = HTTP_EXCEPTION_CODES[err.status] ?? (err.status >= 500 ? 'internal.error' : 'request.validation_failed');
+      if (err.status >= 500) log.error({ err }, 'request failed');
+      return problemResponse(c, { ...problem(code), status: err.status });
+    }
+    const mapped = problemFromError(err);
+    if (mapped.serverSide) {
+      // domain errors log their safe JSON (no cause chain: it may hold secrets)
+      if (isGatewayErrorLike(err)) log.warn({ error: (err as { toJSON?: () => unknown }).toJSON?.() ?? { kind: err.kind, code: err.code } }, 'request failed');
+      else log.error({ err }, 'unexpected error');
+    }
+    return problemResponse(c, mapped.init);
+  });
+
+  return app;
+}

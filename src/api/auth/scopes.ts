@@ -1,0 +1,12 @@
+/** Scopes the API checks, per route group. `ops:read` is for the operations routes. */
+export const SCOPES = [
+  'merchants:read',
+  'merchants:write',
+  'partners:read',
+  'partners:write',
+  'terminals:read',
+  'terminals:write',
+  'ops:read',
+] as const;
+
+export type Scope = (typeof SCOPES)[number];

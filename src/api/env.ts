@@ -1,0 +1,24 @@
+import type { Logger } from 'pino';
+
+/** Who called: set by the `authenticate` middleware from a verified bearer token. */
+export interface Principal {
+  /** `sub` claim (or `client_id` / `azp` when there is no `sub`). */
+  subject: string;
+  /** granted scopes (from `scope`, space separated, and/or `scp`, an array) */
+  scopes: ReadonlySet<string>;
+}
+
+/**
+ * Hono environment of every route in the gateway. Middleware written elsewhere (idempotency,
+ * ops) can type themselves with `MiddlewareHandler<ApiEnv>` and read these variables.
+ */
+export interface ApiEnv {
+  Variables: {
+    /** sanitised or generated request id (also in the `X-Request-Id` response header) */
+    requestId: string;
+    /** per-request child logger carrying `requestId` */
+    logger: Logger;
+    /** set on authenticated routes only */
+    principal: Principal;
+  };
+}

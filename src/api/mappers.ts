@@ -1,0 +1,71 @@
+/**
+ * Domain → API shapes. Each mapper copies *listed* fields only, so nothing the domain adds
+ * later leaks by accident. The IBAN is only ever shown masked.
+ */
+import type { z } from '@hono/zod-openapi';
+import type { Address, Merchant, Partner } from '../domain/model.ts';
+import type { MerchantTerminal } from '../domain/services/types.ts';
+import type { Merchant as MerchantSchema, Partner as PartnerSchema, Terminal as TerminalSchema } from './schemas/resources.ts';
+
+export type MerchantDto = z.infer<typeof MerchantSchema>;
+export type PartnerDto = z.infer<typeof PartnerSchema>;
+export type TerminalDto = z.infer<typeof TerminalSchema>;
+
+/** Keeps an already masked IBAN; masks anything else (defence in depth: never show one in clear). */
+export function maskIban(value: string | null): string | null {
+  if (value === null || value === '') return null;
+  const compact = value.replace(/\s+/g, '');
+  if (compact.includes('*')) return compact;
+  if (compact.length <= 6) return '*'.repeat(compact.length);
+  return compact.slice(0, 2) + '*'.repeat(compact.length - 6) + compact.slice(-4);
+}
+
+function address(a: Address): Address {
+  return { line1: a.line1, city: a.city, postalCode: a.postalCode, province: a.province, country: a.country };
+}
+
+export function toMerchantDto(m: Merchant): MerchantDto {
+  return {
+    id: m.id,
+    legalName: m.legalName,
+    vatNumber: m.vatNumber,
+    taxCode: m.taxCode,
+    segment: m.segment,
+    mcc: m.mcc,
+    email: m.email,
+    phone: m.phone,
+    address: address(m.address),
+    iban: maskIban(m.ibanMasked),
+    partnerId: m.partnerId,
+    tmoMerchantId: m.tmoMerchantId,
+    status: m.status,
+    createdAt: m.createdAt,
+  };
+}
+
+export function toPartnerDto(p: Partner): PartnerDto {
+  return {
+    id: p.id,
+    name: p.name,
+    vatNumber: p.vatNumber,
+    taxCode: p.taxCode,
+    email: p.email,
+    phone: p.phone,
+    address: address(p.address),
+    createdAt: p.createdAt,
+  };
+}
+
+export function toTerminalDto(t: MerchantTerminal): TerminalDto {
+  return {
+    id: t.id,
+    merchantId: t.merchantId,
+    tmoMerchantId: t.tmoMerchantId,
+    model: t.model,
+    serialNumber: t.serialNumber,
+    status: t.status,
+    contactless: t.contactless,
+    currency: t.currency,
+    lastSeenAt: t.lastSeenAt,
+  };
+}

@@ -1,0 +1,25 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import type { Services } from '../../domain/services/types.ts';
+import type { ApiEnv } from '../env.ts';
+import { validationHook } from '../validation.ts';
+
+/** What a route group needs. */
+export interface RouteDeps {
+  services: Services;
+  /** run on POST/PATCH routes after the scope check, before body validation (idempotency) */
+  beforeWrite: MiddlewareHandler<ApiEnv>[];
+}
+
+/** A sub-app with the gateway's validation hook (zod failures → problem+json). */
+export function routeGroup(): OpenAPIHono<ApiEnv> {
+  return new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
+}
+
+export function security(scope: string) {
+  return [{ bearerAuth: [scope] }];
+}
+
+export function scopeNote(scope: string): string {
+  return `\n\nRequires scope \`${scope}\`.`;
+}

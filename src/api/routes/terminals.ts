@@ -1,0 +1,126 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { requireScope } from '../auth/middleware.ts';
+import { callContext } from '../context.ts';
+import { nextCursor, pageFromQuery } from '../cursor.ts';
+import { toTerminalDto } from '../mappers.ts';
+import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
+import { DEFAULT_LIMIT, cursorQuery, limitQuery, merchantIdParam, terminalIdParam } from '../schemas/common.ts';
+import { Terminal, TerminalList, TerminalOrderBody, TerminalStatusBody } from '../schemas/resources.ts';
+import { routeGroup, scopeNote, security, type RouteDeps } from './shared.ts';
+
+export const TERMINALS_MAX_LIMIT = 50;
+
+const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
+
+/** `/v1/merchants/{merchantId}/terminals` and `/v1/terminals` routes. */
+export function terminalRoutes({ services, beforeWrite }: RouteDeps) {
+  const app = routeGroup();
+
+  const order = createRoute({
+    method: 'post',
+    path: '/merchants/{merchantId}/terminals',
+    tags: ['Terminals'],
+    operationId: 'orderTerminal',
+    summary: 'Order a terminal for a merchant',
+    description:
+      'The new terminal starts `pending` and becomes `active` once shipped. Terminals ship within Italy only. ' +
+      'A 504 means the order may have been placed: list the merchant\'s terminals (or retry with the same Idempotency-Key) before ordering again.' +
+      scopeNote('terminals:write'),
+    security: security('terminals:write'),
+    middleware: [requireScope('terminals:write'), ...beforeWrite],
+    request: {
+      params: z.object({ merchantId: merchantIdParam }),
+      body: { content: json(TerminalOrderBody), required: true },
+    },
+    responses: {
+      201: { description: 'Ordered', content: json(Terminal), headers: { Location: { schema: { type: 'string' } } } },
+      ...problemResponses(400, 404, 409, 413, 415, 422, ...COMMON_ERRORS),
+    },
+  });
+
+  app.openapi(order, async (c) => {
+    const { merchantId } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const terminal = await services.terminals.order(
+      merchantId,
+      { model: body.model, contactless: body.contactless, currency: body.currency, shippingAddress: body.shippingAddress },
+      callContext(c),
+    );
+    c.header('Location', `/v1/terminals/${terminal.id}`);
+    return c.json(toTerminalDto(terminal), 201);
+  });
+
+  const list = createRoute({
+    method: 'get',
+    path: '/merchants/{merchantId}/terminals',
+    tags: ['Terminals'],
+    operationId: 'listMerchantTerminals',
+    summary: 'List a merchant\'s terminals',
+    description: 'Page size 1–50 (default 20).' + scopeNote('terminals:read'),
+    security: security('terminals:read'),
+    middleware: [requireScope('terminals:read')],
+    request: {
+      params: z.object({ merchantId: merchantIdParam }),
+      query: z.strictObject({ cursor: cursorQuery, limit: limitQuery(TERMINALS_MAX_LIMIT) }),
+    },
+    responses: { 200: { description: 'A page of terminals', content: json(TerminalList) }, ...problemResponses(404, 422, ...COMMON_ERRORS) },
+  });
+
+  app.openapi(list, async (c) => {
+    const { merchantId } = c.req.valid('param');
+    const q = c.req.valid('query');
+    const filter = { list: 'merchant-terminals', merchantId };
+    const page = pageFromQuery(q, filter, { defaultLimit: DEFAULT_LIMIT, maxLimit: TERMINALS_MAX_LIMIT });
+    const result = await services.terminals.listForMerchant(merchantId, page, callContext(c));
+    return c.json({ items: result.items.map(toTerminalDto), nextCursor: nextCursor(result.nextPage, page.pageSize, filter) }, 200);
+  });
+
+  const get = createRoute({
+    method: 'get',
+    path: '/terminals/{terminalId}',
+    tags: ['Terminals'],
+    operationId: 'getTerminal',
+    summary: 'Read a terminal',
+    description: scopeNote('terminals:read').trim(),
+    security: security('terminals:read'),
+    middleware: [requireScope('terminals:read')],
+    request: { params: z.object({ terminalId: terminalIdParam }) },
+    responses: { 200: { description: 'The terminal', content: json(Terminal) }, ...problemResponses(404, ...COMMON_ERRORS) },
+  });
+
+  app.openapi(get, async (c) => {
+    const { terminalId } = c.req.valid('param');
+    return c.json(toTerminalDto(await services.terminals.get(terminalId, callContext(c))), 200);
+  });
+
+  const changeStatus = createRoute({
+    method: 'post',
+    path: '/terminals/{terminalId}/status',
+    tags: ['Terminals'],
+    operationId: 'changeTerminalStatus',
+    summary: 'Activate, suspend or decommission a terminal',
+    description:
+      'Answers 200 with the terminal. Asking for the status the terminal already has is a success (no change). ' +
+      '`decommissioned` is final: any later change answers 422.' +
+      scopeNote('terminals:write'),
+    security: security('terminals:write'),
+    middleware: [requireScope('terminals:write'), ...beforeWrite],
+    request: {
+      params: z.object({ terminalId: terminalIdParam }),
+      body: { content: json(TerminalStatusBody), required: true },
+    },
+    responses: {
+      200: { description: 'The terminal after the change', content: json(Terminal) },
+      ...problemResponses(400, 404, 409, 413, 415, 422, ...COMMON_ERRORS),
+    },
+  });
+
+  app.openapi(changeStatus, async (c) => {
+    const { terminalId } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const { terminal } = await services.terminals.changeStatus(terminalId, body.status, body.reason, callContext(c));
+    return c.json(toTerminalDto(terminal), 200);
+  });
+
+  return app;
+}

@@ -1,0 +1,121 @@
+/**
+ * Builds an app over `FakeServices` with an in-memory signing key, plus a token helper, so
+ * route tests are one `app.request()` away. Log lines are captured in `logs` (as JSON text).
+ */
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { pino } from 'pino';
+import { Writable } from 'node:stream';
+import { createApp, type AppDeps } from '../app.ts';
+import { createJwtAuthenticator } from '../auth/authenticator.ts';
+import { FakeServices } from './fake-services.ts';
+
+export const TEST_ISSUER = 'https://issuer.test';
+export const TEST_AUDIENCE = 'legacy-gateway';
+export const ALL_SCOPES = [
+  'merchants:read',
+  'merchants:write',
+  'partners:read',
+  'partners:write',
+  'terminals:read',
+  'terminals:write',
+];
+
+export interface TestKey {
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+}
+
+export async function makeKey(kid = 'test-key'): Promise<TestKey> {
+  const { privateKey, publicKey } = await generateKeyPair('ES256');
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
+  return { privateKey, publicJwk };
+}
+
+export interface TokenOptions {
+  key?: TestKey;
+  issuer?: string;
+  audience?: string;
+  /** seconds from now; negative for an expired token */
+  expiresInSeconds?: number;
+  claims?: Record<string, unknown>;
+  subject?: string;
+}
+
+const sharedKey = await makeKey();
+
+export async function signToken(scopes: string[] | string, opts: TokenOptions = {}): Promise<string> {
+  const key = opts.key ?? sharedKey;
+  const now = Math.floor(Date.now() / 1000);
+  const claims = typeof scopes === 'string' ? { scope: scopes } : { scope: scopes.join(' ') };
+  return new SignJWT({ ...claims, ...opts.claims })
+    .setProtectedHeader({ alg: 'ES256', kid: (key.publicJwk.kid as string | undefined) ?? 'test-key' })
+    .setIssuer(opts.issuer ?? TEST_ISSUER)
+    .setAudience(opts.audience ?? TEST_AUDIENCE)
+    .setSubject(opts.subject ?? 'client-1')
+    .setIssuedAt(now - 5)
+    .setExpirationTime(now + (opts.expiresInSeconds ?? 600))
+    .sign(key.privateKey);
+}
+
+export interface Harness {
+  app: ReturnType<typeof createApp>;
+  fake: FakeServices;
+  logs: string[];
+  /** Authorization header with all scopes (or the given ones) */
+  auth(scopes?: string[]): Promise<Record<string, string>>;
+  /** JSON request helper */
+  json(method: string, path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
+}
+
+export function memoryLogger(): { logger: pino.Logger; logs: string[] } {
+  const logs: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logs.push(chunk.toString('utf8'));
+      cb();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, stream), logs };
+}
+
+export function createHarness(overrides: Partial<AppDeps> = {}): Harness {
+  const fake = new FakeServices();
+  const { logger, logs } = memoryLogger();
+  const app = createApp({
+    services: fake.services(),
+    auth: createJwtAuthenticator({ jwks: { keys: { keys: [sharedKey.publicJwk] } }, issuer: TEST_ISSUER, audience: TEST_AUDIENCE }),
+    logger,
+    health: { ready: async () => ({ ok: true, checks: { redis: 'ok' } }) },
+    ...overrides,
+  });
+  const auth = async (scopes: string[] = ALL_SCOPES) => ({ Authorization: `Bearer ${await signToken(scopes)}` });
+  return {
+    app,
+    fake,
+    logs,
+    auth,
+    async json(method, path, body, headers = {}) {
+      return app.request(path, {
+        method,
+        headers: { 'Content-Type': 'application/json', ...(await auth()), ...headers },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+    },
+  };
+}
+
+/** A valid onboarding body. */
+export function newMerchantBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    legalName: 'Caffè Società Srl',
+    vatNumber: '01234567890',
+    taxCode: 'RSSMRA80A01F205X',
+    segment: 'retail',
+    mcc: '5812',
+    email: 'amministrazione@caffe.example',
+    phone: '+39 02 1234567',
+    address: { line1: 'Via Roma 1', city: 'Milano', postalCode: '20121', province: 'MI', country: 'IT' },
+    iban: 'IT60X0542811101000000123456',
+    ...overrides,
+  };
+}
