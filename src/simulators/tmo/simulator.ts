@@ -1,4 +1,4 @@
-import { createFaultEngine, createRng } from '../shared/faults.ts';
+import { createFaultEngine } from '../shared/faults.ts';
 import { CallJournal, startSoapHost } from '../shared/host.ts';
 import {
   bindOperations,
@@ -154,7 +154,7 @@ export async function startTmoSimulator(opts: TmoSimulatorOptions = {}): Promise
     h !== undefined && h.length > 6 && h.slice(0, 6).toLowerCase() === 'basic ' && h.slice(6).trim() === expectedToken;
   const faults = createFaultEngine(opts.faults, seed, now);
   const journal = new CallJournal();
-  const store = new TmoStore(now, createRng(seed), journal, opts.autoActivateAfterMs);
+  const store = new TmoStore(now, seed, journal, opts.autoActivateAfterMs);
 
   /** Common prologue/epilogue: structure check, injected failure, outcome → response. */
   const op =

@@ -1,3 +1,4 @@
+import { createRng } from '../shared/faults.ts';
 import { hhmmss, yyyymmdd } from '../shared/time.ts';
 import type { SimulatedCall } from '../types.ts';
 
@@ -155,14 +156,17 @@ export class TmoStore implements TmoState {
   calls: Record<TmoOperation, number> = zeroCalls();
   private midSeq = 0;
   private serialSeq = 0;
+  private idRng: () => number = () => 0;
 
   constructor(
     private readonly now: () => number,
-    private readonly idRng: () => number,
+    private readonly seed: number,
     private readonly journal: { list(): SimulatedCall[]; clear(): void },
     /** PE terminals count as shipped (AC) this many ms after ordering; undefined = only via activate(). */
     private readonly autoActivateAfterMs: number | undefined,
-  ) {}
+  ) {
+    this.idRng = createRng(seed);
+  }
 
   // ---- used by the operations ----
 
@@ -361,6 +365,7 @@ export class TmoStore implements TmoState {
     this.calls = zeroCalls();
     this.midSeq = 0;
     this.serialSeq = 0;
+    this.idRng = createRng(this.seed);
     this.journal.clear();
   }
 
