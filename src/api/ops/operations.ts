@@ -1,0 +1,125 @@
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import type { Operations } from '../../jobs/operations.ts';
+import type { OperationKind } from '../../jobs/types.ts';
+import type { ApiEnv } from '../env.ts';
+import { NotFoundError } from '../../domain/errors/index.ts';
+import { PROBLEM_TYPE_BASE, ProblemError, problem, problemFromError, problemResponse } from '../problem.ts';
+import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
+import { validationHook } from '../validation.ts';
+
+/**
+ * Who may read an operation: the read scope of its resource family, or `ops:read`, or the
+ * principal that submitted it (a client holding only `merchants:write` must still be able to
+ * poll the 202 it got).
+ */
+export const OPERATION_READ_SCOPES: Record<OperationKind, string> = {
+  'merchant.onboard': 'merchants:read',
+  'merchant.update': 'merchants:read',
+  'partner.create': 'partners:read',
+  'terminal.order': 'terminals:read',
+  'terminal.status': 'terminals:read',
+};
+
+export interface OperationsAppDeps {
+  operations: Pick<Operations, 'getWithOwner'>;
+}
+
+const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
+
+const StepSchema = z.object({
+  name: z.string().openapi({ example: 'crm.createCustomer' }),
+  system: z.enum(['tmo', 'crm']),
+  outcome: z.enum(['pending', 'running', 'succeeded', 'failed']),
+  attempts: z.number().int(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  lastErrorCode: z.string().nullable(),
+});
+
+const OperationSchema = z
+  .object({
+    id: z.string(),
+    kind: z.enum(['merchant.onboard', 'merchant.update', 'partner.create', 'terminal.order', 'terminal.status']),
+    status: z.enum(['queued', 'running', 'succeeded', 'failed']),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    attempts: z.number().int(),
+    steps: z.array(StepSchema),
+    resource: z
+      .object({ type: z.enum(['merchant', 'partner', 'terminal']), id: z.string(), href: z.string() })
+      .nullable()
+      .openapi({ description: 'The resulting resource once succeeded (also the `Location` header).' }),
+    problem: z
+      .object({
+        type: z.string(),
+        title: z.string(),
+        status: z.number().int(),
+        code: z.string(),
+        detail: z.string(),
+        errors: z.array(z.object({ field: z.string(), reason: z.string() })).optional(),
+      })
+      .nullable()
+      .openapi({ description: 'Why it failed (RFC 9457 shape), when `status` is `failed`.' }),
+  })
+  .openapi('Operation');
+
+/**
+ * `GET /v1/operations/{operationId}`: the status of an accepted write. Mount at `/` on the
+ * root app (the path is absolute) after `/v1/*` authentication.
+ */
+export function createOperationsApp(deps: OperationsAppDeps): OpenAPIHono<ApiEnv> {
+  const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
+  app.onError((err, c) => problemResponse(c, problemFromError(err).init));
+
+  const route = createRoute({
+    method: 'get',
+    path: '/v1/operations/{operationId}',
+    tags: ['Operations'],
+    operationId: 'getOperation',
+    summary: 'Status of an accepted write',
+    description:
+      'A write answered 202 points here (`Location`). `status` is queued, running, succeeded (see `resource`) or failed ' +
+      '(see `problem`). Readable by the submitter, with the read scope of the resource family ' +
+      '(merchants:read, partners:read, terminals:read) or with `ops:read`.',
+    security: [{ bearerAuth: [] }],
+    request: { params: z.object({ operationId: z.string().regex(/^op_[0-9a-f]{32}$/) }) },
+    responses: {
+      200: { description: 'The operation', content: json(OperationSchema), headers: { Location: { schema: { type: 'string' } } } },
+      ...problemResponses(404, ...COMMON_ERRORS),
+    },
+  });
+
+  app.openapi(route, async (c) => {
+    const found = await deps.operations.getWithOwner(c.req.valid('param').operationId);
+    if (!found) throw new NotFoundError('operation.not_found', 'No operation with this id.');
+    const principal = c.get('principal') as ApiEnv['Variables']['principal'] | undefined;
+    if (!principal) throw new ProblemError(problem('auth.token_missing'));
+    const { view, principal: owner } = found;
+    const scope = OPERATION_READ_SCOPES[view.kind];
+    const allowed = principal.subject === owner || principal.scopes.has(scope) || principal.scopes.has('ops:read');
+    if (!allowed) {
+      throw new ProblemError(problem('auth.insufficient_scope', { detail: `Reading this operation requires the scope \`${scope}\`.` }));
+    }
+    if (view.resource && view.status === 'succeeded') c.header('Location', view.resource.href);
+    const mapped = view.problem ? problemFromError({ ...view.problem, message: view.problem.detail, fields: view.problem.errors ?? [] }).init : null;
+    return c.json(
+      {
+        ...view,
+        problem:
+          view.problem && mapped
+            ? {
+                type: PROBLEM_TYPE_BASE + mapped.code,
+                title: mapped.title,
+                status: mapped.status,
+                code: mapped.code,
+                detail: mapped.detail,
+                ...(mapped.errors ? { errors: mapped.errors } : {}),
+              }
+            : null,
+      },
+      200,
+    );
+  });
+
+  return app;
+}

@@ -1,0 +1,48 @@
+import { createBullBoard } from '@bull-board/api';
+import type { IServerAdapter } from '@bull-board/api/typings/app';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { HonoAdapter } from '@bull-board/hono';
+import { serveStatic } from '@hono/node-server/serve-static';
+import type { Queue } from 'bullmq';
+import { Hono, type MiddlewareHandler } from 'hono';
+import type { ApiEnv } from '../env.ts';
+
+/**
+ * The bull-board queue console at `basePath` (e.g. `/ops/queues`), as two boards over the same
+ * queues: a read-only one (bull-board `readOnlyMode`, enforced server side: mutations answer
+ * 405) and a full one. Each request goes to the full board only when the principal holds
+ * `writeScope`; authentication and the read scope are checked by the caller's middleware.
+ *
+ * Returns a handler to mount on `basePath` and `basePath/*`.
+ */
+export function queueConsole(opts: {
+  queues: readonly Queue[];
+  basePath: string;
+  writeScope: string;
+  title?: string;
+}): MiddlewareHandler<ApiEnv> {
+  const board = (readOnlyMode: boolean) => {
+    const adapter = new HonoAdapter(serveStatic);
+    adapter.setBasePath(opts.basePath);
+    createBullBoard({
+      queues: opts.queues.map((q) => new BullMQAdapter(q, { readOnlyMode, allowRetries: !readOnlyMode })),
+      // @bull-board/hono 9.10.1 ships its own nested @bull-board/api 9.10.1 whose BaseAdapter
+      // type has a private field, so TS sees two incompatible classes; at runtime the adapter
+      // only stores the queue map it is given. Drop the cast once the versions align (npm dedupe).
+      serverAdapter: adapter as unknown as IServerAdapter,
+      options: { uiConfig: { boardTitle: opts.title ?? (readOnlyMode ? 'Queues (read-only)' : 'Queues') } },
+    });
+    // The plugin's routes are relative to where it is mounted and its static handler strips
+    // `basePath` from the full request path, so it is mounted at the full path and fetched
+    // with the original request.
+    return new Hono().route(opts.basePath, adapter.registerPlugin());
+  };
+  const readOnly = board(true);
+  const full = board(false);
+
+  return async function queueConsoleHandler(c) {
+    const principal = c.get('principal') as ApiEnv['Variables']['principal'] | undefined;
+    const target = principal?.scopes.has(opts.writeScope) ? full : readOnly;
+    return target.fetch(c.req.raw, c.env);
+  };
+}
