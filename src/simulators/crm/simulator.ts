@@ -172,7 +172,7 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
       }
       password = p.$value;
     }
-    if (token?.Username !== creds.username || password !== creds.password) {
+    if (!ctx.wsseSecurity || token?.Username !== creds.username || password !== creds.password) {
       throw crmFault(ctx, 'CRM-AUTH', CRM_TEXT.auth);
     }
   }
@@ -236,6 +236,7 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
     (args: unknown, soapHeaders: unknown, ctx: CallCtx): Record<string, unknown> => {
       store.calls[name] += 1;
       authenticate(soapHeaders, ctx);
+      if (ctx.namespaceError !== null) throw bad(ctx, ctx.namespaceError, `is not in namespace ${NS}`);
       const req = read(args, ctx);
       if (ctx.injectFailure) throw serverFault(ctx);
       const out = body(req, ctx);
@@ -356,6 +357,7 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
   });
   const host = await startSoapHost({
     path: '/crm',
+    targetNamespace: NS,
     wsdlXml: xml,
     soapServer,
     operations: new Set(CRM_OPERATIONS),

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type * as soap from 'soap';
 import type { SimulatedCall } from '../types.ts';
 import { parseFaultConfig, type FaultEngine } from './faults.ts';
+import { scanNamespaces } from './namespaces.ts';
 import { callContexts, type CallCtx } from './soap.ts';
 
 const MAX_BODY = 1024 * 1024;
@@ -30,6 +31,8 @@ export class CallJournal {
 export interface SoapHostOptions {
   /** Endpoint path, e.g. `/tmo`. */
   path: string;
+  /** The WSDL's target namespace (request elements must be qualified with it). */
+  targetNamespace: string;
   /** The WSDL text, served at `GET <path>?wsdl`. */
   wsdlXml: string;
   soapServer: soap.Server;
@@ -124,7 +127,15 @@ export async function startSoapHost(o: SoapHostOptions): Promise<SoapHost> {
       send(res, 401);
       return;
     }
-    const ctx: CallCtx = { operation, injectFailure: o.faults.drawFailure(), handled: false, outcome: '' };
+    const ns = scanNamespaces(xml, o.targetNamespace);
+    const ctx: CallCtx = {
+      operation,
+      injectFailure: o.faults.drawFailure(),
+      handled: false,
+      outcome: '',
+      namespaceError: ns.wrongElement,
+      wsseSecurity: ns.wsseSecurity,
+    };
     let status: number;
     let body: string;
     if (!o.operations.has(operation)) {

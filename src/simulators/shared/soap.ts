@@ -29,6 +29,10 @@ export interface CallCtx {
   handled: boolean;
   /** Journal outcome (RETURN_CODE, fault code…). */
   outcome: string;
+  /** First request element found outside its required namespace (see namespaces.ts), or null. */
+  namespaceError: string | null;
+  /** A WS-Security header in the WSS 1.0 namespace was present. */
+  wsseSecurity: boolean;
 }
 
 /**
@@ -71,7 +75,7 @@ export function bindOperations(
   for (const [name, handler] of Object.entries(handlers)) {
     port[name] = (args: unknown, _cb: unknown, headers: unknown, req: { headers?: object } | undefined) => {
       const ctx = req?.headers ? callContexts.get(req.headers) : undefined;
-      if (!ctx) throw onUnexpected({ operation: name, injectFailure: false, handled: true, outcome: '' });
+      if (!ctx) throw onUnexpected({ operation: name, injectFailure: false, handled: true, outcome: '', namespaceError: null, wsseSecurity: false });
       ctx.handled = true;
       try {
         return handler(args, headers, ctx);

@@ -34,6 +34,7 @@ export interface TmoSimulatorOptions extends SimulatorOptions {
 }
 
 export const TMO_WSDL = 'tmo/TerminalManagement.wsdl';
+const TMO_NS = 'urn:legacy:tmo:v3';
 
 /** MCCs TMO refuses with E102 (gambling and lotteries). */
 export const TMO_DENIED_MCC: ReadonlySet<string> = new Set(['7800', '7801', '7802', '7995']);
@@ -162,6 +163,7 @@ export async function startTmoSimulator(opts: TmoSimulatorOptions = {}): Promise
     (args: unknown, _headers: unknown, ctx: CallCtx): Record<string, unknown> => {
       const key = name as keyof TmoStore['calls'];
       store.calls[key] += 1;
+      if (ctx.namespaceError !== null) throw valFault(ctx, `ELEMENT ${ctx.namespaceError} NOT IN NAMESPACE ${TMO_NS}`);
       let fields: Record<string, string>;
       try {
         fields = readElements(args, REQUEST_FIELDS[name] ?? []);
@@ -293,6 +295,7 @@ export async function startTmoSimulator(opts: TmoSimulatorOptions = {}): Promise
   });
   const host = await startSoapHost({
     path: '/tmo',
+    targetNamespace: TMO_NS,
     wsdlXml: xml,
     soapServer,
     operations: new Set(TMO_OPERATIONS),
