@@ -11,7 +11,7 @@ import { contractViolation } from '../common/violation.ts';
 import { fromCrmSegment, toCrmSegment } from './codes.ts';
 
 /** `CustomerData` fields in WSDL order. `''` = no value / unchanged. */
-export interface CrmCustomerData {
+export type CrmCustomerData = {
   CustName: string;
   VatNo: string;
   FiscalCd: string;
@@ -25,7 +25,7 @@ export interface CrmCustomerData {
   Country: string;
   Iban: string;
   PartnerId: string;
-}
+};
 
 /** The system name CRM uses for TMO in `ExternalRefs`. */
 export const CRM_TMO_SYSTEM = 'TMO';

@@ -9,7 +9,7 @@ import { contractViolation } from '../common/violation.ts';
 import { fromTmoStatus } from './codes.ts';
 
 /** `RegisterMerchant` request fields, in WSDL order. */
-export interface TmoRegisterMerchantRequest {
+export type TmoRegisterMerchantRequest = {
   VAT_NO: string;
   MERCH_NAME: string;
   MCC: string;
@@ -19,7 +19,7 @@ export interface TmoRegisterMerchantRequest {
   PROV: string;
   COUNTRY: string;
   CRM_REF: string;
-}
+};
 
 /** Clean registration → `RegisterMerchant` fields (ASCII upper case, truncated to TMO maxima). */
 export function toTmoRegisterMerchant(reg: MerchantRegistration): TmoRegisterMerchantRequest {

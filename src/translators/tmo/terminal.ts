@@ -16,7 +16,7 @@ import { fromTmoCurrency, fromTmoModel, fromTmoStatus, toTmoNewStatus, toTmoReas
 import { fromTmoMid } from './merchant.ts';
 
 /** `OrderTerminal` request fields, in WSDL order. */
-export interface TmoOrderTerminalRequest {
+export type TmoOrderTerminalRequest = {
   MID: string;
   MODEL: string;
   CONTACTLESS: string;
@@ -25,7 +25,7 @@ export interface TmoOrderTerminalRequest {
   SHIP_CITY: string;
   SHIP_ZIP: string;
   SHIP_PROV: string;
-}
+};
 
 /** Clean order → `OrderTerminal` fields. TMO has no shipping country: it is not sent. */
 export function toTmoOrderTerminal(tmoMerchantId: string, order: TerminalOrder): TmoOrderTerminalRequest {

@@ -1,0 +1,11 @@
+// Public surface of the SOAP adapters: factories, their options and the ops view of circuits.
+import type { CircuitSnapshot, CircuitStatusPort } from '../../domain/circuit.port.ts';
+
+export { createTmoAdapter, type TmoAdapter, type TmoAdapterOptions } from './tmo-adapter.ts';
+export { createCrmAdapter, type CrmAdapter, type CrmAdapterOptions } from './crm-adapter.ts';
+export type { AdapterLogger, BreakerOptions, BulkheadOptions, CircuitStateChange } from './resilience.ts';
+
+/** CircuitStatusPort over any adapters exposing `circuit()` (TMO, CRM). */
+export function createCircuitStatus(...sources: Array<{ circuit(): CircuitSnapshot }>): CircuitStatusPort {
+  return { circuits: () => sources.map((s) => s.circuit()) };
+}

@@ -1,0 +1,217 @@
+// Per-system resilience (CONTRACT.md § Common rules: "slow and flaky … whole-minute outages
+// … the gateway must never hang"): an opossum circuit breaker plus a p-limit bulkhead with a
+// bounded queue. Only transport/system failures (kinds `unavailable` and `timeout`) count
+// toward the breaker; business, validation, not-found, conflict and translation outcomes
+// mean the system answered, so they never open it.
+import CircuitBreaker from 'opossum';
+import pLimit from 'p-limit';
+import type { CircuitSnapshot, CircuitState } from '../../domain/circuit.port.ts';
+import { UnavailableError, isGatewayErrorLike } from '../../domain/errors/index.ts';
+
+/** Circuit breaker settings of one legacy system. */
+export interface BreakerOptions {
+  /** % of failed calls in the rolling window that opens the circuit (e.g. 50) */
+  errorThresholdPercentage: number;
+  /** minimum calls in the window before the circuit may open (so one failure never does) */
+  volumeThreshold: number;
+  /** ms the circuit stays open before letting one trial call through (half-open) */
+  resetTimeoutMs: number;
+  /** rolling statistics window in ms (e.g. 10_000) */
+  rollingWindowMs: number;
+  /** buckets in the window (default 10) */
+  rollingBuckets?: number;
+}
+
+/** Bulkhead: at most `limit` calls in flight, at most `maxQueue` waiting. */
+export interface BulkheadOptions {
+  limit: number;
+  maxQueue: number;
+  /** ms a call may wait in the queue before failing with `<system>.overloaded` (default: no limit besides ctx.signal) */
+  queueTimeoutMs?: number;
+}
+
+export interface CircuitStateChange {
+  system: string;
+  from: CircuitState;
+  to: CircuitState;
+  /** ISO instant */
+  at: string;
+}
+
+/** Minimal logger the adapters accept (pino-compatible). */
+export interface AdapterLogger {
+  warn(obj: Record<string, unknown>, msg?: string): void;
+  error(obj: Record<string, unknown>, msg?: string): void;
+  debug(obj: Record<string, unknown>, msg?: string): void;
+}
+
+export interface Resilience {
+  /** Runs `task` through the bulkhead and the breaker. */
+  run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  snapshot(): CircuitSnapshot;
+  /** Subscribes to state changes; returns the unsubscribe function. */
+  onStateChange(listener: (change: CircuitStateChange) => void): () => void;
+  shutdown(): void;
+}
+
+/** True for errors that count toward opening the circuit: the system failed or did not answer. */
+export function countsTowardBreaker(err: unknown): boolean {
+  if (!isGatewayErrorLike(err)) return true;
+  if (err.code.endsWith('.aborted')) return false;
+  return err.kind === 'unavailable' || err.kind === 'timeout';
+}
+
+function stateOf(b: CircuitBreaker): CircuitState {
+  if (b.halfOpen) return 'half_open';
+  return b.opened ? 'open' : 'closed';
+}
+
+/** Creates the breaker + bulkhead of one system (`tmo`, `crm`). */
+export function createResilience(opts: {
+  system: string;
+  breaker: BreakerOptions;
+  bulkhead: BulkheadOptions;
+  logger?: AdapterLogger | undefined;
+}): Resilience {
+  const { system, logger } = opts;
+  const label = system.toUpperCase();
+  const breaker = new CircuitBreaker<[() => Promise<unknown>], unknown>((task) => task(), {
+    name: system,
+    timeout: false, // the transport owns the per-call timeout (it can abort the socket)
+    errorThresholdPercentage: opts.breaker.errorThresholdPercentage,
+    volumeThreshold: opts.breaker.volumeThreshold,
+    resetTimeout: opts.breaker.resetTimeoutMs,
+    rollingCountTimeout: opts.breaker.rollingWindowMs,
+    rollingCountBuckets: opts.breaker.rollingBuckets ?? 10,
+    errorFilter: (err: unknown) => !countsTowardBreaker(err),
+    enableSnapshots: false,
+  });
+  const limit = pLimit(opts.bulkhead.limit);
+  const listeners = new Set<(c: CircuitStateChange) => void>();
+  let state: CircuitState = 'closed';
+  let lastTransitionAt: string | null = null;
+  let openedAt = 0;
+  let shutDown = false;
+
+  const transition = (to: CircuitState): void => {
+    const from = state;
+    if (from === to) return;
+    state = to;
+    const at = new Date();
+    lastTransitionAt = at.toISOString();
+    if (to === 'open') openedAt = at.getTime();
+    const change: CircuitStateChange = { system, from, to, at: lastTransitionAt };
+    logger?.warn({ event: 'circuit_state_change', ...change }, `${label} circuit ${to}`);
+    for (const l of listeners) {
+      try {
+        l(change);
+      } catch (err) {
+        logger?.error({ event: 'circuit_listener_failed', system, err: (err as Error)?.name }, 'circuit listener threw');
+      }
+    }
+  };
+  breaker.on('open', () => transition('open'));
+  breaker.on('halfOpen', () => transition('half_open'));
+  breaker.on('close', () => transition('closed'));
+  // The transport owns timeouts (opossum's own is off): record ours in opossum's rolling
+  // stats too, so the snapshot's `timeouts` means what it says.
+  breaker.on('failure', (err: unknown) => {
+    if (isGatewayErrorLike(err) && err.kind === 'timeout') breaker.emit('timeout', err);
+  });
+  const queued = new Set<(err: UnavailableError) => void>();
+
+  const retryAfterSeconds = (): number =>
+    Math.max(1, Math.ceil((openedAt + opts.breaker.resetTimeoutMs - Date.now()) / 1000));
+
+  const circuitOpen = (): UnavailableError =>
+    new UnavailableError(`${system}.circuit_open`, `${label} is failing; calls are paused`, {
+      system,
+      retryAfterSeconds: retryAfterSeconds(),
+    });
+  const overloaded = (): UnavailableError =>
+    new UnavailableError(`${system}.overloaded`, `Too many concurrent calls to ${label}`, { system, retryAfterSeconds: 1 });
+  const aborted = (): UnavailableError =>
+    new UnavailableError(`${system}.aborted`, `The call to ${label} was cancelled`, { system, retryable: false });
+  const closed = (): UnavailableError =>
+    new UnavailableError(`${system}.closed`, `The ${label} adapter is shut down`, { system });
+
+  async function fire<T>(task: () => Promise<T>): Promise<T> {
+    try {
+      return (await breaker.fire(task)) as T;
+    } catch (err) {
+      const code = (err as { code?: unknown })?.code;
+      if (code === 'EOPENBREAKER') throw circuitOpen();
+      if (code === 'ESHUTDOWN') throw closed();
+      throw err;
+    }
+  }
+
+  function run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (shutDown) return Promise.reject(closed());
+    if (signal?.aborted) return Promise.reject(aborted());
+    // Fail fast while open; half-open lets opossum pick the single trial call.
+    if (breaker.opened) {
+      breaker.emit('reject', new Error('Breaker is open'));
+      return Promise.reject(circuitOpen());
+    }
+    const saturated = limit.activeCount >= limit.concurrency;
+    if (saturated && limit.pendingCount >= opts.bulkhead.maxQueue) return Promise.reject(overloaded());
+    if (!saturated) return limit(() => fire(task));
+
+    // Queued: give up on abort or queue timeout without waiting for a slot.
+    return new Promise<T>((resolve, reject) => {
+      let gaveUp = false;
+      const giveUp = (err: UnavailableError): void => {
+        if (gaveUp) return;
+        gaveUp = true;
+        cleanup();
+        reject(err);
+      };
+      const onAbort = (): void => giveUp(aborted());
+      const timer =
+        opts.bulkhead.queueTimeoutMs === undefined ? undefined : setTimeout(() => giveUp(overloaded()), opts.bulkhead.queueTimeoutMs);
+      const cleanup = (): void => {
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        queued.delete(giveUp);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      queued.add(giveUp);
+      limit(async () => {
+        if (gaveUp) return; // slot freed at once: the caller has gone
+        cleanup();
+        try {
+          resolve(await fire(task));
+        } catch (err) {
+          reject(err);
+        }
+      }).catch(() => undefined);
+    });
+  }
+
+  return {
+    run,
+    snapshot() {
+      const s = breaker.stats;
+      return {
+        system,
+        state: stateOf(breaker),
+        lastTransitionAt,
+        stats: { successes: s.successes, failures: s.failures, timeouts: s.timeouts, rejects: s.rejects, fires: s.fires },
+        bulkhead: { limit: limit.concurrency, active: limit.activeCount, queued: limit.pendingCount },
+      };
+    },
+    onStateChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    shutdown() {
+      if (shutDown) return;
+      shutDown = true;
+      for (const giveUp of [...queued]) giveUp(closed());
+      limit.clearQueue();
+      breaker.shutdown();
+      listeners.clear();
+    },
+  };
+}

@@ -1,0 +1,170 @@
+// TerminalManagementPort over TMO (CONTRACT.md § TMO): lean SOAP client + fault table +
+// breaker/bulkhead. Translators do the field work; this file only sequences a call.
+import type { CallContext } from '../../domain/call-context.ts';
+import type { CircuitSnapshot } from '../../domain/circuit.port.ts';
+import type { TerminalManagementPort } from '../../domain/terminal-management.port.ts';
+import { isGatewayErrorLike } from '../../domain/errors/index.ts';
+import { isValidTimeZone } from '../../translators/common/dates.ts';
+import { listItems } from '../../translators/common/lists.ts';
+import { count, text } from '../../translators/common/records.ts';
+import { fromTmoStatus } from '../../translators/tmo/codes.ts';
+import { existingMidFromMessage } from '../../translators/tmo/fields.ts';
+import { fromTmoMerchant, fromTmoMid, toTmoGetMerchant, toTmoRegisterMerchant } from '../../translators/tmo/merchant.ts';
+import {
+  fromTmoTerminal,
+  fromTmoTid,
+  toTmoChangeTerminalStatus,
+  toTmoGetTerminal,
+  toTmoListTerminals,
+  toTmoOrderTerminal,
+} from '../../translators/tmo/terminal.ts';
+import { createSoapClient } from './client.ts';
+import type { RequestValues } from './envelope.ts';
+import {
+  createResilience,
+  type AdapterLogger,
+  type BreakerOptions,
+  type BulkheadOptions,
+  type CircuitStateChange,
+} from './resilience.ts';
+import { tmoFaultError, tmoReturnOutcome, type TmoOperation, type TmoOutcome } from './tmo-faults.ts';
+
+/** Options of the TMO adapter. */
+export interface TmoAdapterOptions {
+  /** TMO SOAP endpoint, e.g. `http://127.0.0.1:8081/tmo` */
+  endpoint: string;
+  /** local WSDL file (`fixtures/tmo/TerminalManagement.wsdl`); never fetched from the network */
+  wsdlPath: string;
+  /** HTTP Basic credentials issued to the gateway */
+  username: string;
+  password: string;
+  /** per-call timeout in ms; a timeout is ambiguous (TimeoutError `tmo.timeout`) */
+  timeoutMs: number;
+  breaker: BreakerOptions;
+  /** concurrency limit (also the keep-alive socket pool) and bounded queue */
+  bulkhead: BulkheadOptions;
+  /** IANA zone TMO's LAST_SEEN_DATE/TIME are read in (the contract is silent; default config: `Europe/Rome`) */
+  timeZone: string;
+  /** response body cap in bytes (default 5 MB) */
+  maxResponseBytes?: number;
+  logger?: AdapterLogger;
+}
+
+/** TMO port plus what operations need: circuit state, state-change events, shutdown. */
+export interface TmoAdapter extends TerminalManagementPort {
+  circuit(): CircuitSnapshot;
+  onStateChange(listener: (change: CircuitStateChange) => void): () => void;
+  /** Idempotent: destroys the keep-alive agent and shuts the breaker down. */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the TMO adapter: reads the WSDL once, then calls TMO with precompiled envelopes
+ * over a keep-alive agent, behind a circuit breaker and a bulkhead.
+ */
+export async function createTmoAdapter(opts: TmoAdapterOptions): Promise<TmoAdapter> {
+  if (!isValidTimeZone(opts.timeZone)) throw new Error('TMO adapter: timeZone is not a known IANA zone');
+  const client = await createSoapClient({
+    system: 'tmo',
+    wsdlPath: opts.wsdlPath,
+    endpoint: opts.endpoint,
+    timeoutMs: opts.timeoutMs,
+    maxSockets: opts.bulkhead.limit,
+    ...(opts.maxResponseBytes === undefined ? {} : { maxResponseBytes: opts.maxResponseBytes }),
+    headers: { Authorization: `Basic ${Buffer.from(`${opts.username}:${opts.password}`, 'utf8').toString('base64')}` },
+  });
+  const resilience = createResilience({ system: 'tmo', breaker: opts.breaker, bulkhead: opts.bulkhead, logger: opts.logger });
+  const { logger, timeZone } = opts;
+
+  /**
+   * One TMO call. RETURN_CODE is interpreted inside the breaker (E901 counts, E2xx do not);
+   * `map` translates the body outside it. Every failure is reported once, sanitised.
+   */
+  async function call<T>(
+    op: TmoOperation,
+    values: RequestValues,
+    ctx: CallContext,
+    map: (body: Record<string, unknown>, outcome: TmoOutcome) => T,
+  ): Promise<T> {
+    try {
+      const { outcome, body } = await resilience.run(async () => {
+        const reply = await client.call(op, values, ctx);
+        if (reply.kind === 'fault') throw tmoFaultError(reply.fault);
+        const b = reply.body;
+        return { outcome: tmoReturnOutcome(op, text(b, 'RETURN_CODE', 'tmo'), text(b, 'RETURN_MSG', 'tmo')), body: b };
+      }, ctx.signal);
+      return map(body, outcome);
+    } catch (err) {
+      report(op, ctx, err);
+      throw err;
+    }
+  }
+
+  function report(op: string, ctx: CallContext, err: unknown): void {
+    if (!logger || !isGatewayErrorLike(err)) return;
+    const entry = { system: 'tmo', operation: op, requestId: ctx.requestId, code: err.code, kind: err.kind };
+    // Translation errors and our own misconfiguration must alert; the rest is routine.
+    if (err.kind === 'translation' || err.code === 'tmo.auth_failed') logger.error(entry, 'TMO call failed');
+    else if (err.kind === 'unavailable' || err.kind === 'timeout') logger.warn(entry, 'TMO call failed');
+    else logger.debug(entry, 'TMO business outcome');
+  }
+
+  let closed = false;
+
+  return {
+    registerMerchant(reg, ctx) {
+      return call('RegisterMerchant', toTmoRegisterMerchant(reg), ctx, (body, outcome) =>
+        outcome === 'existing'
+          ? { tmoMerchantId: existingMidFromMessage(text(body, 'RETURN_MSG', 'tmo')), created: false }
+          : { tmoMerchantId: fromTmoMid(text(body, 'MID', 'tmo')), created: true },
+      );
+    },
+
+    getMerchant(tmoMerchantId, ctx) {
+      return call('GetMerchant', toTmoGetMerchant(tmoMerchantId), ctx, (body) => fromTmoMerchant(body.MERCHANT));
+    },
+
+    orderTerminal(tmoMerchantId, order, ctx) {
+      return call('OrderTerminal', toTmoOrderTerminal(tmoMerchantId, order), ctx, (body) => ({
+        terminalId: fromTmoTid(text(body, 'TID', 'tmo')),
+      }));
+    },
+
+    getTerminal(terminalId, ctx) {
+      return call('GetTerminal', toTmoGetTerminal(terminalId), ctx, (body) => fromTmoTerminal(body.TERMINAL, timeZone));
+    },
+
+    listTerminals(tmoMerchantId, page, pageSize, ctx) {
+      return call('ListTerminals', toTmoListTerminals(tmoMerchantId, page, pageSize), ctx, (body) => ({
+        items: listItems<unknown>(body.TERMINALS, 'TERMINAL').map((t) => fromTmoTerminal(t, timeZone)),
+        total: count(body, 'TOTAL_RECORDS', 'tmo'),
+        page,
+        pageSize,
+      }));
+    },
+
+    changeTerminalStatus(terminalId, status, reason, ctx) {
+      return call('ChangeTerminalStatus', toTmoChangeTerminalStatus(terminalId, status, reason), ctx, (body, outcome) => ({
+        // E302 may leave STATUS empty: the terminal is, by definition, in the requested status.
+        status: typeof body.STATUS === 'string' && body.STATUS !== '' ? fromTmoStatus(body.STATUS) : status,
+        changed: outcome !== 'unchanged',
+      }));
+    },
+
+    circuit: () => resilience.snapshot(),
+    onStateChange: (listener) => resilience.onStateChange(listener),
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      const steps = [() => resilience.shutdown(), () => client.close()];
+      for (const step of steps) {
+        try {
+          step();
+        } catch (err) {
+          logger?.error({ system: 'tmo', event: 'close_failed', err: (err as Error)?.name }, 'TMO adapter close step failed');
+        }
+      }
+    },
+  };
+}
