@@ -8,7 +8,7 @@
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
-import type { Hono, MiddlewareHandler } from 'hono';
+import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
@@ -111,6 +111,15 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
 
   app.use('*', requestId());
   app.use('*', accessLog({ logger: deps.logger }));
+  // Hono hands only `Error` instances to onError; anything else thrown (a rebuilt error
+  // object from a queue, a string) would escape as a bare 500 without problem+json.
+  app.use('*', async function catchNonErrors(c, next) {
+    try {
+      await next();
+    } catch (err) {
+      c.res = onError(err, c);
+    }
+  });
   app.use(
     '*',
     bodyLimit({
@@ -159,7 +168,9 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
     return problemResponse(c, problem('route.not_found'));
   });
 
-  app.onError((err, c) => {
+  app.onError((err, c) => onError(err, c));
+
+  function onError(err: unknown, c: Context<ApiEnv>): Response {
     const log = (c.get('logger') as Logger | undefined) ?? deps.logger;
     if (err instanceof HTTPException) {
       const code = HTTP_EXCEPTION_CODES[err.status] ?? (err.status >= 500 ? 'internal.error' : 'request.validation_failed');
@@ -173,7 +184,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
       else log.error({ err }, 'unexpected error');
     }
     return problemResponse(c, mapped.init);
-  });
+  }
 
   return app;
 }

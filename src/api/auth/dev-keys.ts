@@ -1,4 +1,5 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   calculateJwkThumbprint,
@@ -59,15 +60,20 @@ async function loadOrCreatePrivateJwk(dir: string): Promise<JWK & { d: string; k
   const kid = await calculateJwkThumbprint(jwk);
   const full = { ...jwk, kid, alg: ALG, use: 'sig' } as JWK & { d: string; kid: string };
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  // Written whole to a temp file, then linked into place: `link` fails if the name exists, so
+  // when another process won the race we read its complete file and both agree on one key.
+  const tmp = join(dir, `.${PRIVATE_FILE}.${randomUUID()}`);
+  await writeFile(tmp, JSON.stringify(full, null, 2), { mode: 0o600 });
   try {
-    // `wx`: if another process created it meanwhile, use theirs so both agree on one key
-    await writeFile(path, JSON.stringify(full, null, 2), { flag: 'wx', mode: 0o600 });
+    await link(tmp, path);
     return full;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     const theirs = await readJson(path);
     if (!isPrivateJwk(theirs)) throw new Error(`${path} does not hold a private JWK`, { cause: err });
     return theirs;
+  } finally {
+    await unlink(tmp).catch(() => undefined);
   }
 }
 
@@ -81,7 +87,9 @@ export async function ensureDevKeys(dir: string): Promise<DevKeys> {
   const { d: _d, ...pub } = priv;
   const jwks: JSONWebKeySet = { keys: [pub] };
   const jwksFile = join(dir, JWKS_FILE);
-  await writeFile(jwksFile, JSON.stringify(jwks, null, 2), { mode: 0o644 });
+  const tmpJwks = join(dir, `.${JWKS_FILE}.${randomUUID()}`);
+  await writeFile(tmpJwks, JSON.stringify(jwks, null, 2), { mode: 0o644 });
+  await rename(tmpJwks, jwksFile); // atomic: a reader never sees half a file
   const key = await importJWK(priv, ALG);
 
   return {

@@ -1,4 +1,4 @@
-/** Scopes the API checks, per route group. `ops:read` is for the operations routes. */
+/** Scopes the API checks, per route group. `ops:*` are for the operations routes. */
 export const SCOPES = [
   'merchants:read',
   'merchants:write',
@@ -7,6 +7,7 @@ export const SCOPES = [
   'terminals:read',
   'terminals:write',
   'ops:read',
+  'ops:write',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

@@ -1,10 +1,15 @@
 /**
  * Builds an app over `FakeServices` with an in-memory signing key, plus a token helper, so
- * route tests are one `app.request()` away. Log lines are captured in `logs` (as JSON text).
+ * route tests are one `app.request()` away. Log lines are kept in `logs` (JSON text) for
+ * assertions and also appended to the run-wide capture (test/support/log-capture.ts) that
+ * `npm test` greps for leaked IBANs and credentials. The logger is plain pino on purpose: no
+ * scrubbing layer, so a leak in the API's own logging shows up here.
  */
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { pino } from 'pino';
+import { mkdirSync } from 'node:fs';
 import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { captureFile, TEST_LOG_DIR } from '../../../test/support/log-capture.ts';
 import { createApp, type AppDeps } from '../app.ts';
 import { createJwtAuthenticator } from '../auth/authenticator.ts';
 import { FakeServices } from './fake-services.ts';
@@ -75,7 +80,9 @@ export function memoryLogger(): { logger: pino.Logger; logs: string[] } {
       cb();
     },
   });
-  return { logger: pino({ level: 'debug' }, stream), logs };
+  mkdirSync(TEST_LOG_DIR, { recursive: true });
+  const capture = pino.destination({ dest: captureFile(), sync: true, append: true });
+  return { logger: pino({ level: 'debug' }, pino.multistream([{ stream, level: 'debug' }, { stream: capture, level: 'debug' }])), logs };
 }
 
 export function createHarness(overrides: Partial<AppDeps> = {}): Harness {
