@@ -122,7 +122,7 @@ export async function dumpRedis(redis: Redis, prefix: string): Promise<Map<strin
   const out = new Map<string, string>();
   let cursor = '0';
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', '500');
     cursor = next;
     for (const key of keys) {
       const type = await redis.type(key);

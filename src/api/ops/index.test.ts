@@ -1,0 +1,266 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { pino } from 'pino';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { BusinessError, UnavailableError } from '../../domain/errors/index.ts';
+import type { NewMerchant } from '../../domain/services/types.ts';
+import { createHarness, fastPolicy, type Harness } from '../../jobs/test-support/harness.ts';
+import { requireScope } from '../auth/middleware.ts';
+import type { ApiEnv } from '../env.ts';
+import { createOperationsApp, createOpsApp } from './index.ts';
+
+const address = { line1: 'Via Roma 1', city: 'Milano', postalCode: '20100', province: 'MI', country: 'IT' };
+const merchant = (vat: string): NewMerchant => ({
+  legalName: 'Bar Sport',
+  vatNumber: vat,
+  taxCode: vat,
+  segment: 'retail',
+  mcc: '5812',
+  email: null,
+  phone: null,
+  address,
+  iban: 'IT60X0542811101000000123456',
+  partnerId: null,
+});
+const ctx = { requestId: 'req-ops', principal: 'client-a', preferAsync: true };
+const tmoDown = () => new UnavailableError('tmo.unavailable', 'TMO is unavailable', { system: 'tmo' });
+
+/** A tiny root app: the principal comes from test headers instead of a JWT. */
+function app(h: Harness) {
+  const root = new OpenAPIHono<ApiEnv>();
+  root.use('*', async (c, next) => {
+    c.set('requestId', 'req-test');
+    c.set('logger', pino({ level: 'silent' }));
+    const scopes = c.req.header('x-test-scopes');
+    if (scopes !== undefined) {
+      c.set('principal', { subject: c.req.header('x-test-sub') ?? 'operator-1', scopes: new Set(scopes.split(' ').filter(Boolean)) });
+    }
+    await next();
+  });
+  const { operations } = h;
+  root.route(
+    '/ops',
+    createOpsApp({
+      operations,
+      deadLetters: operations.deadLetters,
+      audit: operations.audit,
+      circuits: h.circuits,
+      queues: operations.queues.all,
+      requireScope,
+    }),
+  );
+  root.route('/', createOperationsApp({ operations }));
+  return root;
+}
+
+type Req = { method?: string; scopes?: string; sub?: string; body?: unknown };
+async function call(a: ReturnType<typeof app>, path: string, r: Req = {}) {
+  const headers: Record<string, string> = { 'x-test-scopes': r.scopes ?? 'ops:read ops:write' };
+  if (r.sub) headers['x-test-sub'] = r.sub;
+  if (r.body !== undefined) headers['content-type'] = 'application/json';
+  const res = await a.request(path, {
+    method: r.method ?? 'GET',
+    headers,
+    ...(r.body !== undefined ? { body: JSON.stringify(r.body) } : {}),
+  });
+  const text = await res.text();
+  let json: unknown = undefined;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // html or empty
+  }
+  return { status: res.status, headers: res.headers, text, json: json as Record<string, unknown> & { items: Record<string, unknown>[] } };
+}
+
+async function deadLetter(h: Harness, vat: string): Promise<string> {
+  const r = await h.operations.submit('merchant.onboard', merchant(vat), ctx);
+  if (r.outcome !== 'accepted') throw new Error('expected accepted');
+  await h.waitForStatus(r.operationId, 'failed');
+  return r.operationId;
+}
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+describe('ops API: dead letters', () => {
+  it('when an outage outlasted the retry budget, then a retry from the ops API resumes from the stored steps and succeeds', async () => {
+    h = await createHarness(inject('redisUrl'), { policy: fastPolicy({ attempts: 2 }) });
+    h.tmo.fail = (op) => (op === 'registerMerchant' ? tmoDown() : undefined);
+    const id = await deadLetter(h, '12345678901');
+    const a = app(h);
+
+    const list = await call(a, '/ops/dead-letters?system=tmo');
+    expect(list.status).toBe(200);
+    expect(list.json.items).toHaveLength(1);
+    expect(list.json.items[0]).toMatchObject({ id, errorCode: 'tmo.unavailable', reason: 'attempts_exhausted', attempts: 2 });
+    expect(list.text).not.toContain('IT60X0542811101000000123456');
+
+    h.tmo.fail = undefined; // TMO is back
+    const retry = await call(a, `/ops/dead-letters/${id}/retry`, { method: 'POST' });
+    expect(retry.status).toBe(202);
+    expect(retry.headers.get('location')).toBe(`/v1/operations/${id}`);
+    await h.waitForStatus(id, 'succeeded');
+
+    expect(h.crm.calls.createCustomer).toBe(1); // never a second customer
+    expect(h.tmo.merchants.size).toBe(1);
+    expect((await call(a, `/ops/dead-letters/${id}`)).json).toMatchObject({ state: 'resolved', lastAction: { by: 'operator-1', action: 'retry' } });
+
+    const op = await call(a, `/v1/operations/${id}`, { scopes: '', sub: 'client-a' });
+    expect(op.status).toBe(200);
+    expect(op.json).toMatchObject({ status: 'succeeded', resource: { type: 'merchant', id: 'C000000001' }, problem: null });
+    expect(op.headers.get('location')).toBe('/v1/merchants/C000000001');
+
+    const audit = await call(a, '/ops/audit');
+    expect(audit.json.items[0]).toMatchObject({ actor: 'operator-1', action: 'dead_letter.retry', target: id, outcome: 'succeeded' });
+  });
+
+  it('when the same dead letter is retried twice at once, then exactly one job is enqueued and the other retry answers 409', async () => {
+    h = await createHarness(inject('redisUrl'), { policy: fastPolicy({ attempts: 1 }) });
+    h.tmo.fail = (op) => (op === 'registerMerchant' ? tmoDown() : undefined);
+    const id = await deadLetter(h, '12345678901');
+    await h.workers?.close(); // keep the re-enqueued job where we can count it
+    const a = app(h);
+
+    const [r1, r2] = await Promise.all([
+      call(a, `/ops/dead-letters/${id}/retry`, { method: 'POST' }),
+      call(a, `/ops/dead-letters/${id}/retry`, { method: 'POST' }),
+    ]);
+    expect([r1.status, r2.status].sort()).toEqual([202, 409]);
+    const conflict = r1.status === 409 ? r1 : r2;
+    expect(conflict.headers.get('content-type')).toContain('application/problem+json');
+    expect(conflict.json).toMatchObject({ code: 'dead_letter.not_open', status: 409 });
+    expect(await h.operations.queues.byName.crm.getJobCounts('waiting')).toEqual({ waiting: 1 });
+  });
+
+  it('when retrying by filter, then only matching open dead letters are re-enqueued and the summary groups by error code', async () => {
+    h = await createHarness(inject('redisUrl'), { policy: fastPolicy({ attempts: 1 }) });
+    h.tmo.fail = (op) => (op === 'registerMerchant' ? tmoDown() : undefined);
+    const t1 = await deadLetter(h, '10000000001');
+    const t2 = await deadLetter(h, '10000000002');
+    h.crm.fail = (op) => (op === 'createCustomer' ? new BusinessError('customer.refused', 'refused', { system: 'crm' }) : undefined);
+    const c1 = await deadLetter(h, '10000000003');
+    h.crm.fail = undefined;
+    const a = app(h);
+
+    const summary = await call(a, '/ops/dead-letters/summary');
+    expect(summary.json.items).toEqual([
+      expect.objectContaining({ errorCode: 'tmo.unavailable', count: 2, systems: ['tmo'] }),
+      expect.objectContaining({ errorCode: 'customer.refused', count: 1, systems: ['crm'] }),
+    ]);
+
+    // cursor pagination, newest first
+    const p1 = await call(a, '/ops/dead-letters?system=tmo&limit=1');
+    const p2 = await call(a, `/ops/dead-letters?system=tmo&limit=1&cursor=${String(p1.json.nextCursor)}`);
+    expect([p1.json.items[0]?.id, p2.json.items[0]?.id]).toEqual([t2, t1]);
+    expect(p2.json.nextCursor).toBeNull();
+
+    h.tmo.fail = undefined;
+    const bulk = await call(a, '/ops/dead-letters/retry', { method: 'POST', body: { system: 'tmo', errorCode: 'tmo.unavailable' } });
+    expect(bulk.status).toBe(202);
+    expect(bulk.json).toMatchObject({ matched: 2, skipped: [] });
+    expect((bulk.json.retried as string[]).sort()).toEqual([t1, t2].sort());
+    await h.waitForStatus(t1, 'succeeded');
+    await h.waitForStatus(t2, 'succeeded');
+    expect((await call(a, `/ops/dead-letters/${c1}`)).json).toMatchObject({ state: 'open' });
+    expect((await call(a, '/ops/audit?limit=1')).json.items[0]).toMatchObject({ action: 'dead_letter.retry_all', detail: 'matched 2, retried 2, skipped 0' });
+  });
+
+  it('when discarding, then a reason is required, the discard is audited and the dead letter cannot be retried afterwards', async () => {
+    h = await createHarness(inject('redisUrl'), { policy: fastPolicy({ attempts: 1 }) });
+    h.tmo.fail = (op) => (op === 'registerMerchant' ? tmoDown() : undefined);
+    const id = await deadLetter(h, '12345678901');
+    const a = app(h);
+
+    const noReason = await call(a, `/ops/dead-letters/${id}/discard`, { method: 'POST', body: {} });
+    expect(noReason.status).toBe(422);
+    expect(noReason.json).toMatchObject({ code: 'request.validation_failed' });
+
+    const ok = await call(a, `/ops/dead-letters/${id}/discard`, { method: 'POST', body: { reason: 'merchant withdrew, ticket OPS-42' }, sub: 'alice' });
+    expect(ok.status).toBe(200);
+    expect(ok.json).toMatchObject({ state: 'discarded', lastAction: { by: 'alice', action: 'discard', reason: 'merchant withdrew, ticket OPS-42' } });
+
+    const again = await call(a, `/ops/dead-letters/${id}/retry`, { method: 'POST' });
+    expect(again.status).toBe(409);
+    expect((await call(a, '/ops/dead-letters')).json.items).toHaveLength(0);
+    expect((await call(a, '/ops/dead-letters?state=discarded')).json.items).toHaveLength(1);
+
+    const audit = await call(a, '/ops/audit');
+    expect(audit.json.items.map((e) => [e.actor, e.action, e.outcome])).toEqual([
+      ['operator-1', 'dead_letter.retry', 'rejected'],
+      ['alice', 'dead_letter.discard', 'succeeded'],
+    ]);
+    expect(audit.json.items[1]).toMatchObject({ target: id, detail: 'merchant withdrew, ticket OPS-42' });
+  });
+
+  it('when the principal lacks the ops scopes, then reads need ops:read and actions need ops:write', async () => {
+    h = await createHarness(inject('redisUrl'), { workers: false });
+    const a = app(h);
+    expect((await call(a, '/ops/dead-letters', { scopes: 'merchants:read' })).status).toBe(403);
+    expect((await call(a, '/ops/dead-letters', { scopes: 'ops:read' })).status).toBe(200);
+    const denied = await call(a, '/ops/dead-letters/retry', { method: 'POST', scopes: 'ops:read', body: {} });
+    expect(denied.status).toBe(403);
+    expect(denied.json).toMatchObject({ code: 'auth.insufficient_scope' });
+    expect((await call(a, '/ops/queues', { scopes: 'merchants:read' })).status).toBe(403);
+  });
+});
+
+describe('ops API: circuits, queue console, operations', () => {
+  it('when asking for circuits, then each legacy system shows its state and last transition', async () => {
+    h = await createHarness(inject('redisUrl'), { workers: false });
+    h.circuits.set('tmo', 'open');
+    const r = await call(h && app(h), '/ops/circuits', { scopes: 'ops:read' });
+    expect(r.status).toBe(200);
+    expect(r.json.items).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ system: 'tmo', state: 'open', lastTransitionAt: expect.any(String) }),
+        expect.objectContaining({ system: 'crm', state: 'closed', lastTransitionAt: null }),
+      ]),
+    );
+  });
+
+  it('when opening the queue console, then ops:read gets a read-only board with its assets and ops:write may act', async () => {
+    h = await createHarness(inject('redisUrl'), { workers: false });
+    const a = app(h);
+    const page = await call(a, '/ops/queues', { scopes: 'ops:read' });
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('<base href="/ops/queues/" />');
+    const asset = await call(a, '/ops/queues/static/images/logo.svg', { scopes: 'ops:read' });
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('content-type')).toContain('image/svg');
+
+    const queues = await call(a, '/ops/queues/api/queues', { scopes: 'ops:read' });
+    expect(queues.status).toBe(200);
+    const names = (queues.json.queues as { name: string; readOnlyMode: boolean }[]).map((q) => [q.name, q.readOnlyMode]);
+    expect(names).toEqual(expect.arrayContaining([['ops-tmo', true], ['ops-crm', true]]));
+
+    const readOnly = await call(a, '/ops/queues/api/queues/ops-tmo/promote', { method: 'PUT', scopes: 'ops:read' });
+    expect(readOnly.status).toBe(405);
+    const writer = await call(a, '/ops/queues/api/queues/ops-tmo/promote', { method: 'PUT', scopes: 'ops:read ops:write' });
+    expect(writer.status).toBeLessThan(300);
+  });
+
+  it('when reading an operation, then the submitter, the family read scope or ops:read may, others may not', async () => {
+    h = await createHarness(inject('redisUrl'), { workers: false });
+    const a = app(h);
+    h.tmo.fail = (op) => (op === 'registerMerchant' ? new BusinessError('merchant.mcc_not_allowed', 'MCC not allowed', { system: 'tmo' }) : undefined);
+    await expect(h.operations.submit('merchant.onboard', merchant('12345678901'), { ...ctx, preferAsync: false })).rejects.toBeDefined();
+    const r = await h.operations.submit('merchant.onboard', merchant('12345678902'), ctx);
+    if (r.outcome !== 'accepted') throw new Error('expected accepted');
+    const path = `/v1/operations/${r.operationId}`;
+
+    expect((await call(a, path, { scopes: '', sub: 'client-a' })).json).toMatchObject({ status: 'queued', kind: 'merchant.onboard' });
+    expect((await call(a, path, { scopes: 'merchants:read', sub: 'someone' })).status).toBe(200);
+    expect((await call(a, path, { scopes: 'ops:read', sub: 'someone' })).status).toBe(200);
+    const denied = await call(a, path, { scopes: 'terminals:read', sub: 'someone' });
+    expect(denied.status).toBe(403);
+    expect((await call(a, '/v1/operations/op_00000000000000000000000000000000', { scopes: 'ops:read' })).status).toBe(404);
+
+    await h.startWorkers();
+    await h.waitForStatus(r.operationId, 'failed');
+    const failed = await call(a, path, { scopes: 'merchants:read' });
+    expect(failed.json).toMatchObject({ status: 'failed', problem: { status: 422, code: 'merchant.mcc_not_allowed' } });
+  });
+});

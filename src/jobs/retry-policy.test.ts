@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import type { CircuitSnapshot } from '../domain/circuit.port.ts';
+import { BusinessError, TimeoutError, UnavailableError } from '../domain/errors/index.ts';
+import {
+  BACKOFF_STRATEGIES,
+  DEFAULT_RETRY_POLICY,
+  LEGACY_BACKOFF_TYPE,
+  createBackoffStrategy,
+  decideFailure,
+  jobAttempts,
+} from './retry-policy.ts';
+
+const p = { baseMs: 100, capMs: 1_000 };
+const open = (at: string | null): CircuitSnapshot => ({
+  system: 'tmo',
+  state: 'open',
+  lastTransitionAt: at,
+  stats: { successes: 0, failures: 0, timeouts: 0, rejects: 0, fires: 0 },
+  bulkhead: { limit: 1, active: 0, queued: 0 },
+});
+
+describe('backoff strategies', () => {
+  it.each([
+    [1, 0.5, 50],
+    [2, 0.5, 100],
+    [4, 0.999, 799],
+    [10, 0.5, 500], // capped at 1 000
+    [1, 0, 1], // never 0: BullMQ would retry at once
+  ])('when full jitter runs for attempt %i with random %d, then it waits %i ms', (attempt, r, ms) => {
+    expect(BACKOFF_STRATEGIES.exponentialFullJitter(attempt, p, () => r)).toBe(ms);
+  });
+
+  it.each([
+    [1, 100],
+    [3, 400],
+    [8, 1_000],
+  ])('when plain exponential runs for attempt %i, then it waits %i ms', (attempt, ms) => {
+    expect(BACKOFF_STRATEGIES.exponential(attempt, p)).toBe(ms);
+  });
+
+  it('when BullMQ asks for a delay, then the row of the error system applies, and an unknown type is not retried', () => {
+    const policy = {
+      tmo: { ...DEFAULT_RETRY_POLICY.tmo, backoff: { strategy: 'fixed' as const, baseMs: 7, capMs: 7 } },
+      crm: { ...DEFAULT_RETRY_POLICY.crm, backoff: { strategy: 'fixed' as const, baseMs: 9, capMs: 9 } },
+    };
+    const strategy = createBackoffStrategy(policy);
+    expect(strategy(1, LEGACY_BACKOFF_TYPE, Object.assign(new Error('x'), { system: 'tmo' }))).toBe(7);
+    expect(strategy(1, LEGACY_BACKOFF_TYPE, Object.assign(new Error('x'), { system: 'crm' }))).toBe(9);
+    expect(strategy(1, 'other')).toBe(-1);
+    expect(jobAttempts(policy)).toBe(10);
+  });
+});
+
+describe('decideFailure', () => {
+  const base = { system: 'tmo' as const, policy: DEFAULT_RETRY_POLICY, attemptsMade: 0, enqueuedAt: 0, now: 1_000, circuit: undefined };
+
+  it.each([
+    ['a business refusal', new BusinessError('merchant.mcc_not_allowed', 'no'), {}, { action: 'dead_letter', reason: 'not_retryable' }],
+    ['a timeout', new TimeoutError('tmo.timeout', 't'), {}, { action: 'retry' }],
+    ['the last attempt failing', new UnavailableError('tmo.unavailable', 'u'), { attemptsMade: 9 }, { action: 'dead_letter', reason: 'attempts_exhausted' }],
+    ['a job older than max age', new UnavailableError('tmo.unavailable', 'u'), { now: 25 * 3_600_000 }, { action: 'dead_letter', reason: 'max_age' }],
+    ['a plain Error (not a gateway error)', new Error('boom'), {}, { action: 'dead_letter', reason: 'not_retryable' }],
+  ])('when the failure is %s, then %o', (_name, err, over, expected) => {
+    expect(decideFailure({ ...base, ...over, err })).toEqual(expected);
+  });
+
+  it('when the breaker is open, then the job waits until about half-open, even on its last attempt', () => {
+    const at = new Date(500).toISOString();
+    expect(decideFailure({ ...base, attemptsMade: 9, err: new UnavailableError('tmo.circuit_open', 'o'), circuit: open(at) })).toEqual({
+      action: 'wait',
+      until: 500 + DEFAULT_RETRY_POLICY.tmo.breakerWaitMs,
+    });
+  });
+
+  it('when a deserialised error says retryable, then it is retried (decisions read data, not classes)', () => {
+    const fromRedis = JSON.parse(JSON.stringify(new UnavailableError('crm.unavailable', 'u', { system: 'crm' }).toJSON())) as unknown;
+    expect(decideFailure({ ...base, err: fromRedis })).toEqual({ action: 'retry' });
+  });
+});
