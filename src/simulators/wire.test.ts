@@ -60,6 +60,17 @@ describe('wire strictness (hand-written envelopes, as a non-node-soap client sen
     expect(await res.text()).toContain('TMO-VAL: ELEMENT Envelope NOT IN NAMESPACE');
   });
 
+  it('when the body element is not the SOAPAction operation, then TMO-VAL and nothing is applied', async () => {
+    const res = await post(
+      tmo.url,
+      'RegisterMerchant',
+      tmoEnvelope('<GetMerchant xmlns="urn:legacy:tmo:v3"><MID>000000000000001</MID></GetMerchant>'),
+      BASIC,
+    );
+    expect(await res.text()).toContain('<faultstring>TMO-VAL: MALFORMED REQUEST</faultstring>');
+    expect(tmo.state.callCounts().RegisterMerchant).toBe(0);
+  });
+
   it('when the SOAPAction header is missing, then TMO-VAL', async () => {
     const res = await fetch(tmo.url, {
       method: 'POST',

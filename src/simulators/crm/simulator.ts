@@ -1,21 +1,20 @@
 import { createFaultEngine } from '../shared/faults.ts';
 import { CallJournal, startSoapHost } from '../shared/host.ts';
 import {
-  bindOperations,
-  createSoapServer,
   ElementError,
   escapeXml,
   loadWsdl,
+  loadWsdlDefinition,
   readElements,
-  renderFault,
   SoapFault,
   type CallCtx,
+  type ResponseContent,
 } from '../shared/soap.ts';
 import { ddmmyyyy } from '../shared/time.ts';
 import type { FaultController, SimulatorOptions } from '../types.ts';
 import {
-  CRM_OPERATIONS,
   CrmStore,
+  type CrmOperation,
   type CrmCustomerData,
   type CrmSegment,
   type CrmState,
@@ -81,9 +80,11 @@ const SEGMENTS: ReadonlySet<string> = new Set(['RET', 'CORP', 'PTN']);
 
 function crmFault(ctx: CallCtx, code: string, text: string, faultcode: 'soap:Client' | 'soap:Server' = 'soap:Client') {
   ctx.outcome = code;
-  return new SoapFault(faultcode, code, {
-    'tns:CrmError': { attributes: { 'xmlns:tns': NS }, 'tns:Code': code, 'tns:Text': text },
-  });
+  return new SoapFault(
+    faultcode,
+    code,
+    `<tns:CrmError xmlns:tns="${NS}"><tns:Code>${code}</tns:Code><tns:Text>${escapeXml(text)}</tns:Text></tns:CrmError>`,
+  );
 }
 const bad = (ctx: CallCtx, field: string, reason: string) => crmFault(ctx, 'CRM-400', CRM_TEXT.invalid(field, reason));
 const serverFault = (ctx: CallCtx) => crmFault(ctx, 'CRM-500', CRM_TEXT.internal, 'soap:Server');
@@ -229,11 +230,11 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
   /** Prologue shared by every operation: auth, request structure, injected failure. */
   const op =
     (
-      name: (typeof CRM_OPERATIONS)[number],
+      name: CrmOperation,
       read: (args: unknown, ctx: CallCtx) => Record<string, unknown>,
       body: (req: Record<string, unknown>, ctx: CallCtx) => Record<string, unknown>,
     ) =>
-    (args: unknown, soapHeaders: unknown, ctx: CallCtx): Record<string, unknown> => {
+    (args: unknown, soapHeaders: unknown, ctx: CallCtx): ResponseContent => {
       store.calls[name] += 1;
       authenticate(soapHeaders, ctx);
       if (ctx.namespaceError !== null) throw bad(ctx, ctx.namespaceError, `is not in namespace ${NS}`);
@@ -241,7 +242,7 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
       if (ctx.injectFailure) throw serverFault(ctx);
       const out = body(req, ctx);
       ctx.outcome = 'OK';
-      return out;
+      return out as ResponseContent;
     };
 
   /** Reads `Customer` (CustomerData: every child optional) under a parent that has `before` elements first. */
@@ -352,29 +353,22 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
   };
 
   const xml = await loadWsdl(CRM_WSDL);
-  const soapServer = await createSoapServer('/crm', xml, {
-    CustomerService: { CustomerServiceSoap: bindOperations(operations, serverFault) },
-  });
+  const wsdl = await loadWsdlDefinition(xml);
   const host = await startSoapHost({
     path: '/crm',
     targetNamespace: NS,
     wsdlXml: xml,
-    soapServer,
-    operations: new Set(CRM_OPERATIONS),
+    wsdl,
+    handlers: operations,
     writeOperations: WRITE_OPS,
     faults,
     now,
     journal,
-    malformed: (ctx) => {
-      ctx.outcome = 'CRM-400';
-      const field = CRM_OPERATIONS.includes(ctx.operation as never) ? 'Body' : 'SOAPAction';
-      const reason = field === 'Body' ? 'is not a well-formed request' : 'is missing or unknown';
-      return renderFault(
-        'soap:Client',
-        'CRM-400',
-        `<tns:CrmError xmlns:tns="${NS}"><tns:Code>CRM-400</tns:Code><tns:Text>${escapeXml(CRM_TEXT.invalid(field, reason))}</tns:Text></tns:CrmError>`,
-      );
-    },
+    malformed: (ctx, reason) =>
+      reason === 'action'
+        ? bad(ctx, 'SOAPAction', 'is missing or unknown')
+        : bad(ctx, 'Body', reason === 'xml' ? 'is not a well-formed request' : 'does not hold the SOAPAction operation element'),
+    systemFault: serverFault,
     summary: () => store.summary(),
     port: opts.port ?? 0,
     host: opts.host ?? '127.0.0.1',

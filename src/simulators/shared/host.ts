@@ -1,10 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type * as soap from 'soap';
 import type { SimulatedCall } from '../types.ts';
 import { parseFaultConfig, type FaultEngine } from './faults.ts';
 import { scanNamespaces } from './namespaces.ts';
-import { callContexts, type CallCtx } from './soap.ts';
+import { renderFault, renderResponse, SoapFault, type CallCtx, type LoadedWsdl, type OperationHandler } from './soap.ts';
 
 const MAX_BODY = 1024 * 1024;
 const JOURNAL_SIZE = 1000;
@@ -35,8 +34,9 @@ export interface SoapHostOptions {
   targetNamespace: string;
   /** The WSDL text, served at `GET <path>?wsdl`. */
   wsdlXml: string;
-  soapServer: soap.Server;
-  operations: ReadonlySet<string>;
+  wsdl: LoadedWsdl;
+  /** Operation name (= SOAPAction = request element) → handler. */
+  handlers: Readonly<Record<string, OperationHandler>>;
   /** Operations that change state (hangAfterApplyMs applies to them). */
   writeOperations: ReadonlySet<string>;
   faults: FaultEngine;
@@ -44,8 +44,10 @@ export interface SoapHostOptions {
   journal: CallJournal;
   /** HTTP-level authentication (TMO Basic); false answers 401 with an empty body. */
   authorize?: (authorization: string | undefined) => boolean;
-  /** The envelope for a request node-soap could not dispatch to an operation. */
-  malformed: (ctx: CallCtx) => string;
+  /** The fault for a request that cannot be dispatched (unknown SOAPAction, not well-formed, wrong body element). */
+  malformed: (ctx: CallCtx, reason: 'action' | 'xml' | 'body') => SoapFault;
+  /** The system's own server fault, for a bug in a handler. */
+  systemFault: (ctx: CallCtx) => SoapFault;
   /** Counts-only summary for `GET /_sim/state/summary`. */
   summary: () => unknown;
   port: number;
@@ -100,6 +102,33 @@ export async function startSoapHost(o: SoapHostOptions): Promise<SoapHost> {
       timers.add(t);
     });
 
+  function dispatch(xml: string, ctx: CallCtx): { status: number; body: string } {
+    const handler = Object.hasOwn(o.handlers, ctx.operation) ? o.handlers[ctx.operation] : undefined;
+    try {
+      if (!handler) throw o.malformed(ctx, 'action');
+      let envelope: unknown;
+      try {
+        envelope = o.wsdl.xmlToObject(xml);
+      } catch {
+        throw o.malformed(ctx, 'xml');
+      }
+      const env = (envelope ?? {}) as { Header?: unknown; Body?: Record<string, unknown> | null };
+      const body = env.Body;
+      const element = body && typeof body === 'object' ? Object.keys(body).find((k) => k !== 'attributes') : undefined;
+      if (!body || element !== ctx.operation) throw o.malformed(ctx, 'body');
+      let content;
+      try {
+        content = handler(body[element], env.Header, ctx);
+      } catch (e) {
+        throw e instanceof SoapFault ? e : o.systemFault(ctx);
+      }
+      return { status: 200, body: renderResponse(o.wsdl, ctx.operation, o.targetNamespace, content) };
+    } catch (e) {
+      const fault = e instanceof SoapFault ? e : o.systemFault(ctx);
+      return { status: 500, body: renderFault(o.wsdl, fault) };
+    }
+  }
+
   async function handleSoap(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const at = o.now();
     const xml = await readBody(req);
@@ -131,28 +160,11 @@ export async function startSoapHost(o: SoapHostOptions): Promise<SoapHost> {
     const ctx: CallCtx = {
       operation,
       injectFailure: o.faults.drawFailure(),
-      handled: false,
       outcome: '',
       namespaceError: ns.wrongElement,
       wsseSecurity: ns.wsseSecurity,
     };
-    let status: number;
-    let body: string;
-    if (!o.operations.has(operation)) {
-      body = o.malformed(ctx);
-      status = 500;
-    } else {
-      const headers: Record<string, string> = { soapaction: operation, 'content-type': 'text/xml; charset=utf-8' };
-      callContexts.set(headers, ctx);
-      const out = await o.soapServer.processRequest(xml, { url: o.path, method: 'POST', headers });
-      if (ctx.handled) {
-        status = out.statusCode;
-        body = out.body;
-      } else {
-        body = o.malformed(ctx);
-        status = 500;
-      }
-    }
+    const { status, body } = dispatch(xml, ctx);
     call.outcome = ctx.outcome;
     o.journal.add(call);
     const hang = o.writeOperations.has(operation) ? o.faults.hangAfterApplyMs() : 0;

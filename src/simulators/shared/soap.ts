@@ -25,8 +25,6 @@ export interface CallCtx {
   operation: string;
   /** The HTTP layer decided this call fails with an injected system failure. */
   injectFailure: boolean;
-  /** Set when node-soap reached an operation handler (otherwise the request was malformed). */
-  handled: boolean;
   /** Journal outcome (RETURN_CODE, fault code…). */
   outcome: string;
   /** First request element found outside its required namespace (see namespaces.ts), or null. */
@@ -35,101 +33,106 @@ export interface CallCtx {
   wsseSecurity: boolean;
 }
 
-/**
- * node-soap passes our serverless request's `headers` object through to the service method
- * (as `req.headers`), so it doubles as the key to find the call's context.
- */
-export const callContexts = new WeakMap<object, CallCtx>();
-
-export interface Fault11 {
-  faultcode: string;
-  faultstring: string;
-  detail?: Record<string, unknown>;
-  statusCode: number;
-}
-
-/** What a handler throws to answer with a SOAP 1.1 fault (node-soap renders anything with a `Fault`). */
+/** What a handler throws to answer with a SOAP 1.1 fault (HTTP 500). `detailXml` is raw, already escaped. */
 export class SoapFault {
-  readonly Fault: Fault11;
-  constructor(faultcode: 'soap:Client' | 'soap:Server', faultstring: string, detail?: Record<string, unknown>) {
-    this.Fault = { faultcode, faultstring, statusCode: 500 };
-    if (detail) this.Fault.detail = detail;
-  }
+  constructor(
+    readonly faultcode: 'soap:Client' | 'soap:Server',
+    readonly faultstring: string,
+    readonly detailXml = '',
+  ) {}
 }
 
-export function isSoapFault(e: unknown): e is SoapFault {
-  return e instanceof SoapFault;
+/** An operation: reads node-soap's decoded request element and SOAP headers; returns the response element's content. */
+export type OperationHandler = (args: unknown, soapHeaders: unknown, ctx: CallCtx) => ResponseContent;
+
+/** Response content in WSDL order: text, nested records, lists (repeated elements); `{}` is an empty element. */
+export interface ResponseContent {
+  readonly [element: string]: string | number | ResponseContent | readonly ResponseContent[];
 }
 
-export type OperationHandler = (args: unknown, soapHeaders: unknown, ctx: CallCtx) => Record<string, unknown>;
+/** The part of node-soap's WSDL object the simulators use. */
+export interface LoadedWsdl {
+  /** Schema-aware request decoding (xs:int kept as text, xsi:nil as null); returns the Envelope's content. */
+  xmlToObject(xml: string): unknown;
+  /** The namespace declarations node-soap writes on its response envelopes. */
+  xmlnsInEnvelope: string;
+}
 
 /**
- * Wraps plain handlers as node-soap service methods: finds the call context, marks the call
- * handled and turns unexpected exceptions into the system's own server fault.
+ * Loads a WSDL with node-soap. The simulators use node-soap for the WSDL and for decoding
+ * requests against its schema; responses are written by `renderResponse` below in the exact
+ * shape node-soap's server writes them (byte-identical, see fixtures/samples), because
+ * node-soap's schema-walking serializer dominated the per-call cost.
  */
-export function bindOperations(
-  handlers: Record<string, OperationHandler>,
-  onUnexpected: (ctx: CallCtx) => SoapFault,
-): soap.IServicePort {
-  const port: soap.IServicePort = {};
-  for (const [name, handler] of Object.entries(handlers)) {
-    port[name] = (args: unknown, _cb: unknown, headers: unknown, req: { headers?: object } | undefined) => {
-      const ctx = req?.headers ? callContexts.get(req.headers) : undefined;
-      if (!ctx) throw onUnexpected({ operation: name, injectFailure: false, handled: true, outcome: '', namespaceError: null, wsseSecurity: false });
-      ctx.handled = true;
-      try {
-        return handler(args, headers, ctx);
-      } catch (e) {
-        if (isSoapFault(e)) throw e;
-        throw onUnexpected(ctx);
-      }
-    };
-  }
-  return port;
-}
-
-/** Creates a serverless node-soap Server (we own the HTTP layer) and waits until the WSDL is ready. */
-export function createSoapServer(path: string, xml: string, services: soap.IServices): Promise<soap.Server> {
+export function loadWsdlDefinition(xml: string): Promise<LoadedWsdl> {
   return new Promise((resolve, reject) => {
     const options = {
-      path,
-      services,
-      xml,
       // Keep xsi:nil visible (as null) so it can be refused; keep xs:int text raw so it can be validated strictly.
       handleNilAsNull: true,
       customDeserializer: { int: (text: string) => text },
-      suppressStack: true,
-      enableChunkedEncoding: false,
-      callback: (err: unknown) => {
-        if (err) reject(err instanceof Error ? err : new Error('WSDL load failed'));
-        else resolve(server);
-      },
     };
-    const server = soap.listen(null, options as soap.IServerOptions);
+    const wsdl = new soap.WSDL(xml, '', options as soap.IOptions);
+    wsdl.onReady((err: unknown) => {
+      if (err) reject(err instanceof Error ? err : new Error('WSDL load failed'));
+      else resolve(wsdl as unknown as LoadedWsdl);
+    });
   });
 }
 
-function escapeXml(s: string): string {
-  return s.replace(/[<>&"']/g, (c) =>
-    c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === '"' ? '&quot;' : '&apos;',
-  );
-}
+const ENVELOPE_OPEN = '<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" ';
 
-/**
- * A SOAP 1.1 fault envelope written by hand, for requests node-soap could not dispatch
- * (malformed XML, unknown SOAPAction). Same shape node-soap renders for handler faults.
- */
-export function renderFault(faultcode: string, faultstring: string, detailXml = ''): string {
-  return (
-    '<?xml version="1.0" encoding="utf-8"?>' +
-    '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault>' +
-    `<faultcode>${escapeXml(faultcode)}</faultcode><faultstring>${escapeXml(faultstring)}</faultstring>` +
-    (detailXml ? `<detail>${detailXml}</detail>` : '') +
-    '</soap:Fault></soap:Body></soap:Envelope>'
-  );
+function escapeXml(s: string): string {
+  if (!/[&<>"'\t\r\n]/.test(s)) return s;
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;')
+    .replace(/\t/g, '&#x9;')
+    .replace(/\r/g, '&#xD;')
+    .replace(/\n/g, '&#xA;');
 }
 
 export { escapeXml };
+
+function writeContent(content: ResponseContent, out: string[]): void {
+  for (const name in content) {
+    const v = content[name];
+    if (v === undefined) continue;
+    if (typeof v === 'string') out.push(`<${name}>`, escapeXml(v), `</${name}>`);
+    else if (typeof v === 'number') out.push(`<${name}>`, String(v), `</${name}>`);
+    else if (Array.isArray(v)) {
+      for (const item of v as readonly ResponseContent[]) {
+        out.push(`<${name}>`);
+        writeContent(item, out);
+        out.push(`</${name}>`);
+      }
+    } else {
+      out.push(`<${name}>`);
+      writeContent(v as ResponseContent, out);
+      out.push(`</${name}>`);
+    }
+  }
+}
+
+/** `<soap:Envelope …><soap:Body><{op}Response xmlns="{ns}">…</{op}Response></soap:Body></soap:Envelope>` */
+export function renderResponse(wsdl: LoadedWsdl, operation: string, ns: string, content: ResponseContent): string {
+  const out = [ENVELOPE_OPEN, wsdl.xmlnsInEnvelope, '><soap:Body><', operation, 'Response xmlns="', ns, '">'];
+  writeContent(content, out);
+  out.push('</', operation, 'Response></soap:Body></soap:Envelope>');
+  return out.join('');
+}
+
+/** A SOAP 1.1 fault envelope, as node-soap's server writes one. */
+export function renderFault(wsdl: LoadedWsdl, fault: SoapFault): string {
+  return (
+    `${ENVELOPE_OPEN}${wsdl.xmlnsInEnvelope}><soap:Body><soap:Fault>` +
+    `<faultcode>${fault.faultcode}</faultcode><faultstring>${escapeXml(fault.faultstring)}</faultstring>` +
+    (fault.detailXml ? `<detail>${fault.detailXml}</detail>` : '') +
+    '</soap:Fault></soap:Body></soap:Envelope>'
+  );
+}
 
 /** How a request element was found in node-soap's parsed arguments. */
 export type ElementProblem = 'missing' | 'nil' | 'unexpected' | 'order' | 'structure';
@@ -187,12 +190,3 @@ export function readElements(
 }
 
 const NONE: ReadonlySet<string> = new Set();
-
-/** Reads one complex child element (e.g. CRM `Customer`): must be present, not nil, an element (possibly empty). */
-export function readChild(args: Record<string, unknown>, name: string): unknown {
-  const v = args[name];
-  if (v === undefined) throw new ElementError(name, 'missing');
-  if (v === null) return null;
-  if (typeof v !== 'object' || Array.isArray(v)) throw new ElementError(name, 'structure');
-  return v;
-}

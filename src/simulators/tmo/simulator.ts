@@ -1,18 +1,17 @@
 import { createFaultEngine } from '../shared/faults.ts';
 import { CallJournal, startSoapHost } from '../shared/host.ts';
 import {
-  bindOperations,
-  createSoapServer,
   ElementError,
   loadWsdl,
+  loadWsdlDefinition,
   readElements,
-  renderFault,
   SoapFault,
   type CallCtx,
+  type ResponseContent,
 } from '../shared/soap.ts';
 import { yyyymmdd } from '../shared/time.ts';
 import type { FaultController, SimulatorOptions } from '../types.ts';
-import { TMO_OPERATIONS, TmoStore, type MutableTerminal, type TmoState, type TmoStatus, type TmoTerminalRecord } from './state.ts';
+import { TmoStore, type MutableTerminal, type TmoState, type TmoStatus, type TmoTerminalRecord } from './state.ts';
 
 /** A running TMO simulator. */
 export interface TmoSimulator {
@@ -160,7 +159,7 @@ export async function startTmoSimulator(opts: TmoSimulatorOptions = {}): Promise
   /** Common prologue/epilogue: structure check, injected failure, outcome → response. */
   const op =
     (name: string, body: (f: Record<string, string>, ctx: CallCtx) => Record<string, unknown>) =>
-    (args: unknown, _headers: unknown, ctx: CallCtx): Record<string, unknown> => {
+    (args: unknown, _headers: unknown, ctx: CallCtx): ResponseContent => {
       const key = name as keyof TmoStore['calls'];
       store.calls[key] += 1;
       if (ctx.namespaceError !== null) throw valFault(ctx, `ELEMENT ${ctx.namespaceError} NOT IN NAMESPACE ${TMO_NS}`);
@@ -174,16 +173,16 @@ export async function startTmoSimulator(opts: TmoSimulatorOptions = {}): Promise
       if (ctx.injectFailure) {
         if (faults.coin()) throw sysFault(ctx);
         ctx.outcome = 'E901';
-        return { RETURN_CODE: 'E901', RETURN_MSG: TMO_MSG.busy, ...FAILURE_SHAPE[name] };
+        return { RETURN_CODE: 'E901', RETURN_MSG: TMO_MSG.busy, ...FAILURE_SHAPE[name] } as ResponseContent;
       }
       try {
         const out = body(fields, ctx);
         ctx.outcome = '00';
-        return { RETURN_CODE: '00', RETURN_MSG: TMO_MSG.ok, ...out };
+        return { RETURN_CODE: '00', RETURN_MSG: TMO_MSG.ok, ...out } as ResponseContent;
       } catch (e) {
         if (!(e instanceof Outcome)) throw e;
         ctx.outcome = e.code;
-        return { RETURN_CODE: e.code, RETURN_MSG: e.msg, ...FAILURE_SHAPE[name], ...e.extra };
+        return { RETURN_CODE: e.code, RETURN_MSG: e.msg, ...FAILURE_SHAPE[name], ...e.extra } as ResponseContent;
       }
     };
 
@@ -290,25 +289,24 @@ export async function startTmoSimulator(opts: TmoSimulatorOptions = {}): Promise
   };
 
   const xml = await loadWsdl(TMO_WSDL);
-  const soapServer = await createSoapServer('/tmo', xml, {
-    TerminalManagement: { TerminalManagementSoap: bindOperations(operations, sysFault) },
-  });
+  const wsdl = await loadWsdlDefinition(xml);
   const host = await startSoapHost({
     path: '/tmo',
     targetNamespace: TMO_NS,
     wsdlXml: xml,
-    soapServer,
-    operations: new Set(TMO_OPERATIONS),
+    wsdl,
+    handlers: operations,
     writeOperations: WRITE_OPS,
     faults,
     now,
     journal,
     authorize,
-    malformed: (ctx) => {
-      ctx.outcome = 'TMO-VAL';
-      const what = ctx.operation === '' ? 'MISSING SOAPACTION' : TMO_OPERATIONS.includes(ctx.operation as never) ? 'MALFORMED REQUEST' : 'UNKNOWN SOAPACTION';
-      return renderFault('soap:Client', `TMO-VAL: ${what}`);
-    },
+    malformed: (ctx, reason) =>
+      valFault(
+        ctx,
+        reason === 'action' ? (ctx.operation === '' ? 'MISSING SOAPACTION' : 'UNKNOWN SOAPACTION') : 'MALFORMED REQUEST',
+      ),
+    systemFault: sysFault,
     summary: () => store.summary(),
     port: opts.port ?? 0,
     host: opts.host ?? '127.0.0.1',
