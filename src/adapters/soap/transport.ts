@@ -130,8 +130,8 @@ export function createHttpTransport(opts: HttpTransportOptions): HttpTransport {
       req.on('response', (res) => {
         const declared = Number(res.headers['content-length']);
         if (Number.isFinite(declared) && declared > opts.maxResponseBytes) {
-          res.destroy();
           fail(new TransportFailure('too_large'));
+          res.destroy();
           return;
         }
         const chunks: Buffer[] = [];
@@ -139,8 +139,8 @@ export function createHttpTransport(opts: HttpTransportOptions): HttpTransport {
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
           if (size > opts.maxResponseBytes) {
-            res.destroy();
             fail(new TransportFailure('too_large'));
+            res.destroy();
             return;
           }
           chunks.push(chunk);
