@@ -140,7 +140,7 @@ function readRequestId(c: Context): string {
 const SAFE_CODE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 /** Text that must never reach a caller: IBAN-like strings, legacy return codes and markers. */
 const UNSAFE_TEXT = [
-  /[A-Za-z]{2}\d{2}[A-Za-z0-9*]{11,30}|[A-Z]{2}\d{2}(?: ?[A-Z0-9*]{4}){3,}/, // IBAN, clear or masked, spaced
+  /[A-Za-z]{2}\d{2}[A-Za-z0-9*]{11,30}|[A-Z]{2}\d{2}(?: ?[A-Z0-9*]{4}){3,}/, // IBAN-like: compact or grouped in fours
   /\bE\d{3}\b|\bCRM-|\bTMO-/, // legacy return codes and fault markers
   /\b[A-Z]{2,}_[A-Z_]+\b/, // legacy UPPER_SNAKE field names
   /soap:|fault|<\/?[A-Za-z]/i, // SOAP / XML fragments
