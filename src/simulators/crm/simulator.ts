@@ -35,9 +35,10 @@ export interface CrmSimulator {
 /** Options of startCrmSimulator. */
 export interface CrmSimulatorOptions extends SimulatorOptions {
   /**
-   * `same-length` (default): country code + stars + last 4, as long as the IBAN
-   * (`IT***********************1234` for an Italian IBAN). `fixed`: always 14 stars, the
-   * literal shape of CONTRACT.md's example (`IT**************1234`).
+   * `fixed` (default): always 14 stars, the literal shape of CONTRACT.md's example
+   * (`IT**************1234`): the documents win over convenience. `same-length`: country
+   * code + stars + last 4, as long as the IBAN (`IT*********************1234`), the shape
+   * another CRM implementation might use; the gateway must cope with both.
    */
   ibanMask?: IbanMaskStyle;
 }
@@ -158,7 +159,7 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
   const creds = opts.credentials ?? { username: 'gateway', password: 'gateway-dev-secret' };
   const faults = createFaultEngine(opts.faults, seed, now);
   const journal = new CallJournal();
-  const store = new CrmStore(() => ddmmyyyy(now()), journal, opts.ibanMask ?? 'same-length');
+  const store = new CrmStore(() => ddmmyyyy(now()), journal, opts.ibanMask ?? 'fixed');
 
   function authenticate(soapHeaders: unknown, ctx: CallCtx): void {
     const token = (soapHeaders as { Security?: { UsernameToken?: { Username?: unknown; Password?: unknown } } } | null)
