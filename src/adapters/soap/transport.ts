@@ -98,7 +98,8 @@ export function createHttpTransport(opts: HttpTransportOptions): HttpTransport {
         reject(new TransportFailure('aborted'));
         return;
       }
-      const payload = Buffer.from(body, 'utf8');
+      // A string body (not a Buffer) lets Node send headers and body in one write, not a writev.
+      const length = Buffer.byteLength(body, 'utf8');
       let settled = false;
       const finish = (err: TransportFailure | undefined, reply?: HttpReply): void => {
         if (settled) return;
@@ -114,7 +115,7 @@ export function createHttpTransport(opts: HttpTransportOptions): HttpTransport {
           ...staticHeaders,
           SOAPAction: `"${p.soapAction}"`,
           'X-Request-Id': headerSafe(p.requestId),
-          'Content-Length': payload.length,
+          'Content-Length': length,
         },
       });
       const fail = (f: TransportFailure): void => {
@@ -161,7 +162,7 @@ export function createHttpTransport(opts: HttpTransportOptions): HttpTransport {
           });
         });
       });
-      req.end(payload);
+      req.end(body, 'utf8');
     });
   }
 

@@ -107,15 +107,39 @@ export function isValidTimeZone(timeZone: string): boolean {
   }
 }
 
+// `format()` plus a regex is ~3x cheaper than `formatToParts()`; parts remain the fallback
+// should a runtime ever print en-US differently.
+const EN_US = /^(\d{2})\/(\d{2})\/(\d+) (AD|BC), (\d{2}):(\d{2}):(\d{2})$/;
+
 /** Offset of `timeZone` from UTC at instant `epochMs`, in milliseconds (Rome in summer: +7_200_000). */
 export function zoneOffsetMs(epochMs: number, timeZone: string): number {
-  const parts = formatterFor(timeZone).formatToParts(new Date(epochMs));
-  const get = (type: Intl.DateTimeFormatPartTypes): number => Number(parts.find((p) => p.type === type)?.value ?? NaN);
-  let year = get('year');
-  if (parts.find((p) => p.type === 'era')?.value === 'BC') year = 1 - year;
-  const asUtc = Date.UTC(year, get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  // formatToParts drops milliseconds: compare against the instant truncated to the second.
-  return asUtc - Math.floor(epochMs / 1000) * 1000;
+  const f = formatterFor(timeZone);
+  const date = new Date(epochMs);
+  let year: number, month: number, day: number, hour: number, minute: number, second: number;
+  const m = EN_US.exec(f.format(date));
+  if (m) {
+    year = m[4] === 'BC' ? 1 - Number(m[3]) : Number(m[3]);
+    month = Number(m[1]);
+    day = Number(m[2]);
+    hour = Number(m[5]);
+    minute = Number(m[6]);
+    second = Number(m[7]);
+  } else {
+    const parts = f.formatToParts(date);
+    const get = (type: Intl.DateTimeFormatPartTypes): number => Number(parts.find((p) => p.type === type)?.value ?? NaN);
+    year = get('year');
+    if (parts.find((p) => p.type === 'era')?.value === 'BC') year = 1 - year;
+    month = get('month');
+    day = get('day');
+    hour = get('hour');
+    minute = get('minute');
+    second = get('second');
+  }
+  const asUtc = Date.UTC(year, month - 1, day, hour, minute, second);
+  // Date.UTC maps years 0–99 to 1900–1999; set the year explicitly.
+  const exact = year >= 0 && year < 100 ? new Date(asUtc).setUTCFullYear(year) : asUtc;
+  // The formatter drops milliseconds: compare against the instant truncated to the second.
+  return exact - Math.floor(epochMs / 1000) * 1000;
 }
 
 /**
@@ -129,8 +153,12 @@ export function wallClockToEpochMs(
 ): number {
   const asUtc = Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second);
   const dayMs = 86_400_000;
-  const before = asUtc - zoneOffsetMs(asUtc - dayMs, timeZone);
-  const after = asUtc - zoneOffsetMs(asUtc + dayMs, timeZone);
+  const offBefore = zoneOffsetMs(asUtc - dayMs, timeZone);
+  const offAfter = zoneOffsetMs(asUtc + dayMs, timeZone);
+  // No transition within a day either side (nearly always): one offset, one answer.
+  if (offBefore === offAfter) return asUtc - offBefore;
+  const before = asUtc - offBefore;
+  const after = asUtc - offAfter;
   const valid = [before, after].filter((t) => t + zoneOffsetMs(t, timeZone) === asUtc);
   if (valid.length > 0) return Math.min(...valid);
   // In the gap: interpret with the offset before the transition, which lands after it.
