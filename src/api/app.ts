@@ -26,6 +26,7 @@ import { merchantRoutes } from './routes/merchants.ts';
 import { partnerRoutes } from './routes/partners.ts';
 import { terminalRoutes } from './routes/terminals.ts';
 import { validationHook } from './validation.ts';
+import { directWrites, type WriteSubmitter } from './writes.ts';
 
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
 export const API_VERSION = '1.0.0';
@@ -54,6 +55,12 @@ export interface AppDeps {
    * a 4xx problem from validation: decide whether to store those.
    */
   beforeWrite?: MiddlewareHandler<ApiEnv> | MiddlewareHandler<ApiEnv>[];
+  /**
+   * Applies writes (POST/PATCH): the durable operations runner (src/jobs) in the gateway, so an
+   * unavailable legacy system answers 202 instead of failing. Default: `directWrites(services)`,
+   * synchronous and without a queue (tests, tools).
+   */
+  writes?: WriteSubmitter;
   /**
    * Sub-app mounted at `/ops` behind `authenticate` (any valid token); check scopes per route
    * with `requireScope('ops:read')`. If it is an `OpenAPIHono`, its routes join /openapi.json.
@@ -140,7 +147,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   app.route('/health', healthRoutes(deps.health, deps.logger));
 
   app.use('/v1/*', auth);
-  const routeDeps = { services: deps.services, beforeWrite };
+  const routeDeps = { services: deps.services, beforeWrite, writes: deps.writes ?? directWrites(deps.services) };
   app.route('/v1', merchantRoutes(routeDeps));
   app.route('/v1', partnerRoutes(routeDeps));
   app.route('/v1', terminalRoutes(routeDeps));

@@ -7,6 +7,7 @@ import { toMerchantDto } from '../mappers.ts';
 import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
 import { DEFAULT_LIMIT, customerIdValue, cursorQuery, limitQuery, merchantIdParam } from '../schemas/common.ts';
 import { Merchant, MerchantList, MerchantPatchBody, NewMerchantBody } from '../schemas/resources.ts';
+import { acceptedResponse, submitContext, writeResponse } from '../writes.ts';
 import { routeGroup, scopeNote, security, type RouteDeps } from './shared.ts';
 
 export const MERCHANTS_MAX_LIMIT = 100;
@@ -14,7 +15,7 @@ export const MERCHANTS_MAX_LIMIT = 100;
 const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 
 /** `/v1/merchants` routes. Mount with `app.route('/v1', merchantRoutes(deps))`. */
-export function merchantRoutes({ services, beforeWrite }: RouteDeps) {
+export function merchantRoutes({ services, beforeWrite, writes }: RouteDeps) {
   const app = routeGroup();
 
   const create = createRoute({
@@ -33,6 +34,7 @@ export function merchantRoutes({ services, beforeWrite }: RouteDeps) {
     responses: {
       201: { description: 'Created', content: json(Merchant), headers: { Location: { schema: { type: 'string' } } } },
       200: { description: 'The VAT number was already onboarded: the existing merchant', content: json(Merchant) },
+      ...acceptedResponse,
       ...problemResponses(400, 409, 413, 415, 422, ...COMMON_ERRORS),
     },
   });
@@ -51,10 +53,9 @@ export function merchantRoutes({ services, beforeWrite }: RouteDeps) {
       iban: body.iban ?? null,
       partnerId: body.partnerId ?? null,
     };
-    const { merchant, created } = await services.merchants.onboard(input, callContext(c));
-    const dto = toMerchantDto(merchant);
-    c.header('Location', `/v1/merchants/${merchant.id}`);
-    return created ? c.json(dto, 201) : c.json(dto, 200);
+    const r = writeResponse(c, await writes.submit('merchant.onboard', input, submitContext(c)), toMerchantDto);
+    if (r.kind === 'accepted') return c.json(r.body, 202);
+    return r.status === 201 ? c.json(r.body, 201) : c.json(r.body, 200);
   });
 
   const get = createRoute({
@@ -125,6 +126,7 @@ export function merchantRoutes({ services, beforeWrite }: RouteDeps) {
     },
     responses: {
       200: { description: 'The merchant after the change', content: json(Merchant) },
+      ...acceptedResponse,
       ...problemResponses(400, 404, 409, 413, 415, 422, ...COMMON_ERRORS),
     },
   });
@@ -139,8 +141,10 @@ export function merchantRoutes({ services, beforeWrite }: RouteDeps) {
     if (body.address !== undefined) change.address = { ...body.address };
     if (body.iban !== undefined) change.iban = body.iban;
     if (body.partnerId !== undefined) change.partnerId = body.partnerId;
-    const merchant = await services.merchants.update(merchantId, change, callContext(c));
-    return c.json(toMerchantDto(merchant), 200);
+    const r = writeResponse(c, await writes.submit('merchant.update', { merchantId, patch: change }, submitContext(c)), toMerchantDto);
+    if (r.kind === 'accepted') return c.json(r.body, 202);
+    c.header('Location', undefined);
+    return c.json(r.body, 200);
   });
 
   return app;

@@ -7,12 +7,13 @@ import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
 import { DEFAULT_LIMIT, cursorQuery, limitQuery, partnerIdParam } from '../schemas/common.ts';
 import { MerchantList, NewPartnerBody, Partner } from '../schemas/resources.ts';
 import { MERCHANTS_MAX_LIMIT } from './merchants.ts';
+import { acceptedResponse, submitContext, writeResponse } from '../writes.ts';
 import { routeGroup, scopeNote, security, type RouteDeps } from './shared.ts';
 
 const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 
 /** `/v1/partners` routes. */
-export function partnerRoutes({ services, beforeWrite }: RouteDeps) {
+export function partnerRoutes({ services, beforeWrite, writes }: RouteDeps) {
   const app = routeGroup();
 
   const create = createRoute({
@@ -28,26 +29,24 @@ export function partnerRoutes({ services, beforeWrite }: RouteDeps) {
     responses: {
       201: { description: 'Created', content: json(Partner), headers: { Location: { schema: { type: 'string' } } } },
       200: { description: 'The VAT number already existed: the existing partner', content: json(Partner) },
+      ...acceptedResponse,
       ...problemResponses(400, 409, 413, 415, 422, ...COMMON_ERRORS),
     },
   });
 
   app.openapi(create, async (c) => {
     const body = c.req.valid('json');
-    const { partner, created } = await services.partners.create(
-      {
-        name: body.name,
-        vatNumber: body.vatNumber,
-        taxCode: body.taxCode,
-        email: body.email ?? null,
-        phone: body.phone ?? null,
-        address: body.address,
-      },
-      callContext(c),
-    );
-    c.header('Location', `/v1/partners/${partner.id}`);
-    const dto = toPartnerDto(partner);
-    return created ? c.json(dto, 201) : c.json(dto, 200);
+    const input = {
+      name: body.name,
+      vatNumber: body.vatNumber,
+      taxCode: body.taxCode,
+      email: body.email ?? null,
+      phone: body.phone ?? null,
+      address: body.address,
+    };
+    const r = writeResponse(c, await writes.submit('partner.create', input, submitContext(c)), toPartnerDto);
+    if (r.kind === 'accepted') return c.json(r.body, 202);
+    return r.status === 201 ? c.json(r.body, 201) : c.json(r.body, 200);
   });
 
   const get = createRoute({

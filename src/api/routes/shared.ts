@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { Services } from '../../domain/services/types.ts';
 import type { ApiEnv } from '../env.ts';
+import type { WriteSubmitter } from '../writes.ts';
 import { validationHook } from '../validation.ts';
 
 /** What a route group needs. */
@@ -9,6 +10,8 @@ export interface RouteDeps {
   services: Services;
   /** run on POST/PATCH routes after the scope check, before body validation (idempotency) */
   beforeWrite: MiddlewareHandler<ApiEnv>[];
+  /** applies writes: now (201/200) or accepted for later (202) */
+  writes: WriteSubmitter;
 }
 
 /** A sub-app with the gateway's validation hook (zod failures → problem+json). */

@@ -6,6 +6,7 @@ import { toTerminalDto } from '../mappers.ts';
 import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
 import { DEFAULT_LIMIT, cursorQuery, limitQuery, merchantIdParam, terminalIdParam } from '../schemas/common.ts';
 import { Terminal, TerminalList, TerminalOrderBody, TerminalStatusBody } from '../schemas/resources.ts';
+import { acceptedResponse, submitContext, writeResponse } from '../writes.ts';
 import { routeGroup, scopeNote, security, type RouteDeps } from './shared.ts';
 
 export const TERMINALS_MAX_LIMIT = 50;
@@ -13,7 +14,7 @@ export const TERMINALS_MAX_LIMIT = 50;
 const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 
 /** `/v1/merchants/{merchantId}/terminals` and `/v1/terminals` routes. */
-export function terminalRoutes({ services, beforeWrite }: RouteDeps) {
+export function terminalRoutes({ services, beforeWrite, writes }: RouteDeps) {
   const app = routeGroup();
 
   const order = createRoute({
@@ -34,6 +35,7 @@ export function terminalRoutes({ services, beforeWrite }: RouteDeps) {
     },
     responses: {
       201: { description: 'Ordered', content: json(Terminal), headers: { Location: { schema: { type: 'string' } } } },
+      ...acceptedResponse,
       ...problemResponses(400, 404, 409, 413, 415, 422, ...COMMON_ERRORS),
     },
   });
@@ -41,13 +43,10 @@ export function terminalRoutes({ services, beforeWrite }: RouteDeps) {
   app.openapi(order, async (c) => {
     const { merchantId } = c.req.valid('param');
     const body = c.req.valid('json');
-    const terminal = await services.terminals.order(
-      merchantId,
-      { model: body.model, contactless: body.contactless, currency: body.currency, shippingAddress: body.shippingAddress },
-      callContext(c),
-    );
-    c.header('Location', `/v1/terminals/${terminal.id}`);
-    return c.json(toTerminalDto(terminal), 201);
+    const order = { model: body.model, contactless: body.contactless, currency: body.currency, shippingAddress: body.shippingAddress };
+    const r = writeResponse(c, await writes.submit('terminal.order', { merchantId, order }, submitContext(c)), toTerminalDto);
+    if (r.kind === 'accepted') return c.json(r.body, 202);
+    return c.json(r.body, 201);
   });
 
   const list = createRoute({
@@ -111,6 +110,7 @@ export function terminalRoutes({ services, beforeWrite }: RouteDeps) {
     },
     responses: {
       200: { description: 'The terminal after the change', content: json(Terminal) },
+      ...acceptedResponse,
       ...problemResponses(400, 404, 409, 413, 415, 422, ...COMMON_ERRORS),
     },
   });
@@ -118,8 +118,11 @@ export function terminalRoutes({ services, beforeWrite }: RouteDeps) {
   app.openapi(changeStatus, async (c) => {
     const { terminalId } = c.req.valid('param');
     const body = c.req.valid('json');
-    const { terminal } = await services.terminals.changeStatus(terminalId, body.status, body.reason, callContext(c));
-    return c.json(toTerminalDto(terminal), 200);
+    const input = { terminalId, status: body.status, reason: body.reason };
+    const r = writeResponse(c, await writes.submit('terminal.status', input, submitContext(c)), toTerminalDto);
+    if (r.kind === 'accepted') return c.json(r.body, 202);
+    c.header('Location', undefined);
+    return c.json(r.body, 200);
   });
 
   return app;

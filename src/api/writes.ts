@@ -1,0 +1,77 @@
+/**
+ * How write routes apply a change: through a `WriteSubmitter`, so the durable path (BullMQ
+ * operations, src/jobs) and the plain synchronous path share one shape. A write either
+ * completes now (201/200 with the resource) or is accepted for later (202 + `Location:
+ * /v1/operations/{id}`), when the client prefers it (`Prefer: respond-async`) or the legacy
+ * system it needs is unavailable.
+ */
+import { z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { Services } from '../domain/services/types.ts';
+import { HANDLERS } from '../jobs/handlers/index.ts';
+import type { OperationInputs, OperationKind, SubmitContext, SubmitResult } from '../jobs/types.ts';
+import type { ApiEnv } from './env.ts';
+
+export interface WriteSubmitter {
+  submit<K extends OperationKind>(kind: K, input: OperationInputs[K], ctx: SubmitContext): Promise<SubmitResult>;
+}
+
+/**
+ * Applies writes synchronously through the services, with no queue behind them: for tests
+ * and tools that run without Redis. Never answers `accepted`; errors propagate.
+ */
+export function directWrites(services: Services): WriteSubmitter {
+  return {
+    async submit(kind, input, ctx) {
+      const handler = HANDLERS[kind];
+      const r = await handler.run(services, input, { requestId: ctx.requestId }, { progress: {}, onProgress: async () => undefined });
+      return { outcome: 'completed', status: r.status, body: r.body, location: r.resource.href };
+    },
+  };
+}
+
+const RESPOND_ASYNC = /(?:^|[,;\s])respond-async(?:$|[,;\s])/i;
+
+/** The submit context of a request: request id, the caller's subject, `Prefer: respond-async`. */
+export function submitContext(c: Context<ApiEnv>): SubmitContext {
+  return {
+    requestId: c.get('requestId'),
+    principal: c.get('principal').subject,
+    preferAsync: RESPOND_ASYNC.test(c.req.header('Prefer') ?? ''),
+  };
+}
+
+export const AcceptedSchema = z
+  .object({
+    operationId: z.string().openapi({ example: 'op_0f8e0c6d2b7a4e1f9c3d5b7a9e1f3c5d' }),
+    status: z.literal('queued'),
+    href: z.string().openapi({ example: '/v1/operations/op_0f8e0c6d2b7a4e1f9c3d5b7a9e1f3c5d' }),
+  })
+  .openapi('Accepted', {
+    description: 'The write was accepted and will be applied exactly once; poll `href` (also the `Location` header).',
+  });
+
+export const acceptedResponse = {
+  202: {
+    description:
+      'Accepted for later: the client sent `Prefer: respond-async`, or a legacy system is unavailable. ' +
+      'Poll the operation at `Location`.',
+    content: { 'application/json': { schema: AcceptedSchema } },
+    headers: { Location: { schema: { type: 'string' as const } } },
+  },
+};
+
+/**
+ * Turns a submit result into the HTTP answer: 202 + Location for accepted writes, otherwise the
+ * status the operation produced with its resource mapped by `toDto`.
+ */
+export function writeResponse<T, D>(c: Context<ApiEnv>, r: SubmitResult, toDto: (body: T) => D) {
+  if (r.outcome === 'accepted') {
+    const href = `/v1/operations/${encodeURIComponent(r.operationId)}`;
+    c.header('Location', href);
+    if (submitContext(c).preferAsync) c.header('Preference-Applied', 'respond-async');
+    return { kind: 'accepted' as const, body: { operationId: r.operationId, status: 'queued' as const, href } };
+  }
+  if (r.location) c.header('Location', r.location);
+  return { kind: 'completed' as const, status: r.status, body: toDto(r.body as T) };
+}
