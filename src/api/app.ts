@@ -61,6 +61,8 @@ export interface AppDeps {
    * synchronous and without a queue (tests, tools).
    */
   writes?: WriteSubmitter;
+  /** Outermost middleware after the request id (metrics): sees every request and its final response. */
+  middleware?: MiddlewareHandler<ApiEnv> | MiddlewareHandler<ApiEnv>[];
   /**
    * Sub-app mounted at `/ops` behind `authenticate` (any valid token); check scopes per route
    * with `requireScope('ops:read')`. If it is an `OpenAPIHono`, its routes join /openapi.json.
@@ -117,6 +119,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   const auth = authenticate(deps.auth);
 
   app.use('*', requestId());
+  for (const mw of asArray(deps.middleware)) app.use('*', mw);
   app.use('*', accessLog({ logger: deps.logger }));
   // Hono hands only `Error` instances to onError; anything else thrown (a rebuilt error
   // object from a queue, a string) would escape as a bare 500 without problem+json.

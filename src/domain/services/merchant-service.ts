@@ -1,6 +1,6 @@
 import type { CallContext } from '../call-context.ts';
 import type { CustomerMasterPort } from '../customer-master.port.ts';
-import { ConflictError, NotFoundError } from '../errors/index.ts';
+import { ConflictError, NotFoundError, isGatewayErrorLike } from '../errors/index.ts';
 import type { Customer, Merchant, TmoMerchant } from '../model.ts';
 import type { TerminalManagementPort } from '../terminal-management.port.ts';
 import type { MerchantLinks } from './lru.ts';
@@ -30,6 +30,18 @@ export function toMerchant(c: Customer, t: TmoMerchant | null): Merchant {
   };
 }
 
+/** CRM's "no such customer" means, to a merchant caller, "no such merchant". */
+export async function asNotFound<T>(code: 'merchant.not_found' | 'partner.not_found', id: string, read: Promise<T>): Promise<T> {
+  try {
+    return await read;
+  } catch (err) {
+    if (isGatewayErrorLike(err) && err.kind === 'not_found') {
+      throw new NotFoundError(code, `No ${code.split('.')[0]} ${id}`, { cause: err });
+    }
+    throw err;
+  }
+}
+
 function assertMerchant(c: Customer): void {
   if (c.segment === 'partner') throw new NotFoundError('merchant.not_found', `No merchant ${c.id}`);
 }
@@ -43,7 +55,7 @@ export interface MerchantServiceDeps {
 /** Merchant use cases: onboarding across CRM and TMO, reads merged from both. */
 export function createMerchantService({ crm, tmo, links }: MerchantServiceDeps): MerchantService {
   async function readCustomer(id: string, ctx: CallContext): Promise<Customer> {
-    const c = await crm.getCustomer(id, ctx);
+    const c = await asNotFound('merchant.not_found', id, crm.getCustomer(id, ctx));
     if (c.tmoMerchantId) links.remember(c.id, c.tmoMerchantId);
     return c;
   }

@@ -1,7 +1,7 @@
 import type { CustomerMasterPort } from '../customer-master.port.ts';
 import { ConflictError, NotFoundError } from '../errors/index.ts';
 import type { Customer, Partner } from '../model.ts';
-import { toMerchant } from './merchant-service.ts';
+import { asNotFound, toMerchant } from './merchant-service.ts';
 import { toPageResult } from './paging.ts';
 import type { PartnerService } from './types.ts';
 
@@ -38,12 +38,12 @@ export function createPartnerService({ crm }: { crm: CustomerMasterPort }): Part
     },
 
     async get(id, ctx) {
-      return toPartner(assertPartner(await crm.getCustomer(id, ctx)));
+      return toPartner(assertPartner(await asNotFound('partner.not_found', id, crm.getCustomer(id, ctx))));
     },
 
     async listMerchants(partnerId, page, ctx) {
       const [partner, r] = await Promise.all([
-        crm.getCustomer(partnerId, ctx),
+        asNotFound('partner.not_found', partnerId, crm.getCustomer(partnerId, ctx)),
         crm.searchCustomers({ partnerId, segment: null, page: page.page, pageSize: page.pageSize }, ctx),
       ]);
       assertPartner(partner);

@@ -198,3 +198,17 @@ describe('domain services', () => {
     });
   });
 });
+
+describe('not found in merchant terms', () => {
+  it.each([
+    ['merchants.get', (s: Services) => s.merchants.get('C000000099', ctx), 'merchant.not_found'],
+    ['merchants.update', (s: Services) => s.merchants.update('C000000099', { email: 'a@b.example' }, ctx), 'merchant.not_found'],
+    ['terminals.order', (s: Services) => s.terminals.order('C000000099', { model: 'A920', contactless: true, currency: 'EUR', shippingAddress: address }, ctx), 'merchant.not_found'],
+    ['terminals.listForMerchant', (s: Services) => s.terminals.listForMerchant('C000000099', { page: 1, pageSize: 10 }, ctx), 'merchant.not_found'],
+    ['partners.get', (s: Services) => s.partners.get('C000000099', ctx), 'partner.not_found'],
+    ['partners.listMerchants', (s: Services) => s.partners.listMerchants('C000000099', { page: 1, pageSize: 10 }, ctx), 'partner.not_found'],
+  ])('when %s names an unknown customer, then the error speaks of the resource, not of CRM', async (_name, call, code) => {
+    const services = createServices({ crm: new FakeCrm(), tmo: new FakeTmo() });
+    await expect(call(services)).rejects.toMatchObject({ kind: 'not_found', code });
+  });
+});

@@ -4,6 +4,7 @@ import { ConflictError, NotFoundError, isGatewayErrorLike } from '../errors/inde
 import type { Terminal } from '../model.ts';
 import type { TerminalManagementPort } from '../terminal-management.port.ts';
 import type { MerchantLinks } from './lru.ts';
+import { asNotFound } from './merchant-service.ts';
 import { toPageResult } from './paging.ts';
 import type { MerchantTerminal, NewTerminalOrder, Resume, TerminalOrderProgress, TerminalService } from './types.ts';
 
@@ -29,7 +30,7 @@ export function createTerminalService({ crm, tmo, links }: TerminalServiceDeps):
   async function midOf(merchantId: string, ctx: CallContext): Promise<string> {
     const cached = links.tmoMerchantIdOf(merchantId);
     if (cached) return cached;
-    const c = await crm.getCustomer(merchantId, ctx);
+    const c = await asNotFound('merchant.not_found', merchantId, crm.getCustomer(merchantId, ctx));
     if (c.segment === 'partner') throw new NotFoundError('merchant.not_found', `No merchant ${merchantId}`);
     if (!c.tmoMerchantId) {
       throw new ConflictError('merchant.not_onboarded', 'The merchant is not registered with the terminal system yet');

@@ -1,0 +1,93 @@
+/**
+ * Prometheus metrics (prom-client) on a private registry: HTTP requests by route template
+ * (never the concrete path: ids would explode cardinality and may be sensitive), circuit
+ * breaker state and rolling counts per legacy system, and the process defaults.
+ * Labels carry no identifiers, IBANs or credentials.
+ */
+import type { MiddlewareHandler } from 'hono';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CircuitState, CircuitStatusPort } from '../domain/circuit.port.ts';
+
+const STATE_VALUE: Record<CircuitState, number> = { closed: 0, half_open: 1, open: 2 };
+
+export interface Metrics {
+  readonly contentType: string;
+  /** Hono middleware timing every request by method, route template and status. */
+  http: MiddlewareHandler;
+  circuitTransition(system: string, to: CircuitState): void;
+  /** Reads state and window counts from the breakers at each scrape. */
+  watchCircuits(circuits: CircuitStatusPort): void;
+  render(): Promise<string>;
+}
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'lgw_' });
+
+  const requests = new Histogram({
+    name: 'lgw_http_request_duration_seconds',
+    help: 'HTTP requests by method, route template and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const transitions = new Counter({
+    name: 'lgw_circuit_transitions_total',
+    help: 'Circuit breaker state changes per legacy system',
+    labelNames: ['system', 'to'] as const,
+    registers: [registry],
+  });
+  let source: CircuitStatusPort | undefined;
+  new Gauge({
+    name: 'lgw_circuit_state',
+    help: 'Circuit breaker state per legacy system: 0 closed, 1 half-open, 2 open',
+    labelNames: ['system'] as const,
+    registers: [registry],
+    collect() {
+      for (const c of source?.circuits() ?? []) this.set({ system: c.system }, STATE_VALUE[c.state]);
+    },
+  });
+  new Gauge({
+    name: 'lgw_legacy_calls_window',
+    help: 'Legacy calls in the breaker rolling window by outcome',
+    labelNames: ['system', 'outcome'] as const,
+    registers: [registry],
+    collect() {
+      for (const c of source?.circuits() ?? []) {
+        for (const [outcome, n] of Object.entries(c.stats)) this.set({ system: c.system, outcome }, n);
+      }
+    },
+  });
+  new Gauge({
+    name: 'lgw_legacy_bulkhead',
+    help: 'Legacy calls in flight and queued per system',
+    labelNames: ['system', 'slot'] as const,
+    registers: [registry],
+    collect() {
+      for (const c of source?.circuits() ?? []) {
+        this.set({ system: c.system, slot: 'active' }, c.bulkhead.active);
+        this.set({ system: c.system, slot: 'queued' }, c.bulkhead.queued);
+      }
+    },
+  });
+
+  return {
+    contentType: registry.contentType,
+    http: async function httpMetrics(c, next) {
+      const start = process.hrtime.bigint();
+      await next();
+      const route = c.req.routePath && c.req.routePath !== '*' && c.req.routePath !== '/*' ? c.req.routePath : 'unmatched';
+      requests.observe(
+        { method: c.req.method, route, status: String(c.res.status) },
+        Number(process.hrtime.bigint() - start) / 1e9,
+      );
+    },
+    circuitTransition(system, to) {
+      transitions.inc({ system, to });
+    },
+    watchCircuits(circuits) {
+      source = circuits;
+    },
+    render: () => registry.metrics(),
+  };
+}

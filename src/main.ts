@@ -1,0 +1,84 @@
+/**
+ * Composition root: loadConfig → logger → startGateway (Redis, legacy adapters or embedded
+ * simulators, queues/workers, HTTP) → banner; SIGTERM/SIGINT shut it down once, in order.
+ */
+import { ConfigError, describeConfig, loadConfig } from './config.ts';
+import { RedisBinaryMissingError } from './infra/redis-server.ts';
+import { createLogger } from './infra/logger.ts';
+import { startGateway, type Gateway } from './gateway.ts';
+
+function banner(gw: Gateway): string {
+  const lines = [
+    '',
+    `legacy-gateway is listening on ${gw.url ?? '(not listening)'}`,
+    `  API           ${gw.url}/v1`,
+    `  OpenAPI       ${gw.url}/openapi.json`,
+    `  Docs          ${gw.url}/docs`,
+    `  Health        ${gw.url}/health/ready`,
+    `  Metrics       ${gw.url}/metrics`,
+    `  Ops           ${gw.url}/ops/dead-letters   (queue console: ${gw.url}/ops/queues)`,
+    `  Redis         ${gw.redis.url} (${gw.redis.source})`,
+  ];
+  if (gw.simulators) {
+    lines.push(
+      `  Simulated TMO ${gw.simulators.tmo.url}   (faults: PUT ${new URL('/_sim/faults', gw.simulators.tmo.url).href})`,
+      `  Simulated CRM ${gw.simulators.crm.url}   (faults: PUT ${new URL('/_sim/faults', gw.simulators.crm.url).href})`,
+      '',
+      'Get a token (embedded dev keys):  npm run token -- merchants:read merchants:write terminals:read terminals:write',
+      'Then:  curl -H "Authorization: Bearer $TOKEN" ' + `${gw.url}/v1/terminals/...`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`legacy-gateway: invalid configuration\n${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  logger.info({ config: describeConfig(config) }, 'starting');
+
+  let gw: Gateway;
+  try {
+    gw = await startGateway(config, logger);
+  } catch (err) {
+    if (err instanceof RedisBinaryMissingError) {
+      process.stderr.write(`legacy-gateway: ${err.message}\n`);
+      process.exit(3);
+    }
+    logger.fatal({ err }, 'start-up failed');
+    process.exit(1);
+  }
+  process.stdout.write(banner(gw));
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'already shutting down');
+      return;
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down: no new requests, finishing running jobs');
+    void gw.close().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+await main();
