@@ -142,12 +142,18 @@ export function createTerminalService({ crm, tmo, links }: TerminalServiceDeps):
       try {
         ({ changed } = await tmo.changeTerminalStatus(id, status, reason, ctx));
       } catch (err) {
-        // TMO answers a generic invalid-field code when the terminal is decommissioned (final).
-        if (isGatewayErrorLike(err) && err.kind === 'validation') {
+        // TMO refuses a transition with its generic invalid-field code: tell the caller why in
+        // terms of the terminal's state (decommissioned is final; a pending one is not shipped).
+        if (isGatewayErrorLike(err) && (err.kind === 'validation' || err.kind === 'business')) {
           const current = await tmo.getTerminal(id, ctx);
           if (current.status === 'decommissioned') {
             throw new ConflictError('terminal.decommissioned', 'A decommissioned terminal cannot change status', {
               fields: [{ field: 'status', reason: 'the terminal is decommissioned, which is final' }],
+            });
+          }
+          if (current.status === 'pending' && status !== 'decommissioned') {
+            throw new ConflictError('terminal.not_shipped', 'The terminal has not been shipped yet; only decommissioning is possible', {
+              fields: [{ field: 'status', reason: 'the terminal is still pending shipment' }],
             });
           }
         }
