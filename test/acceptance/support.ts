@@ -1,0 +1,152 @@
+/**
+ * Shared set-up of the acceptance tests: the REAL assembled gateway (`startGateway`) in
+ * connected mode against the in-process simulators on port 0, the private test Redis, dev JWTs
+ * verified through a JWKS file (as a deployment would), and payload keys shared by every process.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { ensureDevKeys, type DevKeys } from '../../src/api/auth/dev-keys.ts';
+import { startCrmSimulator, startTmoSimulator, type CrmSimulator, type TmoSimulator } from '../../src/simulators/index.ts';
+import { TEST_IBANS, TEST_PASSWORDS, TEST_USERNAMES } from '../support/log-capture.ts';
+
+/** Legacy credentials taken from the leak-check fixtures, so a leaked one fails `npm test`. */
+export const LEGACY_CREDENTIALS = {
+  tmo: { username: TEST_USERNAMES[1] ?? 'GW-TEST', password: TEST_PASSWORDS[0] ?? 'Tmo-Test-Pa55w0rd' },
+  crm: { username: TEST_USERNAMES[0] ?? 'gw-test', password: TEST_PASSWORDS[1] ?? 'crm&Test<Pa55>"w0rd"' },
+} as const;
+
+export const IBAN = TEST_IBANS[0] ?? 'IT60X0542811101000000123456';
+
+export interface Legacy {
+  tmo: TmoSimulator;
+  crm: CrmSimulator;
+  close(): Promise<void>;
+}
+
+/** Both simulators on port 0, accepting {@link LEGACY_CREDENTIALS}. */
+export async function startLegacy(): Promise<Legacy> {
+  const [tmo, crm] = await Promise.all([
+    startTmoSimulator({ credentials: LEGACY_CREDENTIALS.tmo }),
+    startCrmSimulator({ credentials: LEGACY_CREDENTIALS.crm }),
+  ]);
+  return {
+    tmo,
+    crm,
+    async close() {
+      await Promise.allSettled([tmo.close(), crm.close()]);
+    },
+  };
+}
+
+/**
+ * The private test Redis, on logical database `db`.
+ *
+ * Connected mode always uses the key prefix `lgw` (only embedded mode randomises it) and there
+ * is no variable to change it, so two connected gateways on the same database would share
+ * their queues: one test's worker could run another test's jobs against the wrong simulators.
+ * Each acceptance file therefore takes its own database (and flushes only that one).
+ */
+export function redisOnDb(redisUrl: string, db: number): string {
+  const u = new URL(redisUrl);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+/** Empties one logical database of the private test Redis. */
+export async function flushDb(url: string): Promise<void> {
+  const r = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
+  try {
+    await r.connect();
+    await r.flushdb();
+  } finally {
+    r.disconnect();
+  }
+}
+
+export interface ConnectedSetup {
+  /** the environment of a connected gateway (or worker) process */
+  env: Record<string, string>;
+  keys: DevKeys;
+  /** removes the key directory */
+  cleanup(): void;
+}
+
+/**
+ * Environment of a connected gateway: legacy URLs + credentials, a JWKS file of freshly
+ * generated dev keys, a random payload key (every process of one test must share it).
+ */
+export async function connectedSetup(legacy: Legacy, redisUrl: string, extra: Record<string, string> = {}): Promise<ConnectedSetup> {
+  const dir = mkdtempSync(join(tmpdir(), 'lgw-acceptance-'));
+  const keys = await ensureDevKeys(dir);
+  const env: Record<string, string> = {
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'debug',
+    REDIS_URL: redisUrl,
+    TMO_URL: legacy.tmo.url,
+    TMO_USERNAME: LEGACY_CREDENTIALS.tmo.username,
+    TMO_PASSWORD: LEGACY_CREDENTIALS.tmo.password,
+    CRM_URL: legacy.crm.url,
+    CRM_USERNAME: LEGACY_CREDENTIALS.crm.username,
+    CRM_PASSWORD: LEGACY_CREDENTIALS.crm.password,
+    AUTH_JWKS_FILE: keys.jwksFile,
+    AUTH_ISSUER: keys.issuer,
+    AUTH_AUDIENCE: keys.audience,
+    PAYLOAD_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+    DEV_DATA_DIR: join(dir, 'dev'),
+    ...extra,
+  };
+  return { env, keys, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A valid onboarding request body (the IBAN is a leak-check fixture). */
+export function merchantBody(vatNumber: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    legalName: 'Bar Acceptance Srl',
+    vatNumber,
+    taxCode: vatNumber,
+    segment: 'retail',
+    mcc: '5812',
+    email: 'amministrazione@bar.example',
+    phone: '+39 02 1234567',
+    address: { line1: 'Via Roma 1', city: 'Milano', postalCode: '20121', province: 'MI', country: 'IT' },
+    iban: IBAN,
+    ...overrides,
+  };
+}
+
+/** A random 11-digit VAT number, so reruns against a kept simulator never collide. */
+export function randomVat(): string {
+  return String(10_000_000_000 + Math.floor(Math.random() * 90_000_000_000));
+}
+
+/**
+ * Polls `probe` every `intervalMs` until it returns something other than `undefined`; throws
+ * naming `what` (and the last value seen by `describeLast`) after `timeoutMs`.
+ */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  opts: { timeoutMs: number; intervalMs?: number; describeLast?: () => string },
+): Promise<T> {
+  const deadline = Date.now() + opts.timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${what}${opts.describeLast ? ` (last: ${opts.describeLast()})` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 50));
+  }
+}
+
+/**
+ * `loadConfig(env)` listening on a free port: `PORT` must be 1–65535, so port 0 (pick a free
+ * one) is set on the parsed config rather than in the environment.
+ */
+export function configOnFreePort(env: Record<string, string>): Config {
+  return { ...loadConfig(env), port: 0 };
+}
