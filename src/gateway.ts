@@ -114,8 +114,9 @@ export async function startGateway(config: Config, logger: Logger, opts: Gateway
     let crmUrl = config.crm.url;
     if (config.mode === 'embedded') {
       const [tmoSim, crmSim] = await Promise.all([
-        startTmoSimulator({ credentials: { username: config.tmo.username, password: config.tmo.password } }),
-        startCrmSimulator({ credentials: { username: config.crm.username, password: config.crm.password } }),
+        // the simulators write their dates in the zone the gateway reads them in
+        startTmoSimulator({ credentials: { username: config.tmo.username, password: config.tmo.password }, timeZone: config.legacyTimeZone }),
+        startCrmSimulator({ credentials: { username: config.crm.username, password: config.crm.password }, timeZone: config.legacyTimeZone }),
       ]);
       simulators = { tmo: tmoSim, crm: crmSim };
       cleanup.push(['simulators', () => Promise.all([tmoSim.close(), crmSim.close()])]);

@@ -48,6 +48,8 @@ export interface SimulatorOptions {
   faults?: FaultConfig;
   /** Seed of the deterministic PRNG behind generated ids, latency draws and fault draws; default 1. */
   seed?: number;
+  /** IANA zone the legacy dates and times are written in; default `UTC` (the contract is silent). */
+  timeZone?: string;
   /** Clock (epoch ms) used for dates, outages and auto-activation; default `Date.now`. */
   now?: () => number;
 }

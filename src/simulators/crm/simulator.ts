@@ -159,7 +159,8 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
   const creds = opts.credentials ?? { username: 'gateway', password: 'gateway-dev-secret' };
   const faults = createFaultEngine(opts.faults, seed, now);
   const journal = new CallJournal();
-  const store = new CrmStore(() => ddmmyyyy(now()), journal, opts.ibanMask ?? 'fixed');
+  const timeZone = opts.timeZone ?? 'UTC';
+  const store = new CrmStore(() => ddmmyyyy(now(), timeZone), journal, opts.ibanMask ?? 'fixed');
 
   function authenticate(soapHeaders: unknown, ctx: CallCtx): void {
     const token = (soapHeaders as { Security?: { UsernameToken?: { Username?: unknown; Password?: unknown } } } | null)
@@ -298,7 +299,7 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
         else if (f === 'Iban') c.Iban = v.toUpperCase();
         else c[f] = v;
       }
-      c.UpdatedOn = ddmmyyyy(now());
+      c.UpdatedOn = ddmmyyyy(now(), timeZone);
       return { UpdatedOn: c.UpdatedOn };
     }),
 

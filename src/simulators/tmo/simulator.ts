@@ -154,7 +154,8 @@ export async function startTmoSimulator(opts: TmoSimulatorOptions = {}): Promise
     h !== undefined && h.length > 6 && h.slice(0, 6).toLowerCase() === 'basic ' && h.slice(6).trim() === expectedToken;
   const faults = createFaultEngine(opts.faults, seed, now);
   const journal = new CallJournal();
-  const store = new TmoStore(now, seed, journal, opts.autoActivateAfterMs);
+  const timeZone = opts.timeZone ?? 'UTC';
+  const store = new TmoStore(now, seed, journal, opts.autoActivateAfterMs, timeZone);
 
   /** Common prologue/epilogue: structure check, injected failure, outcome → response. */
   const op =
@@ -204,7 +205,7 @@ export async function startTmoSimulator(opts: TmoSimulatorOptions = {}): Promise
       const existing = store.midByVat.get(rec.VAT_NO);
       if (existing !== undefined) throw new Outcome('E301', TMO_MSG.alreadyRegistered(existing));
       const MID = store.nextMid();
-      store.addMerchant({ ...rec, MID, STATUS: 'AC', REG_DATE: yyyymmdd(now()) });
+      store.addMerchant({ ...rec, MID, STATUS: 'AC', REG_DATE: yyyymmdd(now(), timeZone) });
       return { MID };
     }),
 

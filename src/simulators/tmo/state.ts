@@ -164,6 +164,7 @@ export class TmoStore implements TmoState {
     private readonly journal: { list(): SimulatedCall[]; clear(): void },
     /** PE terminals count as shipped (AC) this many ms after ordering; undefined = only via activate(). */
     private readonly autoActivateAfterMs: number | undefined,
+    private readonly timeZone = 'UTC',
   ) {
     this.idRng = createRng(seed);
   }
@@ -248,8 +249,8 @@ export class TmoStore implements TmoState {
 
   private ship(t: MutableTerminal, at: number): void {
     this.changeStatus(t, 'AC', '', at);
-    t.LAST_SEEN_DATE = yyyymmdd(at);
-    t.LAST_SEEN_TIME = hhmmss(at);
+    t.LAST_SEEN_DATE = yyyymmdd(at, this.timeZone);
+    t.LAST_SEEN_TIME = hhmmss(at, this.timeZone);
   }
 
   // ---- TmoState ----
@@ -306,15 +307,15 @@ export class TmoStore implements TmoState {
     const t = this.liveTerminal(tid);
     if (!t) return false;
     const at = atMs ?? this.now();
-    t.LAST_SEEN_DATE = yyyymmdd(at);
-    t.LAST_SEEN_TIME = hhmmss(at);
+    t.LAST_SEEN_DATE = yyyymmdd(at, this.timeZone);
+    t.LAST_SEEN_TIME = hhmmss(at, this.timeZone);
     return true;
   }
   seedMerchant(seed: TmoMerchantSeed): string {
     const existing = this.midByVat.get(seed.VAT_NO);
     if (existing) throw new Error(`seedMerchant: VAT_NO already registered as ${existing}`);
     const MID = this.nextMid();
-    this.addMerchant({ ...seed, MID, STATUS: 'AC', REG_DATE: seed.REG_DATE ?? yyyymmdd(this.now()) });
+    this.addMerchant({ ...seed, MID, STATUS: 'AC', REG_DATE: seed.REG_DATE ?? yyyymmdd(this.now(), this.timeZone) });
     return MID;
   }
   seedTerminal(mid: string, seed: TmoTerminalSeed = {}): string {
@@ -332,8 +333,8 @@ export class TmoStore implements TmoState {
       STATUS,
       CONTACTLESS: seed.CONTACTLESS ?? 'Y',
       CURRENCY: 'EUR',
-      LAST_SEEN_DATE: seen ? yyyymmdd(at) : '',
-      LAST_SEEN_TIME: seen ? hhmmss(at) : '',
+      LAST_SEEN_DATE: seen ? yyyymmdd(at, this.timeZone) : '',
+      LAST_SEEN_TIME: seen ? hhmmss(at, this.timeZone) : '',
       shipTo: { SHIP_ADDR_LINE: '', SHIP_CITY: '', SHIP_ZIP: '', SHIP_PROV: '' },
       orderedAt: at,
       history: [],
