@@ -240,6 +240,16 @@ describe('ops API: circuits, queue console, operations', () => {
     expect(readOnly.status).toBe(405);
     const writer = await call(a, '/ops/queues/api/queues/ops-tmo/promote', { method: 'PUT', scopes: 'ops:read ops:write' });
     expect(writer.status).toBeLessThan(300);
+
+    // console actions join the audit trail, refused ones too
+    const audit = await call(a, '/ops/audit', { scopes: 'ops:read' });
+    const entries = (audit.json.items as { action: string; target: string; outcome: string }[]).filter((e) => e.action === 'queue_console.mutation');
+    expect(entries).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ target: 'PUT /api/queues/ops-tmo/promote', outcome: 'succeeded' }),
+        expect.objectContaining({ target: 'PUT /api/queues/ops-tmo/promote', outcome: 'rejected' }),
+      ]),
+    );
   });
 
   it('when reading an operation, then the submitter, the family read scope or ops:read may, others may not', async () => {

@@ -321,7 +321,20 @@ export function createOpsApp(deps: OpsAppDeps): OpenAPIHono<ApiEnv> {
     ),
   );
 
-  const console = queueConsole({ queues: deps.queues, basePath: `${mountPath}/queues`, writeScope: OPS_WRITE });
+  const console = queueConsole({
+    queues: deps.queues,
+    basePath: `${mountPath}/queues`,
+    writeScope: OPS_WRITE,
+    onMutation: async (m) => {
+      await audit.record({
+        actor: m.actor,
+        action: 'queue_console.mutation',
+        target: `${m.method} ${m.path}`,
+        outcome: m.status < 400 ? 'succeeded' : 'rejected',
+        detail: `HTTP ${m.status}`,
+      });
+    },
+  });
   app.use('/queues', read);
   app.use('/queues/*', read);
   app.all('/queues', console);

@@ -20,6 +20,11 @@ export function queueConsole(opts: {
   basePath: string;
   writeScope: string;
   title?: string;
+  /**
+   * Called after every mutating console request (retry, clean, promote, …) with what was done
+   * and the answer's status: the console's actions join the ops audit trail like the API's.
+   */
+  onMutation?: (m: { actor: string; method: string; path: string; status: number }) => Promise<void>;
 }): MiddlewareHandler<ApiEnv> {
   const board = (readOnlyMode: boolean) => {
     const adapter = new HonoAdapter(serveStatic);
@@ -43,6 +48,12 @@ export function queueConsole(opts: {
   return async function queueConsoleHandler(c) {
     const principal = c.get('principal') as ApiEnv['Variables']['principal'] | undefined;
     const target = principal?.scopes.has(opts.writeScope) ? full : readOnly;
-    return target.fetch(c.req.raw, c.env);
+    const res = await target.fetch(c.req.raw, c.env);
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && opts.onMutation) {
+      // the path names queue, job id and action (`/api/queues/ops-tmo/<job>/retry/failed`)
+      const path = new URL(c.req.url).pathname.slice(opts.basePath.length);
+      await opts.onMutation({ actor: principal?.subject ?? 'unknown', method: c.req.method, path, status: res.status });
+    }
+    return res;
   };
 }
