@@ -1,9 +1,17 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import * as jose from 'jose';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createJwtAuthenticator, scopesOf } from './authenticator.ts';
 import { makeKey, signToken, TEST_AUDIENCE, TEST_ISSUER } from '../test-support/harness.ts';
+
+// Counts real verifications, to tell a cache hit from a second verification.
+vi.mock('jose', async (importOriginal) => {
+  const original = await importOriginal<typeof import('jose')>();
+  return { ...original, jwtVerify: vi.fn(original.jwtVerify) };
+});
+const verifications = () => vi.mocked(jose.jwtVerify).mock.calls.length;
 
 describe('createJwtAuthenticator', () => {
   it('when the token is valid, then the principal has the subject and both scope forms', async () => {
@@ -34,6 +42,85 @@ describe('createJwtAuthenticator', () => {
   it('when the remote JWKS cannot be fetched, then the failure is "unavailable", not the caller\'s fault', async () => {
     const auth = createJwtAuthenticator({ jwks: { url: 'http://127.0.0.1:9/jwks.json' }, issuer: TEST_ISSUER, audience: TEST_AUDIENCE });
     await expect(auth.authenticate(await signToken(['x']))).rejects.toMatchObject({ name: 'AuthError', reason: 'unavailable' });
+  });
+
+  describe('verified-token cache', () => {
+    const setup = async (cache?: { maxEntries?: number; maxAgeMs?: number }) => {
+      const key = await makeKey('cache');
+      let clock = Date.now();
+      const auth = createJwtAuthenticator({
+        jwks: { keys: { keys: [key.publicJwk] } },
+        issuer: TEST_ISSUER,
+        audience: TEST_AUDIENCE,
+        now: () => clock,
+        ...(cache ? { cache } : {}),
+      });
+      return {
+        key,
+        auth,
+        advance: (ms: number) => {
+          clock += ms;
+        },
+      };
+    };
+
+    it('when a token verified once is presented again, then it is accepted without verifying it again', async () => {
+      const { key, auth } = await setup();
+      const token = await signToken('terminals:read', { key });
+      const first = await auth.authenticate(token);
+      const before = verifications();
+      await expect(auth.authenticate(token)).resolves.toBe(first);
+      expect(verifications()).toBe(before);
+    });
+
+    it('when the token has expired since it was cached, then it is verified again and refused', async () => {
+      const { key, auth, advance } = await setup({ maxAgeMs: 3_600_000 });
+      const token = await signToken('terminals:read', { key, expiresInSeconds: 60 });
+      await auth.authenticate(token);
+      advance(60_000 + 31_000); // past exp and the 30 s clock tolerance
+      await expect(auth.authenticate(token)).rejects.toMatchObject({ name: 'AuthError', reason: 'expired' });
+    });
+
+    it('when maxAgeMs has passed, then the token is verified again', async () => {
+      const { key, auth, advance } = await setup({ maxAgeMs: 1000 });
+      const token = await signToken('terminals:read', { key });
+      await auth.authenticate(token);
+      advance(1001);
+      const before = verifications();
+      await auth.authenticate(token);
+      expect(verifications()).toBe(before + 1);
+    });
+
+    it('when more tokens than maxEntries are used, then the least recently used is forgotten', async () => {
+      const { key, auth } = await setup({ maxEntries: 2 });
+      const [a, b, c] = (await Promise.all([1, 2, 3].map((i) => signToken('x', { key, subject: `s${i}` })))) as [string, string, string];
+      for (const t of [a, b, a, c]) await auth.authenticate(t); // b is now the least recently used
+      const before = verifications();
+      await auth.authenticate(a);
+      await auth.authenticate(c);
+      expect(verifications()).toBe(before);
+      await expect(auth.authenticate(b)).resolves.toMatchObject({ subject: 's2' });
+      expect(verifications()).toBe(before + 1);
+    });
+
+    it('when a token is refused, then it is not cached', async () => {
+      const { key, auth } = await setup();
+      const wrongAudience = await signToken('x', { key, audience: 'someone-else' });
+      await expect(auth.authenticate(wrongAudience)).rejects.toMatchObject({ reason: 'invalid' });
+      const before = verifications();
+      await expect(auth.authenticate(wrongAudience)).rejects.toMatchObject({ reason: 'invalid' });
+      expect(verifications()).toBe(before + 1);
+    });
+
+    it('when the cache is off, then every call verifies', async () => {
+      const key = await makeKey('nocache');
+      const auth = createJwtAuthenticator({ jwks: { keys: { keys: [key.publicJwk] } }, issuer: TEST_ISSUER, audience: TEST_AUDIENCE, cache: false });
+      const token = await signToken('x', { key });
+      await auth.authenticate(token);
+      const before = verifications();
+      await auth.authenticate(token);
+      expect(verifications()).toBe(before + 1);
+    });
   });
 
   it.each([

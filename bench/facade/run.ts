@@ -1,0 +1,356 @@
+/**
+ * Facade benchmark (bench/facade/README.md): requests/s, p50 and p99 of `GET /v1/terminals/{id}`
+ * through the gateway versus the same SOAP `GetTerminal` POSTed directly to the legacy back end,
+ * at the same concurrency, and their ratio.
+ *
+ * Two back ends, each in its own process: the TMO simulator (node-soap decoding: slow, which
+ * flatters the ratio) and a canned-response `node:http` stub that replays the simulator's
+ * recorded reply byte for byte (the gateway's own cost in full view). The gateway runs as its
+ * own process (`src/main.ts`, connected mode, private redis-server), like in production.
+ * Latency percentiles come from every response's own timing (autocannon's histogram has 1 ms
+ * resolution, too coarse for a 3 ms budget). CPU per request is read from /proc for the gateway
+ * and the back end: unlike req/s it barely moves when other work loads the machine.
+ *
+ *   npm run bench:facade -- [--connections 20] [--duration 10] [--warmup 2]
+ *                           [--log-levels warn,info] [--backends stub,sim] [--rounds 1]
+ *                           [--cpu-prof DIR]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { createSoapClient } from '../../src/adapters/soap/client.ts';
+import { ensureDevKeys } from '../../src/api/auth/dev-keys.ts';
+import { freePort, startPrivateRedis, type PrivateRedis } from '../../src/infra/redis-server.ts';
+import { recordReply, type CannedReplies } from '../support/soap-stub.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TMO_WSDL = join(ROOT, 'fixtures/tmo/TerminalManagement.wsdl');
+// The simulators' default credentials (src/simulators): the gateway logs in with them.
+const LEGACY = { username: 'gateway', password: 'gateway-dev-secret' };
+const BASIC = `Basic ${Buffer.from(`${LEGACY.username}:${LEGACY.password}`).toString('base64')}`;
+
+const { values: args } = parseArgs({
+  options: {
+    connections: { type: 'string', default: '20' },
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    'log-levels': { type: 'string', default: 'warn,info' },
+    backends: { type: 'string', default: 'stub,sim' },
+    rounds: { type: 'string', default: '1' },
+    'cpu-prof': { type: 'string' },
+  },
+});
+const connections = Number(args.connections);
+const duration = Number(args.duration);
+const warmup = Number(args.warmup);
+const rounds = Number(args.rounds);
+const logLevels = (args['log-levels'] ?? 'warn').split(',').filter(Boolean);
+const backends = (args.backends ?? 'stub,sim').split(',').filter((b): b is 'stub' | 'sim' => b === 'stub' || b === 'sim');
+for (const [name, v] of [['connections', connections], ['duration', duration], ['warmup', warmup], ['rounds', rounds]] as const) {
+  if (!Number.isFinite(v) || v < 0 || (name !== 'warmup' && v < 1) || v > 10_000) throw new Error(`--${name} must be a positive number`);
+}
+
+// ------------------------------------------------------------------------------------------
+// Children: every one is killed on exit, whatever happens.
+
+const children = new Set<ChildProcess>();
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+let exiting = false;
+async function cleanupAll(): Promise<void> {
+  if (exiting) return;
+  exiting = true;
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  for (const step of cleanups.reverse()) await Promise.resolve().then(step).catch(() => undefined);
+}
+process.on('SIGINT', () => void cleanupAll().then(() => process.exit(130)));
+process.on('SIGTERM', () => void cleanupAll().then(() => process.exit(143)));
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+/** Spawns a TypeScript entry point under tsx; resolves with its first stdout line as JSON. */
+async function spawnTs<T>(entry: string, argv: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; info: T }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry), ...argv], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'inherit'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  const info = await new Promise<T>((resolve, reject) => {
+    let buf = '';
+    const onData = (b: Buffer) => {
+      buf += b.toString();
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      child.stdout?.off('data', onData);
+      child.stdout?.resume();
+      try {
+        resolve(JSON.parse(buf.slice(0, nl)) as T);
+      } catch (err) {
+        reject(err as Error);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${entry} exited early (${String(code)})`)));
+  });
+  return { child, info };
+}
+
+/** utime+stime of a process in ms (Linux /proc; 0 elsewhere). */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[11], fields[12] = utime, stime (fields 14 and 15 of proc(5)), in clock ticks (100/s on Linux)
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// Load
+
+interface Measured {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  /** CPU ms per 1000 requests = µs per request, per watched process */
+  cpuUsPerReq: number[];
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] as number;
+}
+
+async function load(opts: autocannon.Options, seconds: number, watch: Array<number | undefined>): Promise<Measured> {
+  const latencies: number[] = [];
+  let bad = 0;
+  const cpu0 = watch.map(cpuMs);
+  const started = performance.now();
+  const instance = autocannon({ ...opts, connections, duration: seconds, pipelining: 1 });
+  // (client, statusCode, resBytes, responseTime in ms as a float)
+  instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
+    if (status >= 200 && status < 300) latencies.push(ms);
+    else bad += 1;
+  });
+  const result = await instance;
+  const elapsed = (performance.now() - started) / 1000;
+  const cpu1 = watch.map(cpuMs);
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    rps: latencies.length / elapsed,
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    errors: bad + result.errors + result.timeouts,
+    cpuUsPerReq: watch.map((_, i) => ((cpu1[i] as number) - (cpu0[i] as number)) / Math.max(1, latencies.length) * 1000),
+  };
+}
+
+async function measure(opts: autocannon.Options, watch: Array<number | undefined>): Promise<Measured> {
+  if (warmup > 0) await load(opts, warmup, []);
+  return load(opts, duration, watch);
+}
+
+// ------------------------------------------------------------------------------------------
+// Set-up
+
+const workDir = mkdtempSync(join(tmpdir(), 'lgw-facade-'));
+cleanups.push(() => rmSync(workDir, { recursive: true, force: true }));
+
+const sims = await spawnTs<{ tmoUrl: string; crmUrl: string; tid: string; mid: string }>('bench/support/legacy-process.ts');
+const { tmoUrl, crmUrl, tid, mid } = sims.info;
+
+// The exact envelopes the gateway sends (same lean client, same WSDL).
+const lean = await createSoapClient({ system: 'tmo', wsdlPath: TMO_WSDL, endpoint: tmoUrl, timeoutMs: 5000, maxSockets: 1 });
+const getTerminal = lean.envelope('GetTerminal', { TID: tid });
+const getMerchant = lean.envelope('GetMerchant', { MID: mid });
+lean.close();
+const soapHeaders = (action: string) => ({ 'Content-Type': 'text/xml; charset=utf-8', Accept: 'text/xml', SOAPAction: `"${action}"`, Authorization: BASIC });
+
+// Record the simulator's replies for the stub: GetTerminal, and GetMerchant (the gateway
+// resolves a terminal's merchant once, then caches the link).
+const replies: CannedReplies = {
+  GetTerminal: await recordReply(tmoUrl, getTerminal, soapHeaders('GetTerminal')),
+  GetMerchant: await recordReply(tmoUrl, getMerchant, soapHeaders('GetMerchant')),
+};
+for (const [op, r] of Object.entries(replies)) {
+  const body = Buffer.from(r.bodyBase64, 'base64').toString();
+  if (r.status !== 200 || !body.includes('<RETURN_CODE>00</RETURN_CODE>')) throw new Error(`${op} did not succeed on the simulator: ${r.status}`);
+}
+const repliesFile = join(workDir, 'replies.json');
+writeFileSync(repliesFile, JSON.stringify(replies));
+const stub = await spawnTs<{ url: string }>('bench/support/soap-stub-process.ts', [repliesFile]);
+
+const redis: PrivateRedis = await startPrivateRedis();
+cleanups.push(() => redis.stop());
+const keys = await ensureDevKeys(join(workDir, 'keys'));
+const token = await keys.signToken(['terminals:read'], { expiresIn: '2h' });
+
+interface GatewayProcess {
+  url: string;
+  child: ChildProcess;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+async function startGatewayProcess(backendUrl: string, logLevel: string, label: string): Promise<GatewayProcess> {
+  const port = await freePort();
+  const logFile = join(workDir, `gateway-${label}.log`);
+  const out = openSync(logFile, 'w');
+  const profDir = args['cpu-prof'];
+  const nodeArgs = ['--import', 'tsx', ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, label)] : [])];
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'src/main.ts')], {
+    cwd: ROOT,
+    stdio: ['ignore', out, 'inherit'],
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: logLevel,
+      TMO_URL: backendUrl,
+      TMO_USERNAME: LEGACY.username,
+      TMO_PASSWORD: LEGACY.password,
+      CRM_URL: crmUrl,
+      CRM_USERNAME: LEGACY.username,
+      CRM_PASSWORD: LEGACY.password,
+      AUTH_JWKS_FILE: keys.jwksFile,
+      AUTH_ISSUER: keys.issuer,
+      AUTH_AUDIENCE: keys.audience,
+      PAYLOAD_ENCRYPTION_KEYS: `bench:${Buffer.alloc(32, 7).toString('base64')}`,
+      REDIS_URL: redis.url,
+      DEV_DATA_DIR: join(workDir, 'dev'),
+    },
+  });
+  closeSync(out);
+  children.add(child);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  void exited.then(() => children.delete(child));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`gateway exited (${child.exitCode}); see ${logFile}`);
+    const ok = await fetch(`${url}/health/live`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (i > 300) throw new Error('gateway did not start in 30 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // One call first: proves the path works and fills the merchant-link cache.
+  const probe = await fetch(`${url}/v1/terminals/${tid}`, { headers: { Authorization: `Bearer ${token}` } });
+  const probeBody = await probe.text();
+  if (probe.status !== 200) throw new Error(`gateway answered ${probe.status}: ${probeBody.slice(0, 300)}`);
+  return {
+    url,
+    child,
+    logFile,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+// ------------------------------------------------------------------------------------------
+// Runs
+
+interface Row {
+  backend: 'stub' | 'sim';
+  path: string;
+  logLevel: string;
+  m: Measured;
+}
+const rows: Row[] = [];
+const load0 = loadavg();
+const backendPid = { sim: sims.child.pid, stub: stub.child.pid };
+const backendUrl = { sim: tmoUrl, stub: stub.info.url };
+
+console.error(`# ${new Date().toISOString()}  ${cpus().length}× ${cpus()[0]?.model ?? '?'}  node ${process.version}`);
+console.error(`# ${connections} connections, ${warmup}s warm-up + ${duration}s per run, ${rounds} round(s); loadavg ${load0.map((l) => l.toFixed(2)).join(' ')}`);
+
+for (let round = 0; round < rounds; round++) {
+  for (const backend of backends) {
+    const direct = await measure(
+      { url: backendUrl[backend], method: 'POST', headers: soapHeaders('GetTerminal'), body: getTerminal },
+      [backendPid[backend]],
+    );
+    rows.push({ backend, path: 'direct SOAP', logLevel: '-', m: direct });
+    console.error(`  ${backend} direct: ${direct.rps.toFixed(0)} req/s`);
+    for (const level of logLevels) {
+      const gw = await startGatewayProcess(backendUrl[backend], level, `${backend}-${level}-${round}`);
+      try {
+        const m = await measure(
+          { url: `${gw.url}/v1/terminals/${tid}`, method: 'GET', headers: { Authorization: `Bearer ${token}` } },
+          [gw.child.pid, backendPid[backend]],
+        );
+        rows.push({ backend, path: 'gateway', logLevel: level, m });
+        console.error(`  ${backend} gateway (${level}): ${m.rps.toFixed(0)} req/s`);
+      } finally {
+        await gw.stop();
+      }
+    }
+  }
+}
+const load1 = loadavg();
+
+// ------------------------------------------------------------------------------------------
+// Report: medians over rounds
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+}
+const groups = new Map<string, Row[]>();
+for (const r of rows) {
+  const key = `${r.backend}|${r.path}|${r.logLevel}`;
+  groups.set(key, [...(groups.get(key) ?? []), r]);
+}
+const summary = [...groups.values()].map((g) => {
+  const first = g[0] as Row;
+  return {
+    backend: first.backend,
+    path: first.path,
+    logLevel: first.logLevel,
+    rps: median(g.map((r) => r.m.rps)),
+    p50: median(g.map((r) => r.m.p50)),
+    p99: median(g.map((r) => r.m.p99)),
+    errors: g.reduce((n, r) => n + r.m.errors, 0),
+    gwCpu: first.path === 'gateway' ? median(g.map((r) => r.m.cpuUsPerReq[0] ?? NaN)) : NaN,
+    beCpu: median(g.map((r) => r.m.cpuUsPerReq[first.path === 'gateway' ? 1 : 0] ?? NaN)),
+  };
+});
+
+const fmt = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '-');
+const header = ['back end', 'path', 'log', 'req/s', 'p50 ms', 'p99 ms', 'gw/direct', '+p99 ms', 'gw CPU µs/req', 'back-end CPU µs/req', 'errors'];
+const lines: string[][] = [];
+for (const s of summary) {
+  const direct = summary.find((d) => d.backend === s.backend && d.path === 'direct SOAP');
+  const isGw = s.path === 'gateway';
+  lines.push([
+    s.backend === 'sim' ? 'TMO simulator' : 'canned stub',
+    s.path,
+    s.logLevel,
+    fmt(s.rps, 0),
+    fmt(s.p50),
+    fmt(s.p99),
+    isGw && direct ? `${fmt((100 * s.rps) / direct.rps, 0)}%` : '',
+    isGw && direct ? fmt(s.p99 - direct.p99) : '',
+    fmt(s.gwCpu, 0),
+    fmt(s.beCpu, 0),
+    String(s.errors),
+  ]);
+}
+const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
+const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+console.log(`GET /v1/terminals/{id} via the gateway vs SOAP GetTerminal direct — ${connections} connections, ${duration}s (+${warmup}s warm-up), median of ${rounds} round(s)`);
+console.log(`${new Date().toISOString()}, ${cpus().length}× ${cpus()[0]?.model ?? '?'}, node ${process.version}, loadavg before ${load0.map((l) => l.toFixed(2)).join(' ')} / after ${load1.map((l) => l.toFixed(2)).join(' ')}`);
+console.log(row(header));
+console.log(row(widths.map((w) => '-'.repeat(w))));
+for (const l of lines) console.log(row(l));
+console.log('Targets: gateway ≥ 60% of direct req/s, and +p99 < 3 ms.');
+
+await cleanupAll();
+process.exit(summary.some((s) => s.errors > 0) ? 1 : 0);
