@@ -7,6 +7,9 @@
  * Every error, from any layer, leaves as application/problem+json (see problem.ts).
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { swaggerUI } from '@hono/swagger-ui';
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -29,6 +32,17 @@ import { validationHook } from './validation.ts';
 import { directWrites, type WriteSubmitter } from './writes.ts';
 
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
+
+const DOCS_ASSETS = '/docs/assets';
+const SWAGGER_ASSETS: Record<string, string> = {
+  'swagger-ui.css': 'text/css; charset=utf-8',
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+};
+let swaggerDir: string | undefined;
+function swaggerDistDir(): string {
+  swaggerDir ??= dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+  return swaggerDir;
+}
 export const API_VERSION = '1.0.0';
 
 /** Helpers handed to `extraRoutes` so extra route groups follow the same rules. */
@@ -168,7 +182,15 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
     c.header('Cache-Control', 'no-cache');
     return c.json(document as Record<string, unknown>);
   });
-  app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'legacy-gateway API' }));
+  // Swagger UI's assets come from the swagger-ui-dist package, not a CDN: the gateway must work
+  // on a machine without internet access.
+  app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'legacy-gateway API', baseUrl: DOCS_ASSETS }));
+  app.get(`${DOCS_ASSETS}/swagger-ui-dist/:file`, async (c) => {
+    const asset = SWAGGER_ASSETS[c.req.param('file')];
+    if (!asset) return problemResponse(c, problem('route.not_found'));
+    const body = await readFile(join(swaggerDistDir(), c.req.param('file')));
+    return c.body(body, 200, { 'Content-Type': asset, 'Cache-Control': 'public, max-age=86400' });
+  });
 
   app.notFound((c) => {
     const allow = allowedMethods(app.routes, c.req.path);

@@ -84,4 +84,18 @@ describe('/openapi.json', () => {
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('/openapi.json');
   });
+
+  it('when /docs is opened, then every asset it loads is served by the gateway itself (no CDN)', async () => {
+    const h = createHarness();
+    const html = await (await h.app.request('/docs')).text();
+    const urls = [...html.matchAll(/(?:href|src)="([^"]+)"/g)].map((m) => m[1] ?? '');
+    expect(urls.length).toBeGreaterThanOrEqual(2);
+    for (const url of urls) {
+      expect(url.startsWith('/'), url).toBe(true);
+      const asset = await h.app.request(url);
+      expect(asset.status, url).toBe(200);
+      expect((await asset.arrayBuffer()).byteLength, url).toBeGreaterThan(1000);
+    }
+    expect((await h.app.request('/docs/assets/swagger-ui-dist/package.json')).status).toBe(404);
+  });
 });
