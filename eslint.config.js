@@ -16,4 +16,34 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  // Layer rules (docs/ARCHITECTURE.md), checked here rather than hoped for. Tests and test
+  // helpers may reach across layers (they assemble what they test).
+  ...layers({
+    'src/domain/**': ['translators', 'adapters', 'api', 'jobs', 'infra', 'simulators', 'config', 'gateway'],
+    'src/translators/**': ['adapters', 'api', 'jobs', 'infra', 'simulators', 'config', 'gateway'],
+    'src/adapters/**': ['api', 'jobs', 'simulators', 'config', 'gateway'],
+    'src/jobs/**': ['api', 'adapters', 'translators', 'simulators', 'gateway'],
+    // the API may use the pure cursor codec and id validators of translators/common, nothing legacy-specific
+    'src/api/**': ['adapters', 'simulators', 'translators/tmo', 'translators/crm', 'gateway'],
+    'src/simulators/**': ['api', 'jobs', 'adapters', 'translators', 'domain', 'gateway'],
+  }),
 );
+
+/** One config block per layer forbidding imports of the listed top-level folders of src/. */
+function layers(rules) {
+  return Object.entries(rules).map(([files, forbidden]) => ({
+    files: [files],
+    ignores: ['**/*.test.ts', '**/test-support/**', '**/testing/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: forbidden.map((dir) => ({
+            regex: `^(\\.\\./)+${dir.replace('/', '\\/')}(/|\\.ts$)`,
+            message: `${files.split('/')[1]} must not import ${dir} (layer rules: docs/ARCHITECTURE.md)`,
+          })),
+        },
+      ],
+    },
+  }));
+}
