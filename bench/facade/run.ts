@@ -132,13 +132,14 @@ async function load(opts: autocannon.Options, seconds: number, watch: Array<numb
   let bad = 0;
   const cpu0 = watch.map(cpuMs);
   const started = performance.now();
-  const instance = autocannon({ ...opts, connections, duration: seconds, pipelining: 1 });
-  // (client, statusCode, resBytes, responseTime in ms as a float)
-  instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
-    if (status >= 200 && status < 300) latencies.push(ms);
-    else bad += 1;
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon({ ...opts, connections, duration: seconds, pipelining: 1 }, (err, res) => (err ? reject(err as Error) : resolve(res)));
+    // (client, statusCode, resBytes, responseTime in ms as a float)
+    instance.on('response', (_client, status, _bytes, ms) => {
+      if (status >= 200 && status < 300) latencies.push(ms);
+      else bad += 1;
+    });
   });
-  const result = await instance;
   const elapsed = (performance.now() - started) / 1000;
   const cpu1 = watch.map(cpuMs);
   const sorted = Float64Array.from(latencies).sort();

@@ -144,13 +144,16 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
       c.res = onError(err, c);
     }
   });
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
-      onError: (c) => problemResponse(c, problem('request.body_too_large')),
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+    onError: (c) => problemResponse(c, problem('request.body_too_large')),
+  });
+  // GET and HEAD carry no body here (@hono/node-server never gives them one), and asking
+  // `c.req.raw.body` builds a full WHATWG Request per call: skip the check for them.
+  app.use('*', function bodyLimitUnlessBodiless(c, next) {
+    const method = c.req.method;
+    return method === 'GET' || method === 'HEAD' ? next() : limitBody(c, next);
+  });
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
