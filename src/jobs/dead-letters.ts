@@ -228,6 +228,8 @@ export function createDeadLetters(deps: {
       if (!op) throw new NotFoundError('operation.not_found', `Operation ${id} is gone`);
       // The new job resumes from the step store: finished steps are not sent again.
       await store.markQueued(id, null, null);
+      // An operator's retry gets the whole budget again on every system.
+      await store.resetFailures(id);
       const run = await store.nextRun(id);
       const job = await queues.enqueue({ operationId: id, kind: op.kind, requestId: op.requestId }, run);
       await audit.record({ actor, action: 'dead_letter.retry', target: id, outcome: 'succeeded', detail: `job ${job.id ?? ''}` });

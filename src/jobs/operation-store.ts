@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.ts';
 import {
+  LEGACY_SYSTEMS,
   OPERATION_KINDS,
+  type LegacySystem,
   type OperationKind,
   type OperationProblem,
   type OperationStatus,
@@ -32,7 +34,15 @@ export interface OperationRecord {
   run: number;
   /** first failed run (ISO), null if none failed yet */
   firstFailedAt: string | null;
+  /**
+   * Failed runs per legacy system that count against that system's retry budget (inline run
+   * included; waits for an open breaker excluded). Kept here, not in BullMQ's `attemptsMade`,
+   * which mixes both systems and never sees the inline run.
+   */
+  failures: Record<LegacySystem, number>;
 }
+
+const failuresField = (system: LegacySystem) => `failures:${system}`;
 
 const PROBLEM_BASE = 'https://legacy-gateway.dev/problems/';
 
@@ -85,7 +95,7 @@ export function createOperationStore(redis: Redis, keys: Keys, opts: { succeeded
   }
 
   return {
-    async create(r: Omit<OperationRecord, 'updatedAt' | 'firstFailedAt'>): Promise<void> {
+    async create(r: Omit<OperationRecord, 'updatedAt' | 'firstFailedAt' | 'failures'>): Promise<void> {
       await redis.hset(keys.operation(r.id), {
         id: r.id,
         kind: r.kind,
@@ -123,6 +133,7 @@ export function createOperationStore(redis: Redis, keys: Keys, opts: { succeeded
         attempts: Number(h.attempts ?? 0),
         run: Number(h.run ?? 0),
         firstFailedAt: h.firstFailedAt || null,
+        failures: Object.fromEntries(LEGACY_SYSTEMS.map((sys) => [sys, Number(h[failuresField(sys)] ?? 0)])) as Record<LegacySystem, number>,
       };
     },
 
@@ -160,6 +171,16 @@ export function createOperationStore(redis: Redis, keys: Keys, opts: { succeeded
     /** Remembers when the operation first failed (kept across retries, for the dead letter). */
     async noteFailure(id: string): Promise<void> {
       await redis.hsetnx(keys.operation(id), 'firstFailedAt', new Date().toISOString());
+    },
+
+    /** Counts one failed run against `system`'s retry budget; returns the new count. */
+    async countFailure(id: string, system: LegacySystem): Promise<number> {
+      return redis.hincrby(keys.operation(id), failuresField(system), 1);
+    },
+
+    /** A fresh retry budget on every system (an operator retried the dead letter). */
+    async resetFailures(id: string): Promise<void> {
+      await redis.hdel(keys.operation(id), ...LEGACY_SYSTEMS.map(failuresField));
     },
 
     /** Next enqueue sequence number (1 for the first job of the operation). */

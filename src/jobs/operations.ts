@@ -1,7 +1,6 @@
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import type { CircuitStatusPort } from '../domain/circuit.port.ts';
-import { isRetryable } from '../domain/errors/index.ts';
 import type { Services } from '../domain/services/types.ts';
 import { createAuditTrail, type AuditTrail } from './audit.ts';
 import { createDeadLetters, type DeadLetters } from './dead-letters.ts';
@@ -9,7 +8,8 @@ import { createKeys, DEFAULT_PREFIX, type Keys } from './keys.ts';
 import { createOperationStore, newOperationId, toView, type OperationStore } from './operation-store.ts';
 import { sealPayload, type PayloadCipher } from './payload.ts';
 import { createQueues, type OperationQueues } from './queues.ts';
-import { DEFAULT_RETRY_POLICY, backoffDelay, type RetryPolicy } from './retry-policy.ts';
+import { park } from './park.ts';
+import { DEFAULT_RETRY_POLICY, backoffDelay, decideFailure, type RetryPolicy } from './retry-policy.ts';
 import { circuitOf, createRunner, initialSteps, type Runner } from './runner.ts';
 import { toStoredError } from './sanitize.ts';
 import type { OperationInputs, OperationKind, OperationView, SubmitContext, SubmitResult } from './types.ts';
@@ -112,10 +112,25 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
   async function submit<K extends OperationKind>(kind: K, input: OperationInputs[K], ctx: SubmitContext): Promise<SubmitResult> {
     const id = newOperationId();
     const createdAt = new Date().toISOString();
-    const record = {
+    const data = { operationId: id, kind, requestId: ctx.requestId };
+    const log = logger.child({ operationId: id, kind, requestId: ctx.requestId });
+    const first = runner.upcoming({ kind, progress: {} });
+    // With the breaker open, calling would fail fast anyway; the worker waits for the breaker
+    // without burning attempts.
+    const breakerOpen = !ctx.preferAsync && circuitOf(opts.circuits, first.system)?.state === 'open';
+    const inline = !ctx.preferAsync && !breakerOpen;
+
+    // The job first, then the record: the two are separate Redis writes, and a crash between
+    // them must not leave an operation that no job will ever run (the API may already have
+    // promised it). The other way round it leaves a job for an unknown operation, which the
+    // worker drops once it is older than its grace (nothing was applied, no answer was given).
+    // For an inline run the job is the safety net: should this process die during the run, the
+    // delayed job resumes the operation from its stored progress.
+    const job = await queues.enqueue(data, 1, inline ? inlineGraceMs : 0);
+    await store.create({
       id,
       kind,
-      status: ctx.preferAsync ? ('queued' as const) : ('running' as const),
+      status: inline ? 'running' : 'queued',
       createdAt,
       principal: ctx.principal,
       requestId: ctx.requestId,
@@ -126,66 +141,76 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
       error: null,
       attempts: 0,
       run: 1,
-    };
-    await store.create(record);
-    const data = { operationId: id, kind, requestId: ctx.requestId };
-    const log = logger.child({ operationId: id, kind, requestId: ctx.requestId });
-
-    if (ctx.preferAsync) {
-      await queues.enqueue(data, 1);
-      log.info('operation accepted (respond-async)');
+    });
+    if (!inline) {
+      log.info(ctx.preferAsync ? 'operation accepted (respond-async)' : `operation accepted: ${first.system} breaker open`);
       return { outcome: 'accepted', operationId: id };
     }
 
-    const first = runner.upcoming({ kind, progress: {} });
-    if (circuitOf(opts.circuits, first.system)?.state === 'open') {
-      // Calling would fail fast anyway; the worker waits for the breaker without burning attempts.
-      await store.markQueued(id, null, null);
-      await queues.enqueue(data, 1);
-      log.info({ system: first.system }, 'operation accepted: breaker open');
-      return { outcome: 'accepted', operationId: id };
-    }
-
-    // Safety net first: should this process die during the inline run, the delayed job resumes it.
-    const safety = await queues.enqueue(data, 1, inlineGraceMs);
     const lease = await store.acquireLease(id, leaseTtlMs);
     if (!lease) throw new Error(`fresh operation ${id} is already leased`);
-    const op = await store.get(id);
-    if (!op) throw new Error(`operation ${id} vanished right after it was created`);
-    let outcome: Awaited<ReturnType<Runner['runOnce']>>;
     try {
-      outcome = await runner.runOnce(op, { requestId: ctx.requestId });
-    } finally {
-      await lease.release();
-    }
+      const op = await store.get(id);
+      if (!op) throw new Error(`operation ${id} vanished right after it was created`);
+      const outcome = await runner.runOnce(op, { requestId: ctx.requestId });
 
-    if (outcome.ok) {
-      await store.markSucceeded(id, outcome.result.resource, op.steps);
-      // If the job was already picked up it will see `succeeded` and do nothing.
-      await safety.remove().catch(() => undefined);
-      log.info('operation completed inline');
-      return {
-        outcome: 'completed',
-        status: outcome.result.status,
-        body: outcome.result.body,
-        location: outcome.result.resource.href,
-      };
-    }
+      // Status writes happen under the lease, so a worker that takes over reads them.
+      if (outcome.ok) {
+        await store.markSucceeded(id, outcome.result.resource, op.steps);
+        // If the job was already picked up it will see `succeeded` and do nothing.
+        await job.remove().catch(() => undefined);
+        log.info('operation completed inline');
+        return {
+          outcome: 'completed',
+          status: outcome.result.status,
+          body: outcome.result.body,
+          location: outcome.result.resource.href,
+        };
+      }
 
-    await store.noteFailure(id);
-    const stored = toStoredError(outcome.err);
-    if (isRetryable(outcome.err)) {
+      await store.noteFailure(id);
+      const stored = toStoredError(outcome.err);
+      const now = Date.now();
+      // The inline run is the operation's first attempt: it counts against the system's budget
+      // like a worker run (the worker reads the counter from the record).
+      const decision = decideFailure({
+        err: outcome.err,
+        system: outcome.system,
+        policy,
+        failedRuns: 0,
+        enqueuedAt: now,
+        now,
+        circuit: circuitOf(opts.circuits, outcome.system),
+      });
+      if (decision.action === 'dead_letter' && decision.reason === 'not_retryable') {
+        await store.markFailed(id, stored, op.steps);
+        await job.remove().catch(() => undefined);
+        throw outcome.err;
+      }
+      if (decision.action === 'dead_letter') {
+        // A budget of one attempt: nothing left for the worker. Accepted all the same (something
+        // may have been applied), and visible to the operators.
+        await store.countFailure(id, outcome.system);
+        await park({ store, deadLetters, logger }, op, stored, outcome.system, outcome.step, decision.reason);
+        await job.remove().catch(() => undefined);
+        return { outcome: 'accepted', operationId: id };
+      }
+      let delayMs: number;
+      if (decision.action === 'wait') {
+        delayMs = Math.max(1, decision.until - now);
+      } else {
+        const failures = await store.countFailure(id, outcome.system);
+        delayMs = backoffDelay(policy, outcome.system, failures);
+      }
       await store.markQueued(id, op.steps, stored);
-      const delay = backoffDelay(policy, outcome.system, 1);
-      await safety.changeDelay(delay).catch(async () => {
+      await job.changeDelay(delayMs).catch(() => {
         // Not delayed any more (a worker took it, or it was promoted): nothing to reschedule.
       });
       log.warn({ code: stored.code, system: outcome.system }, 'inline run failed, operation accepted for retry');
       return { outcome: 'accepted', operationId: id };
+    } finally {
+      await lease.release();
     }
-    await store.markFailed(id, stored, op.steps);
-    await safety.remove().catch(() => undefined);
-    throw outcome.err;
   }
 
   let closing: Promise<void> | undefined;

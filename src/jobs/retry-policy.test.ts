@@ -47,26 +47,46 @@ describe('backoff strategies', () => {
     expect(strategy(1, LEGACY_BACKOFF_TYPE, Object.assign(new Error('x'), { system: 'tmo' }))).toBe(7);
     expect(strategy(1, LEGACY_BACKOFF_TYPE, Object.assign(new Error('x'), { system: 'crm' }))).toBe(9);
     expect(strategy(1, 'other')).toBe(-1);
-    expect(jobAttempts(policy)).toBe(10);
+  });
+
+  it('when the processor tells the failures on the system, then the backoff grows with those, not with BullMQ attemptsMade', () => {
+    const policy = {
+      tmo: { ...DEFAULT_RETRY_POLICY.tmo, backoff: { strategy: 'exponential' as const, baseMs: 10, capMs: 10_000 } },
+      crm: { ...DEFAULT_RETRY_POLICY.crm, backoff: { strategy: 'exponential' as const, baseMs: 10, capMs: 10_000 } },
+    };
+    const strategy = createBackoffStrategy(policy);
+    // BullMQ saw one failure, but the inline run and two earlier TMO runs failed too
+    expect(strategy(1, LEGACY_BACKOFF_TYPE, Object.assign(new Error('x'), { system: 'tmo', failures: 4 }))).toBe(80);
+    expect(strategy(3, LEGACY_BACKOFF_TYPE, Object.assign(new Error('x'), { system: 'tmo' }))).toBe(40);
+    // the sum: an operation may spend TMO's whole budget and then CRM's
+    expect(jobAttempts(policy)).toBe(20);
   });
 });
 
 describe('decideFailure', () => {
-  const base = { system: 'tmo' as const, policy: DEFAULT_RETRY_POLICY, attemptsMade: 0, enqueuedAt: 0, now: 1_000, circuit: undefined };
+  const base = { system: 'tmo' as const, policy: DEFAULT_RETRY_POLICY, failedRuns: 0, enqueuedAt: 0, now: 1_000, circuit: undefined };
 
   it.each([
     ['a business refusal', new BusinessError('merchant.mcc_not_allowed', 'no'), {}, { action: 'dead_letter', reason: 'not_retryable' }],
     ['a timeout', new TimeoutError('tmo.timeout', 't'), {}, { action: 'retry' }],
-    ['the last attempt failing', new UnavailableError('tmo.unavailable', 'u'), { attemptsMade: 9 }, { action: 'dead_letter', reason: 'attempts_exhausted' }],
+    ['the last attempt failing', new UnavailableError('tmo.unavailable', 'u'), { failedRuns: 9 }, { action: 'dead_letter', reason: 'attempts_exhausted' }],
     ['a job older than max age', new UnavailableError('tmo.unavailable', 'u'), { now: 25 * 3_600_000 }, { action: 'dead_letter', reason: 'max_age' }],
     ['a plain Error (not a gateway error)', new Error('boom'), {}, { action: 'dead_letter', reason: 'not_retryable' }],
   ])('when the failure is %s, then %o', (_name, err, over, expected) => {
     expect(decideFailure({ ...base, ...over, err })).toEqual(expected);
   });
 
+  it('when the other system failed many times, then this system still has its own budget', () => {
+    const policy = { ...DEFAULT_RETRY_POLICY, tmo: { ...DEFAULT_RETRY_POLICY.tmo, attempts: 3 }, crm: { ...DEFAULT_RETRY_POLICY.crm, attempts: 3 } };
+    const err = new UnavailableError('tmo.unavailable', 'u');
+    expect(decideFailure({ ...base, policy, failedRuns: 0, err })).toEqual({ action: 'retry' });
+    expect(decideFailure({ ...base, policy, failedRuns: 1, err })).toEqual({ action: 'retry' });
+    expect(decideFailure({ ...base, policy, failedRuns: 2, err })).toEqual({ action: 'dead_letter', reason: 'attempts_exhausted' });
+  });
+
   it('when the breaker is open, then the job waits until about half-open, even on its last attempt', () => {
     const at = new Date(500).toISOString();
-    expect(decideFailure({ ...base, attemptsMade: 9, err: new UnavailableError('tmo.circuit_open', 'o'), circuit: open(at) })).toEqual({
+    expect(decideFailure({ ...base, failedRuns: 9, err: new UnavailableError('tmo.circuit_open', 'o'), circuit: open(at) })).toEqual({
       action: 'wait',
       until: 500 + DEFAULT_RETRY_POLICY.tmo.breakerWaitMs,
     });

@@ -69,9 +69,14 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 /** The BullMQ backoff `type` our jobs carry; BullMQ then calls the custom strategy below. */
 export const LEGACY_BACKOFF_TYPE = 'legacy';
 
-/** Job `attempts` for BullMQ: the largest per-system budget; the processor enforces each system's own. */
+/**
+ * Job `attempts` for BullMQ: the sum of the per-system budgets. The processor enforces each
+ * system's own budget from the counters in the operation record (inline run included), so
+ * BullMQ's count must never run out first: an operation may fail up to `tmo.attempts - 1`
+ * times on TMO and then up to `crm.attempts` times on CRM.
+ */
 export function jobAttempts(policy: RetryPolicy): number {
-  return Math.max(...LEGACY_SYSTEMS.map((s) => policy[s].attempts));
+  return LEGACY_SYSTEMS.reduce((sum, s) => sum + policy[s].attempts, 0);
 }
 
 /** Delay before retry number `attempt` (1-based) for a system. */
@@ -95,7 +100,11 @@ export function createBackoffStrategy(policy: RetryPolicy, random: () => number 
     const fromErr = (err as { system?: unknown } | undefined)?.system;
     const fromJob = (job?.data as { system?: unknown } | undefined)?.system;
     const system = isLegacySystem(fromErr) ? fromErr : isLegacySystem(fromJob) ? fromJob : 'crm';
-    return backoffDelay(policy, system, attemptsMade, random);
+    // The processor says how many runs failed on that system (inline run included); BullMQ's
+    // `attemptsMade` counts every system's failures and not the inline run.
+    const failures = (err as { failures?: unknown } | undefined)?.failures;
+    const attempt = typeof failures === 'number' && Number.isInteger(failures) && failures > 0 ? failures : attemptsMade;
+    return backoffDelay(policy, system, attempt, random);
   };
 }
 
@@ -122,8 +131,12 @@ export function decideFailure(input: {
   err: unknown;
   system: LegacySystem;
   policy: RetryPolicy;
-  /** runs that already failed before this one (BullMQ `attemptsMade`) */
-  attemptsMade: number;
+  /**
+   * Runs of this operation that already failed on this `system` before this one, the inline
+   * run included (the operation record's per-system counter, not BullMQ's `attemptsMade`,
+   * which mixes systems and never sees the inline run).
+   */
+  failedRuns: number;
   enqueuedAt: number;
   now: number;
   circuit: CircuitSnapshot | undefined;
@@ -132,6 +145,6 @@ export function decideFailure(input: {
   if (!isRetryable(input.err)) return { action: 'dead_letter', reason: 'not_retryable' };
   if (input.now - input.enqueuedAt >= p.maxAgeMs) return { action: 'dead_letter', reason: 'max_age' };
   if (input.circuit?.state === 'open') return { action: 'wait', until: breakerWaitUntil(input.circuit, p, input.now) };
-  if (input.attemptsMade + 1 >= p.attempts) return { action: 'dead_letter', reason: 'attempts_exhausted' };
+  if (input.failedRuns + 1 >= p.attempts) return { action: 'dead_letter', reason: 'attempts_exhausted' };
   return { action: 'retry' };
 }

@@ -1,14 +1,14 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { isGatewayErrorLike } from '../domain/errors/index.ts';
-import type { DeadLetterReason } from './dead-letters.ts';
 import { OperationExpiredError } from './errors/operation-expired-error.ts';
 import { RetryableOperationError } from './errors/retryable-operation-error.ts';
 import type { Operations, OperationsRuntime } from './operations.ts';
 import type { OperationRecord } from './operation-store.ts';
+import { park } from './park.ts';
 import { breakerWaitUntil, createBackoffStrategy, decideFailure } from './retry-policy.ts';
 import { circuitOf } from './runner.ts';
 import { toStoredError } from './sanitize.ts';
-import { LEGACY_SYSTEMS, type LegacySystem, type OperationJobData, type ResourceLink, type StoredError } from './types.ts';
+import { LEGACY_SYSTEMS, type OperationJobData, type ResourceLink, type StoredError } from './types.ts';
 
 export interface CreateWorkersOptions {
   operations: Operations;
@@ -22,6 +22,13 @@ export interface CreateWorkersOptions {
   maxStalledCount?: number;
   /** delay before trying again when another runner holds the operation lease. Default 2 s. */
   leaseBusyDelayMs?: number;
+  /**
+   * How long a job whose operation record is missing keeps waiting for it. `submit` adds the
+   * job before it writes the record (so a record never exists without a job), hence a worker
+   * may see the job a moment before its record; after this the submitter is presumed dead
+   * before anything was applied, and the job is dropped. Default 30 s.
+   */
+  missingRecordGraceMs?: number;
 }
 
 export interface Workers {
@@ -42,9 +49,8 @@ type JobResult = { resource: ResourceLink } | { skipped: string };
  */
 export function createWorkers(opts: CreateWorkersOptions): Workers {
   const rt = opts.operations.runtime;
-  const leaseBusyDelayMs = opts.leaseBusyDelayMs ?? 2_000;
-  const processor = (job: Job<OperationJobData>, token?: string, signal?: AbortSignal) =>
-    processJob(rt, job, token, signal, leaseBusyDelayMs);
+  const timing = { leaseBusyDelayMs: opts.leaseBusyDelayMs ?? 2_000, missingRecordGraceMs: opts.missingRecordGraceMs ?? 30_000 };
+  const processor = (job: Job<OperationJobData>, token?: string, signal?: AbortSignal) => processJob(rt, job, token, signal, timing);
 
   const workers = LEGACY_SYSTEMS.map((system) => {
     const w = new Worker<OperationJobData, JobResult>(rt.queues.byName[system].name, processor, {
@@ -90,25 +96,22 @@ export function createWorkers(opts: CreateWorkersOptions): Workers {
   };
 }
 
-/** Parks the operation: failed in the step store, a dead letter for the operators. */
-async function park(
-  rt: OperationsRuntime,
-  op: OperationRecord,
-  error: StoredError,
-  system: LegacySystem,
-  step: string,
-  reason: DeadLetterReason,
-): Promise<void> {
-  await rt.store.markFailed(op.id, error, op.steps);
-  const fresh = (await rt.store.get(op.id)) ?? op;
-  await rt.deadLetters.record({ op: fresh, error, system, step, reason });
-  rt.logger.warn({ operationId: op.id, kind: op.kind, code: error.code, system, reason }, 'operation dead-lettered');
-}
-
 async function delay(job: Job<OperationJobData>, until: number, token: string | undefined): Promise<never> {
   // Moving to delayed does not count as an attempt: the job waits, it did not fail.
   await job.moveToDelayed(until, token);
   throw new DelayedError();
+}
+
+/** Whether a job should run for this operation record, or why not. */
+async function runnable(rt: OperationsRuntime, op: OperationRecord): Promise<string | null> {
+  if (op.status === 'succeeded') return 'already_succeeded';
+  if (op.status === 'failed') {
+    // Only a retry from the queue console reaches here for a parked operation; run it as a
+    // retry of an open dead letter, never for a discarded one or a synchronous 4xx.
+    const dl = await rt.deadLetters.get(op.id);
+    if (!dl || dl.state !== 'open') return 'operation_failed';
+  }
+  return null;
 }
 
 async function processJob(
@@ -116,28 +119,27 @@ async function processJob(
   job: Job<OperationJobData>,
   token: string | undefined,
   signal: AbortSignal | undefined,
-  leaseBusyDelayMs: number,
+  timing: { leaseBusyDelayMs: number; missingRecordGraceMs: number },
 ): Promise<JobResult> {
   const { operationId } = job.data;
   const log = rt.logger.child({ operationId, kind: job.data.kind, jobId: job.id, requestId: job.data.requestId });
-  const op = await rt.store.get(operationId);
-  if (!op) {
+  const seen = await rt.store.get(operationId);
+  if (!seen) {
+    if (Date.now() - job.timestamp < timing.missingRecordGraceMs) {
+      // The submitter adds the job before the record: the record is probably a moment away.
+      return delay(job, Date.now() + Math.min(500, timing.missingRecordGraceMs), token);
+    }
     log.warn('job for an unknown operation: nothing to apply');
     return { skipped: 'unknown_operation' };
   }
-  if (op.status === 'succeeded') return { skipped: 'already_succeeded' };
-  if (op.status === 'failed') {
-    // Only a retry from the queue console reaches here for a parked operation; run it as a
-    // retry of an open dead letter, never for a discarded one or a synchronous 4xx.
-    const dl = await rt.deadLetters.get(op.id);
-    if (!dl || dl.state !== 'open') return { skipped: 'operation_failed' };
-  }
+  const skip = await runnable(rt, seen);
+  if (skip) return { skipped: skip };
 
   const now = Date.now();
-  const next = rt.runner.upcoming(op);
+  const next = rt.runner.upcoming(seen);
   if (now - job.timestamp >= rt.policy[next.system].maxAgeMs) {
-    const error = op.error ?? toStoredError(new OperationExpiredError('The operation could not be applied within its maximum age'));
-    await park(rt, op, error, next.system, next.name, 'max_age');
+    const error = seen.error ?? toStoredError(new OperationExpiredError('The operation could not be applied within its maximum age'));
+    await park(rt, seen, error, next.system, next.name, 'max_age');
     throw new UnrecoverableError(`${error.code}: ${error.message}`);
   }
 
@@ -147,45 +149,58 @@ async function processJob(
     return delay(job, breakerWaitUntil(circuit, rt.policy[next.system], now), token);
   }
 
-  const lease = await rt.store.acquireLease(op.id, rt.leaseTtlMs);
-  if (!lease) return delay(job, now + leaseBusyDelayMs, token);
+  const lease = await rt.store.acquireLease(operationId, rt.leaseTtlMs);
+  if (!lease) return delay(job, now + timing.leaseBusyDelayMs, token);
 
-  let outcome: Awaited<ReturnType<OperationsRuntime['runner']['runOnce']>>;
   try {
-    outcome = await rt.runner.runOnce(op, { requestId: job.data.requestId, ...(signal ? { signal } : {}) });
+    // Read again under the lease: another runner (a second copy of a stalled job, or the inline
+    // request) may have moved the operation on between the first read and the lease. Resuming
+    // from the older progress would resend a step it already applied — for an order, a second
+    // terminal, since its "known terminals" snapshot would be taken after the first one exists.
+    const op = await rt.store.get(operationId);
+    if (!op) return { skipped: 'unknown_operation' };
+    const skipNow = await runnable(rt, op);
+    if (skipNow) return { skipped: skipNow };
+
+    const outcome = await rt.runner.runOnce(op, { requestId: job.data.requestId, ...(signal ? { signal } : {}) });
+
+    // Every status write below happens while the lease is held, so the next runner reads it.
+    if (outcome.ok) {
+      await rt.store.markSucceeded(op.id, outcome.result.resource, op.steps);
+      await rt.deadLetters.resolve(op.id);
+      log.info('operation succeeded');
+      return { resource: outcome.result.resource };
+    }
+
+    await rt.store.noteFailure(op.id);
+    const error = toStoredError(outcome.err);
+    const decision = decideFailure({
+      err: outcome.err,
+      system: outcome.system,
+      policy: rt.policy,
+      failedRuns: op.failures[outcome.system],
+      enqueuedAt: job.timestamp,
+      now: Date.now(),
+      circuit: circuitOf(rt.circuits, outcome.system),
+    });
+    log.warn({ code: error.code, system: outcome.system, decision: decision.action }, 'operation run failed');
+    switch (decision.action) {
+      case 'wait':
+        // The breaker is open: the run was not a fair attempt, it spends no budget.
+        await rt.store.markQueued(op.id, op.steps, error);
+        return await delay(job, decision.until, token);
+      case 'retry': {
+        const failures = await rt.store.countFailure(op.id, outcome.system);
+        await rt.store.markQueued(op.id, op.steps, error);
+        throw new RetryableOperationError(error, outcome.system, failures);
+      }
+      case 'dead_letter':
+        await rt.store.countFailure(op.id, outcome.system);
+        await park(rt, op, error, outcome.system, outcome.step, decision.reason);
+        throw new UnrecoverableError(`${error.code}: ${error.message}`);
+    }
   } finally {
     await lease.release();
-  }
-
-  if (outcome.ok) {
-    await rt.store.markSucceeded(op.id, outcome.result.resource, op.steps);
-    await rt.deadLetters.resolve(op.id);
-    log.info('operation succeeded');
-    return { resource: outcome.result.resource };
-  }
-
-  await rt.store.noteFailure(op.id);
-  const error = toStoredError(outcome.err);
-  const decision = decideFailure({
-    err: outcome.err,
-    system: outcome.system,
-    policy: rt.policy,
-    attemptsMade: job.attemptsMade,
-    enqueuedAt: job.timestamp,
-    now: Date.now(),
-    circuit: circuitOf(rt.circuits, outcome.system),
-  });
-  log.warn({ code: error.code, system: outcome.system, decision: decision.action }, 'operation run failed');
-  switch (decision.action) {
-    case 'wait':
-      await rt.store.markQueued(op.id, op.steps, error);
-      return delay(job, decision.until, token);
-    case 'retry':
-      await rt.store.markQueued(op.id, op.steps, error);
-      throw new RetryableOperationError(error, outcome.system);
-    case 'dead_letter':
-      await park(rt, op, error, outcome.system, outcome.step, decision.reason);
-      throw new UnrecoverableError(`${error.code}: ${error.message}`);
   }
 }
 

@@ -11,11 +11,14 @@ export class RetryableOperationError extends Error {
   readonly code = RetryableOperationError.CODE;
   readonly system: LegacySystem;
   readonly errorCode: string;
+  /** failed runs on `system` so far, inline run included: the backoff strategy's attempt number */
+  readonly failures: number | undefined;
 
-  constructor(error: StoredError, system: LegacySystem) {
+  constructor(error: StoredError, system: LegacySystem, failures?: number) {
     super(`${error.code}: ${error.message}`);
     this.name = 'RetryableOperationError';
     this.system = system;
     this.errorCode = error.code;
+    this.failures = failures;
   }
 }
