@@ -2,6 +2,7 @@
 // (leading zeros kept), namespace prefixes removed, text trimmed like node-soap, list
 // elements (maxOccurs unbounded in the WSDL) always arrays, faults read by local name.
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { decodeXmlEntities, parseSimpleXml } from './fast-xml.ts';
 import type { OperationSpec } from './wsdl.ts';
 
 /** A SOAP 1.1 fault with `faultcode` reduced to its local name (`Server`, `Client`, …). */
@@ -23,20 +24,6 @@ export class MalformedResponse extends Error {
   }
 }
 
-const ENTITY = /&(amp|lt|gt|quot|apos|#\d{1,7}|#x[0-9a-fA-F]{1,6});/g;
-const NAMED: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-
-// One pass over the text, only when it holds an '&': fast-xml-parser's own numeric entity
-// support (htmlEntities) doubles parse time.
-function decodeEntities(value: string): string {
-  if (value.indexOf('&') === -1) return value;
-  return value.replace(ENTITY, (_m, e: string) => {
-    const named = NAMED[e];
-    if (named !== undefined) return named;
-    return String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
-  });
-}
-
 function localName(qname: string): string {
   const i = qname.indexOf(':');
   return i === -1 ? qname : qname.slice(i + 1);
@@ -48,7 +35,11 @@ function asText(value: unknown): string {
 
 /** Options of the response parser. */
 export interface ResponseParserOptions {
-  /** Also run fast-xml-parser's validator (catches mismatched tags; ~30% of parse cost). Default true. */
+  /**
+   * Also run fast-xml-parser's validator (catches mismatched tags; ~30% of parse cost) when a
+   * reply needs the full parser. Default true. Replies the purpose-built reader accepts
+   * (fast-xml.ts) are well-formed by construction and skip it either way.
+   */
   validate?: boolean;
 }
 
@@ -60,6 +51,7 @@ export function createResponseParser(operations: Iterable<OperationSpec>, option
   const listPaths = new Set<string>();
   for (const op of operations) for (const p of op.listPaths) listPaths.add(p);
   const validate = options.validate ?? true;
+  const isList = (path: string): boolean => listPaths.has(path);
   const parser = new XMLParser({
     removeNSPrefix: true,
     ignoreAttributes: true,
@@ -70,8 +62,10 @@ export function createResponseParser(operations: Iterable<OperationSpec>, option
     trimValues: true,
     processEntities: false,
     htmlEntities: false,
-    tagValueProcessor: (_tag: string, value: string) => decodeEntities(value),
-    isArray: (_name: string, jPath: unknown) => typeof jPath === 'string' && listPaths.has(jPath),
+    // one pass over the text, only when it holds an '&': fast-xml-parser's own numeric entity
+    // support (htmlEntities) doubles parse time
+    tagValueProcessor: (_tag: string, value: string) => decodeXmlEntities(value),
+    isArray: (_name: string, jPath: unknown) => typeof jPath === 'string' && isList(jPath),
   });
 
   return function parse(op: OperationSpec, xml: string): SoapReply {
@@ -79,12 +73,16 @@ export function createResponseParser(operations: Iterable<OperationSpec>, option
     if (text.includes('<!DOCTYPE') || text.includes('<!ENTITY')) throw new MalformedResponse('DTD not allowed');
     // Cheap guard against truncation even when full validation is off.
     if (!/Envelope\s*>\s*$/.test(text)) throw new MalformedResponse('not a complete SOAP envelope');
-    if (validate && XMLValidator.validate(text) !== true) throw new MalformedResponse('not well-formed XML');
-    let doc: unknown;
-    try {
-      doc = parser.parse(text);
-    } catch {
-      throw new MalformedResponse('not well-formed XML');
+    // The purpose-built reader handles every reply the contract describes and checks that it is
+    // well-formed on the way; anything else takes the full validator + parser path below.
+    let doc: unknown = parseSimpleXml(text, isList);
+    if (doc === undefined) {
+      if (validate && XMLValidator.validate(text) !== true) throw new MalformedResponse('not well-formed XML');
+      try {
+        doc = parser.parse(text);
+      } catch {
+        throw new MalformedResponse('not well-formed XML');
+      }
     }
     const body = (doc as { Envelope?: { Body?: unknown } } | undefined)?.Envelope?.Body;
     if (typeof body !== 'object' || body === null) throw new MalformedResponse('no SOAP Body');

@@ -1,0 +1,107 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { XMLParser } from 'fast-xml-parser';
+import { describe, expect, it } from 'vitest';
+import { decodeXmlEntities, parseSimpleXml } from './fast-xml.ts';
+import { createResponseParser } from './response.ts';
+import { loadServiceSpec } from './wsdl.ts';
+import { CRM_WSDL, TMO_WSDL } from './testing/options.ts';
+
+const tmo = await loadServiceSpec(TMO_WSDL);
+const crm = await loadServiceSpec(CRM_WSDL);
+const listPaths = new Set([...tmo.operations.values(), ...crm.operations.values()].flatMap((op) => op.listPaths));
+const isList = (p: string) => listPaths.has(p);
+
+// The reference: response.ts's fast-xml-parser configuration, verbatim.
+const reference = new XMLParser({
+  removeNSPrefix: true,
+  ignoreAttributes: true,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: true,
+  processEntities: false,
+  htmlEntities: false,
+  tagValueProcessor: (_tag: string, value: string) => decodeXmlEntities(value),
+  isArray: (_name: string, jPath: unknown) => typeof jPath === 'string' && isList(jPath),
+});
+
+const samples = (['tmo', 'crm'] as const).flatMap((system) => {
+  const dir = join('fixtures/samples', system);
+  return readdirSync(dir)
+    .map((name) => ({ name: `${system}/${name}`, xml: readFileSync(join(dir, name, 'response.xml'), 'utf8') }))
+    .filter((s) => s.xml.trim() !== '');
+});
+
+const envelope = (body: string) =>
+  `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>${body}</soap:Body></soap:Envelope>`;
+
+describe('parseSimpleXml', () => {
+  it.each(samples.map((s) => [s.name, s.xml]))('when it reads the recorded reply %s, then it equals fast-xml-parser', (_name, xml) => {
+    const fast = parseSimpleXml(xml, isList);
+    expect(fast).toBeDefined();
+    expect(fast).toEqual(reference.parse(xml));
+  });
+
+  it('reads every recorded reply (none falls back)', () => {
+    expect(samples.length).toBeGreaterThan(20);
+  });
+
+  it.each([
+    ['entities and character references', envelope('<R xmlns="urn:x"><A> a &amp; b &lt;c&gt; &#233;&#x4E2D; &quot;&apos; </A><B>&unknown; &amp</B></R>')],
+    ['empty, self-closing and whitespace-only leaves', envelope('<R><A></A><B/><C>   </C><D attr="1" /></R>')],
+    ['repeated siblings become arrays', envelope('<R><X>1</X><X>2</X><X>3</X><Y>only</Y></R>')],
+    ['a listed element with one item is an array', envelope('<tns:ListTerminalsResponse xmlns:tns="urn:legacy:tmo:v3"><tns:RETURN_CODE>00</tns:RETURN_CODE><tns:TERMINALS><tns:TERMINAL><tns:TID>T1</tns:TID></tns:TERMINAL></tns:TERMINALS></tns:ListTerminalsResponse>')],
+    ['a listed element with no items', envelope('<ListTerminalsResponse><TERMINALS></TERMINALS></ListTerminalsResponse>')],
+    ['whitespace and newlines between elements', `<?xml version="1.0"?>\n<soap:Envelope xmlns:soap="s">\n  <soap:Body>\n    <R>\n      <A>x</A>\n    </R>\n  </soap:Body>\n</soap:Envelope>\n`],
+    ['attributes with both quotes and spaces around =', envelope(`<R a = "1" b='2'><A c="&gt;">v</A></R>`)],
+    ['end tags with trailing whitespace', envelope('<R><A>v</A   ></R >')],
+    ['non-breaking and other unicode space trimmed like String.trim', envelope('<R><A>\u00a0v\u00a0</A></R>')],
+    ['a leading byte-order-free document without declaration', '<Envelope><Body><R><A>1</A></R></Body></Envelope>'],
+  ])('when the reply has %s, then it equals fast-xml-parser', (_label, xml) => {
+    const fast = parseSimpleXml(xml, isList);
+    expect(fast).toBeDefined();
+    expect(fast).toEqual(reference.parse(xml));
+  });
+
+  it.each([
+    ['a comment', envelope('<R><!-- c --><A>1</A></R>')],
+    ['CDATA', envelope('<R><A><![CDATA[x]]></A></R>')],
+    ['a DOCTYPE', `<!DOCTYPE x><Envelope/>`],
+    ['a processing instruction', envelope('<R><?pi x?><A>1</A></R>')],
+    ['mixed content', envelope('<R>text<A>1</A></R>')],
+    ['text after a child', envelope('<R><A>1</A>tail</R>')],
+    ['a mismatched end tag', envelope('<R><A>1</B></R>')],
+    ['an end tag with another prefix', '<a:Envelope xmlns:a="x"></b:Envelope>'],
+    ['a missing end tag (truncated)', envelope('<R><A>1</A>').replace('</soap:Envelope>', '')],
+    ['two root elements', '<A>1</A><B>2</B>'],
+    ['text outside the root', '<A>1</A>junk'],
+    ['an attribute without a value', envelope('<R a><A>1</A></R>')],
+    ['an unquoted attribute', envelope('<R a=1><A>1</A></R>')],
+    ['a duplicate attribute', envelope('<R a="1" a="2"><A>1</A></R>')],
+    ['attributes not separated by whitespace', envelope('<R a="1"b="2"><A>1</A></R>')],
+    ['a < inside an attribute value', envelope('<R a="<"><A>1</A></R>')],
+    ['a bad element name', envelope('<1R><A>1</A></1R>')],
+    ['an element named __proto__', envelope('<R><__proto__>1</__proto__></R>')],
+    ['an HTML page', '<html><body><h1>502 Bad Gateway</h1><hr></body></html>'],
+    ['nothing at all', ''],
+  ])('when the reply has %s, then it declines (the full parser decides)', (_label, xml) => {
+    expect(parseSimpleXml(xml, isList)).toBeUndefined();
+  });
+});
+
+describe('createResponseParser with the purpose-built reader', () => {
+  const parse = createResponseParser(tmo.operations.values());
+  const op = tmo.operations.get('GetTerminal');
+  if (!op) throw new Error('GetTerminal missing from the WSDL');
+
+  it('when the reply is malformed in a way the reader declines, then the full path still reports it', () => {
+    expect(() => parse(op, envelope('<GetTerminalResponse><A>1</B></GetTerminalResponse>'))).toThrow(/not well-formed/);
+  });
+
+  it('when the reply uses a comment (outside the reader), then the full parser reads it the same', () => {
+    const xml = envelope('<!-- hi --><GetTerminalResponse><RETURN_CODE>00</RETURN_CODE></GetTerminalResponse>');
+    expect(parse(op, xml)).toEqual({ kind: 'body', body: { RETURN_CODE: '00' } });
+  });
+});
