@@ -120,6 +120,8 @@ interface Measured {
   errors: number;
   /** CPU ms per 1000 requests = µs per request, per watched process */
   cpuUsPerReq: number[];
+  /** this process's (autocannon's) CPU per request, µs: on 2 cores the load generator competes too */
+  loadGenUsPerReq: number;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -131,6 +133,7 @@ async function load(opts: autocannon.Options, seconds: number, watch: Array<numb
   const latencies: number[] = [];
   let bad = 0;
   const cpu0 = watch.map(cpuMs);
+  const self0 = process.cpuUsage();
   const started = performance.now();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon({ ...opts, connections, duration: seconds, pipelining: 1 }, (err, res) => (err ? reject(err as Error) : resolve(res)));
@@ -142,6 +145,7 @@ async function load(opts: autocannon.Options, seconds: number, watch: Array<numb
   });
   const elapsed = (performance.now() - started) / 1000;
   const cpu1 = watch.map(cpuMs);
+  const self = process.cpuUsage(self0);
   const sorted = Float64Array.from(latencies).sort();
   return {
     rps: latencies.length / elapsed,
@@ -149,6 +153,7 @@ async function load(opts: autocannon.Options, seconds: number, watch: Array<numb
     p99: percentile(sorted, 0.99),
     errors: bad + result.errors + result.timeouts,
     cpuUsPerReq: watch.map((_, i) => ((cpu1[i] as number) - (cpu0[i] as number)) / Math.max(1, latencies.length) * 1000),
+    loadGenUsPerReq: (self.user + self.system) / Math.max(1, latencies.length),
   };
 }
 
@@ -321,11 +326,12 @@ const summary = [...groups.values()].map((g) => {
     errors: g.reduce((n, r) => n + r.m.errors, 0),
     gwCpu: first.path === 'gateway' ? median(g.map((r) => r.m.cpuUsPerReq[0] ?? NaN)) : NaN,
     beCpu: median(g.map((r) => r.m.cpuUsPerReq[first.path === 'gateway' ? 1 : 0] ?? NaN)),
+    genCpu: median(g.map((r) => r.m.loadGenUsPerReq)),
   };
 });
 
 const fmt = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '-');
-const header = ['back end', 'path', 'log', 'req/s', 'p50 ms', 'p99 ms', 'gw/direct', '+p99 ms', 'gw CPU µs/req', 'back-end CPU µs/req', 'errors'];
+const header = ['back end', 'path', 'log', 'req/s', 'p50 ms', 'p99 ms', 'gw/direct', '+p99 ms', 'gw CPU µs/req', 'back-end CPU µs/req', 'autocannon CPU µs/req', 'errors'];
 const lines: string[][] = [];
 for (const s of summary) {
   const direct = summary.find((d) => d.backend === s.backend && d.path === 'direct SOAP');
@@ -341,6 +347,7 @@ for (const s of summary) {
     isGw && direct ? fmt(s.p99 - direct.p99) : '',
     fmt(s.gwCpu, 0),
     fmt(s.beCpu, 0),
+    fmt(s.genCpu, 0),
     String(s.errors),
   ]);
 }
