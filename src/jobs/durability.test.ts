@@ -151,6 +151,22 @@ describe('retry budgets', () => {
     await h.waitForStatus(r.operationId, 'succeeded');
     expect(h.tmo.calls.registerMerchant).toBe(4); // one failure, then success: budget 2 again
   });
+
+  it('when the failed job is retried from the queue console, then every system gets its whole budget again too', async () => {
+    h = await createHarness(inject('redisUrl'), { policy: fastPolicy({ attempts: 2 }) });
+    h.tmo.fail = (op) => (op === 'registerMerchant' ? tmoDown() : undefined);
+    const r = await h.operations.submit('merchant.onboard', merchant(), ctx(true));
+    if (r.outcome !== 'accepted') throw new Error('expected accepted');
+    await h.waitForStatus(r.operationId, 'failed');
+
+    let again = 1;
+    h.tmo.fail = (op) => (op === 'registerMerchant' && again-- > 0 ? tmoDown() : undefined);
+    const job = await h.operations.queues.byName.crm.getJob(jobIdOf(r.operationId, 1));
+    await job?.retry('failed'); // what bull-board's "retry" button does
+    await h.waitForStatus(r.operationId, 'succeeded');
+    expect(h.tmo.calls.registerMerchant).toBe(4);
+    expect((await h.operations.deadLetters.get(r.operationId))?.state).toBe('resolved');
+  });
 });
 
 describe('a second copy of a job', () => {

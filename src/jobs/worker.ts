@@ -161,6 +161,12 @@ async function processJob(
     if (!op) return { skipped: 'unknown_operation' };
     const skipNow = await runnable(rt, op);
     if (skipNow) return { skipped: skipNow };
+    if (op.status === 'failed') {
+      // A retry of an open dead letter from the queue console (the ops API resets this itself):
+      // a fresh budget on every system, or the first failure would park it again at once.
+      await rt.store.resetFailures(op.id);
+      op.failures = { tmo: 0, crm: 0 };
+    }
 
     const outcome = await rt.runner.runOnce(op, { requestId: job.data.requestId, ...(signal ? { signal } : {}) });
 
