@@ -87,6 +87,10 @@ describe('loadConfig', () => {
       LEGACY_TIME_ZONE: 'europe/rome',
       WORKERS_IN_PROCESS: 'no',
       WORKER_CONCURRENCY: '2',
+      WORKER_LOCK_MS: '5000',
+      WORKER_STALLED_INTERVAL_MS: '2000',
+      OPERATION_LEASE_MS: '4000',
+      REDIS_KEY_PREFIX: 'gw-eu1',
       DEV_DATA_DIR: '/var/lib/gw',
     });
     expect(c).toMatchObject({
@@ -97,7 +101,8 @@ describe('loadConfig', () => {
       redisUrl: 'redis://:pw@redis.internal:6380/2',
       legacyTimeZone: 'Europe/Rome',
       auth: { mode: 'jwks-url', jwksUrl: CONNECTED.AUTH_JWKS_URL, issuer: CONNECTED.AUTH_ISSUER, audience: 'legacy-gateway' },
-      workers: { inProcess: false, concurrency: 2 },
+      workers: { inProcess: false, concurrency: 2, lockMs: 5000, stalledIntervalMs: 2000, leaseMs: 4000 },
+      redisKeyPrefix: 'gw-eu1',
       devDataDir: '/var/lib/gw',
     });
     expect(c.tmo).toMatchObject({ url: CONNECTED.TMO_URL, username: 'gw', password: 'tmo-Secret-1', timeoutMs: 1500 });
@@ -114,14 +119,16 @@ describe('loadConfig', () => {
   });
 
   it('when a variable is empty, then it counts as unset', () => {
-    expect(loadConfig({ PORT: '', TMO_URL: '  ', LOG_LEVEL: '' })).toMatchObject({ port: 8080, mode: 'embedded', logLevel: 'info' });
+    expect(loadConfig({ PORT: '', TMO_URL: '  ', LOG_LEVEL: '' })).toMatchObject({ port: 8080, mode: 'embedded', logLevel: 'info', redisKeyPrefix: 'lgw' });
   });
 
   it.each([
-    ['PORT', 'abc', 'PORT: must be an integer 1–65535 (got "abc")'],
-    ['PORT', '0', 'PORT: must be an integer 1–65535 (got "0")'],
-    ['PORT', '65536', 'PORT: must be an integer 1–65535'],
-    ['PORT', '80.5', 'PORT: must be an integer 1–65535'],
+    ['PORT', 'abc', 'PORT: must be an integer 0–65535 (got "abc")'],
+    ['PORT', '-1', 'PORT: must be an integer 0–65535 (got "-1")'],
+    ['PORT', '65536', 'PORT: must be an integer 0–65535'],
+    ['PORT', '80.5', 'PORT: must be an integer 0–65535'],
+    ['REDIS_KEY_PREFIX', 'a b', 'REDIS_KEY_PREFIX: must be 1–32 letters, digits, _ or -'],
+    ['WORKER_LOCK_MS', '10', 'WORKER_LOCK_MS: must be an integer 1000–600000'],
     ['HOST', 'not a host!', 'HOST: must be an IP address or a host name'],
     ['LOG_LEVEL', 'verbose', 'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (got "verbose")'],
     ['REDIS_URL', 'localhost:6379', 'REDIS_URL: must be a redis:// or rediss:// URL'],

@@ -16,7 +16,7 @@
  *
  * | variable | default | meaning |
  * | --- | --- | --- |
- * | `PORT` | `8080` | HTTP port (1–65535) |
+ * | `PORT` | `8080` | HTTP port (0–65535; 0 picks a free one, the banner shows it) |
  * | `HOST` | `127.0.0.1` | interface to listen on. Loopback by default because the embedded mode accepts dev tokens anyone can mint; set `HOST=0.0.0.0` in a container |
  * | `LOG_LEVEL` | `info` | `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent` |
  * | `REDIS_URL` | — | `redis://` or `rediss://` URL. Unset: use a Redis answering on 127.0.0.1:6379, else start a private `redis-server` |
@@ -43,6 +43,10 @@
  * | `PAYLOAD_ENCRYPTION_KEYS` | dev key in `DEV_DATA_DIR` in embedded mode | `id:<base64 of 32 bytes>,id2:…` — the first encrypts queued payloads, all decrypt (key rotation). Required in connected mode |
  * | `WORKERS_IN_PROCESS` | `true` | run the BullMQ workers inside the API process (`true`/`false`/`1`/`0`/`yes`/`no`) |
  * | `WORKER_CONCURRENCY` | `8` | jobs a worker runs at once (1–1000) |
+ * | `WORKER_LOCK_MS` | `30000` | BullMQ job lock; a killed worker's job is taken over after about this long |
+ * | `WORKER_STALLED_INTERVAL_MS` | `15000` | how often workers look for jobs of crashed workers |
+ * | `OPERATION_LEASE_MS` | `30000` | per-operation lease, renewed while running; a crashed runner's expires after it |
+ * | `REDIS_KEY_PREFIX` | `lgw` | prefix of every Redis key (queues, operations, idempotency, audit): several gateways can share one Redis database with different prefixes |
  * | `DEV_DATA_DIR` | `.tmp/dev` | where embedded mode keeps its dev keys; resolved against the working directory |
  *
  * @module
@@ -116,7 +120,18 @@ export interface Config {
   readonly bodyLimitBytes: number;
   readonly idempotencyTtlSeconds: number;
   readonly payloadEncryption: PayloadEncryptionConfig;
-  readonly workers: { readonly inProcess: boolean; readonly concurrency: number };
+  readonly workers: {
+    readonly inProcess: boolean;
+    readonly concurrency: number;
+    /** BullMQ job lock: a crashed worker's job is taken over after about this long */
+    readonly lockMs: number;
+    /** how often workers look for stalled jobs (of crashed workers) */
+    readonly stalledIntervalMs: number;
+    /** per-operation lease (renewed while running); a crashed runner's lease expires after it */
+    readonly leaseMs: number;
+  };
+  /** prefix of every Redis key the gateway writes (queues, operations, idempotency, audit) */
+  readonly redisKeyPrefix: string;
   /** absolute path */
   readonly devDataDir: string;
 }
@@ -229,6 +244,15 @@ const timeZone = raw.transform((v, ctx) => {
 
 const text = raw;
 
+const keyPrefix = raw.transform((v, ctx) => {
+  if (v === undefined) return 'lgw';
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(v)) {
+    ctx.addIssue({ code: 'custom', message: 'must be 1–32 letters, digits, _ or -' });
+    return z.NEVER;
+  }
+  return v;
+});
+
 const payloadKeys = raw.transform((v, ctx): PayloadKey[] | undefined => {
   if (v === undefined) return undefined;
   const keys: PayloadKey[] = [];
@@ -278,7 +302,7 @@ export const legacySystemEnvSchema = z.object({
 
 /** The gateway-wide variables (the legacy systems' own are in {@link legacySystemEnvSchema}). */
 export const envSchema = z.object({
-  PORT: int(1, 65_535, 8080),
+  PORT: int(0, 65_535, 8080),
   HOST: host,
   LOG_LEVEL: logLevel,
   REDIS_URL: url(['redis:', 'rediss:']),
@@ -292,6 +316,10 @@ export const envSchema = z.object({
   PAYLOAD_ENCRYPTION_KEYS: payloadKeys,
   WORKERS_IN_PROCESS: bool(true),
   WORKER_CONCURRENCY: int(1, 1000, 8),
+  WORKER_LOCK_MS: int(1_000, 600_000, 30_000),
+  WORKER_STALLED_INTERVAL_MS: int(1_000, 600_000, 15_000),
+  OPERATION_LEASE_MS: int(1_000, 600_000, 30_000),
+  REDIS_KEY_PREFIX: keyPrefix,
   DEV_DATA_DIR: text,
 });
 
@@ -415,7 +443,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
     payloadEncryption:
       e.PAYLOAD_ENCRYPTION_KEYS === undefined ? { source: 'dev' } : { source: 'env', keys: e.PAYLOAD_ENCRYPTION_KEYS },
-    workers: { inProcess: e.WORKERS_IN_PROCESS, concurrency: e.WORKER_CONCURRENCY },
+    workers: {
+      inProcess: e.WORKERS_IN_PROCESS,
+      concurrency: e.WORKER_CONCURRENCY,
+      lockMs: e.WORKER_LOCK_MS,
+      stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
+      leaseMs: e.OPERATION_LEASE_MS,
+    },
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     devDataDir: resolve(e.DEV_DATA_DIR ?? '.tmp/dev'),
   };
   return deepFreeze(config);

@@ -128,7 +128,8 @@ export async function startGateway(config: Config, logger: Logger, opts: Gateway
     // The embedded simulators keep their state in memory for one boot only; a Redis that
     // outlives the process (the shared local one) must not replay idempotent answers or
     // resume operations that point at records the fresh simulators never had.
-    const redisPrefix = config.mode === 'embedded' ? `lgw:embedded:${randomBytes(4).toString('hex')}` : 'lgw';
+    const redisPrefix =
+      config.mode === 'embedded' ? `${config.redisKeyPrefix}:embedded:${randomBytes(4).toString('hex')}` : config.redisKeyPrefix;
 
     const metrics = createMetrics();
     const tmo = await createTmoAdapter({
@@ -165,6 +166,7 @@ export async function startGateway(config: Config, logger: Logger, opts: Gateway
       circuits,
       logger: logger.child({ component: 'operations' }),
       prefix: redisPrefix,
+      leaseTtlMs: config.workers.leaseMs,
       retryPolicy: retryPolicyOf(config.tmo, config.crm),
       // an inline run makes at most four legacy calls; the safety job must wait for all of them
       inlineGraceMs: Math.max(60_000, 4 * Math.max(config.tmo.timeoutMs, config.crm.timeoutMs) * 2),
@@ -172,7 +174,14 @@ export async function startGateway(config: Config, logger: Logger, opts: Gateway
     cleanup.push(['operations', () => operations.close()]);
 
     const runWorkers = opts.workers ?? config.workers.inProcess;
-    const workers = runWorkers ? createWorkers({ operations, concurrency: config.workers.concurrency }) : undefined;
+    const workers = runWorkers
+      ? createWorkers({
+          operations,
+          concurrency: config.workers.concurrency,
+          lockDurationMs: config.workers.lockMs,
+          stalledIntervalMs: config.workers.stalledIntervalMs,
+        })
+      : undefined;
     if (workers) cleanup.push(['workers', () => workers.close()]);
 
     let devKeys: DevKeys | null = null;

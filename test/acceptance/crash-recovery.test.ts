@@ -5,9 +5,10 @@
  * The simulators and the API (startGateway, `workers: false`) live in this process, so their
  * state survives; the worker is the real `src/worker.ts` in a CHILD process (same Redis, same
  * payload key, same legacy endpoints), SIGKILLed mid-flight and replaced by a fresh one. The
- * replacement only gets the jobs back through BullMQ's stalled-job recovery (lock 30 s, check
- * every 15 s: the worker process's defaults) and the lapse of the dead run's operation lease
- * (30 s); nothing in the test shortens either, so this test takes about 35 s.
+ * replacement only gets the jobs back through BullMQ's stalled-job recovery and the lapse of
+ * the dead run's operation lease. Production defaults are a 30 s lock checked every 15 s and a
+ * 30 s lease; the test sets WORKER_LOCK_MS, WORKER_STALLED_INTERVAL_MS and OPERATION_LEASE_MS
+ * to a few seconds so recovery takes seconds, through the same code path.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
@@ -104,7 +105,14 @@ beforeAll(async () => {
   legacy = await startLegacy();
   // Long legacy timeouts: the dead worker's calls must still be in flight when it is killed,
   // not timed out and rescheduled by the worker itself.
-  setup = await connectedSetup(legacy, redisUrl, { TMO_TIMEOUT_MS: '90000', CRM_TIMEOUT_MS: '90000', LOG_LEVEL: 'debug' });
+  setup = await connectedSetup(legacy, redisUrl, {
+    TMO_TIMEOUT_MS: '90000',
+    CRM_TIMEOUT_MS: '90000',
+    LOG_LEVEL: 'debug',
+    WORKER_LOCK_MS: '3000',
+    WORKER_STALLED_INTERVAL_MS: '1000',
+    OPERATION_LEASE_MS: '3000',
+  });
   gw = await startGateway(configOnFreePort(setup.env), createCapturedLogger({ name: 'acceptance-crash-api' }), { listen: false, workers: false });
   token = await setup.keys.signToken(['merchants:read', 'merchants:write'], { subject: 'client-crash' });
 });

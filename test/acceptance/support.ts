@@ -144,7 +144,7 @@ export async function waitFor<T>(
 }
 
 /**
- * `loadConfig(env)` listening on a free port: `PORT` must be 1–65535, so port 0 (pick a free
+ * `loadConfig(env)` listening on a free port (`PORT=0` would do too; kept explicit here) (pick a free
  * one) is set on the parsed config rather than in the environment.
  */
 export function configOnFreePort(env: Record<string, string>): Config {

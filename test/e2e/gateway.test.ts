@@ -70,6 +70,8 @@ beforeAll(async () => {
   keys = await ensureDevKeys(dir);
   const config = loadConfig({
     REDIS_URL: inject('redisUrl'),
+    // its own key space: other connected gateways in this test run share the Redis database
+    REDIS_KEY_PREFIX: 'e2e',
     TMO_URL: tmo.url,
     TMO_USERNAME: TMO_CREDS.username,
     TMO_PASSWORD: TMO_CREDS.password,
