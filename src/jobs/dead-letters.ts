@@ -89,6 +89,16 @@ export interface DeadLetters {
   discard(id: string, reason: string, actor: string): Promise<DeadLetter>;
 }
 
+// KEYS[1] dead letter hash. ARGV[1] now. Open or retrying → resolved; anything else untouched.
+const RESOLVE_LUA = `
+local s = redis.call('hget', KEYS[1], 'state')
+if s == 'open' or s == 'retrying' then
+  redis.call('hset', KEYS[1], 'state', 'resolved', 'updatedAt', ARGV[1])
+  return 1
+end
+return 0
+`;
+
 // KEYS[1] dead letter hash. ARGV: expected state, new state, now, then field/value pairs.
 const TRANSITION_LUA = `
 local s = redis.call('hget', KEYS[1], 'state')
@@ -274,9 +284,9 @@ export function createDeadLetters(deps: {
     },
 
     async resolve(operationId) {
-      await transition(operationId, 'retrying', 'resolved', {});
-      // A job retried from the queue console bypasses the ops API: resolve an open one too.
-      await transition(operationId, 'open', 'resolved', {});
+      // A retried one, or an open one (a job retried from the queue console bypasses the ops
+      // API). One script: this runs after every succeeded job, nearly always with no dead letter.
+      await redis.eval(RESOLVE_LUA, 1, keys.deadLetter(operationId), new Date().toISOString());
     },
 
     async list(filter, page) {

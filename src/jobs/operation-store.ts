@@ -142,8 +142,12 @@ export function createOperationStore(redis: Redis, keys: Keys, opts: { succeeded
     },
 
     async markRunning(id: string, steps: StepRecord[]): Promise<void> {
-      await redis.hincrby(keys.operation(id), 'attempts', 1);
-      await write(id, { status: 'running', steps: JSON.stringify(steps) });
+      // one round trip: this runs for every job
+      await redis
+        .multi()
+        .hincrby(keys.operation(id), 'attempts', 1)
+        .hset(keys.operation(id), { status: 'running', steps: JSON.stringify(steps), updatedAt: new Date().toISOString() })
+        .exec();
     },
 
     async markQueued(id: string, steps: StepRecord[] | null, error: StoredError | null): Promise<void> {
@@ -155,9 +159,9 @@ export function createOperationStore(redis: Redis, keys: Keys, opts: { succeeded
     },
 
     async markSucceeded(id: string, resource: ResourceLink, steps: StepRecord[]): Promise<void> {
-      await write(id, { status: 'succeeded', resource: JSON.stringify(resource), steps: JSON.stringify(steps), error: '' });
       // A finished operation is kept for polling, then expires; failed ones stay (dead letters point at them).
-      await redis.pexpire(keys.operation(id), opts.succeededTtlMs);
+      const fields = { status: 'succeeded', resource: JSON.stringify(resource), steps: JSON.stringify(steps), error: '', updatedAt: new Date().toISOString() };
+      await redis.multi().hset(keys.operation(id), fields).pexpire(keys.operation(id), opts.succeededTtlMs).exec();
     },
 
     async markFailed(id: string, error: StoredError, steps: StepRecord[] | null): Promise<void> {

@@ -123,44 +123,39 @@ async function processJob(
 ): Promise<JobResult> {
   const { operationId } = job.data;
   const log = rt.logger.child({ operationId, kind: job.data.kind, jobId: job.id, requestId: job.data.requestId });
-  const seen = await rt.store.get(operationId);
-  if (!seen) {
-    if (Date.now() - job.timestamp < timing.missingRecordGraceMs) {
-      // The submitter adds the job before the record: the record is probably a moment away.
-      return delay(job, Date.now() + Math.min(500, timing.missingRecordGraceMs), token);
-    }
-    log.warn('job for an unknown operation: nothing to apply');
-    return { skipped: 'unknown_operation' };
-  }
-  const skip = await runnable(rt, seen);
-  if (skip) return { skipped: skip };
-
   const now = Date.now();
-  const next = rt.runner.upcoming(seen);
-  if (now - job.timestamp >= rt.policy[next.system].maxAgeMs) {
-    const error = seen.error ?? toStoredError(new OperationExpiredError('The operation could not be applied within its maximum age'));
-    await park(rt, seen, error, next.system, next.name, 'max_age');
-    throw new UnrecoverableError(`${error.code}: ${error.message}`);
-  }
-
-  const circuit = circuitOf(rt.circuits, next.system);
-  if (circuit?.state === 'open') {
-    log.info({ system: next.system }, 'breaker open: job waits');
-    return delay(job, breakerWaitUntil(circuit, rt.policy[next.system], now), token);
-  }
-
+  // The lease first, then one read under it: another runner (a second copy of a stalled job, or
+  // the inline request) may move the operation on at any time until we hold the lease, and
+  // resuming from older progress would resend a step it already applied — for an order, a
+  // second terminal, since its "known terminals" snapshot would be taken after the first exists.
   const lease = await rt.store.acquireLease(operationId, rt.leaseTtlMs);
   if (!lease) return delay(job, now + timing.leaseBusyDelayMs, token);
 
   try {
-    // Read again under the lease: another runner (a second copy of a stalled job, or the inline
-    // request) may have moved the operation on between the first read and the lease. Resuming
-    // from the older progress would resend a step it already applied — for an order, a second
-    // terminal, since its "known terminals" snapshot would be taken after the first one exists.
     const op = await rt.store.get(operationId);
-    if (!op) return { skipped: 'unknown_operation' };
-    const skipNow = await runnable(rt, op);
-    if (skipNow) return { skipped: skipNow };
+    if (!op) {
+      if (now - job.timestamp < timing.missingRecordGraceMs) {
+        // The submitter adds the job before the record: the record is probably a moment away.
+        return await delay(job, now + Math.min(500, timing.missingRecordGraceMs), token);
+      }
+      log.warn('job for an unknown operation: nothing to apply');
+      return { skipped: 'unknown_operation' };
+    }
+    const skip = await runnable(rt, op);
+    if (skip) return { skipped: skip };
+
+    const next = rt.runner.upcoming(op);
+    if (now - job.timestamp >= rt.policy[next.system].maxAgeMs) {
+      const error = op.error ?? toStoredError(new OperationExpiredError('The operation could not be applied within its maximum age'));
+      await park(rt, op, error, next.system, next.name, 'max_age');
+      throw new UnrecoverableError(`${error.code}: ${error.message}`);
+    }
+    const circuit = circuitOf(rt.circuits, next.system);
+    if (circuit?.state === 'open') {
+      log.info({ system: next.system }, 'breaker open: job waits');
+      return await delay(job, breakerWaitUntil(circuit, rt.policy[next.system], now), token);
+    }
+
     if (op.status === 'failed') {
       // A retry of an open dead letter from the queue console (the ops API resets this itself):
       // a fresh budget on every system, or the first failure would park it again at once.
