@@ -207,6 +207,57 @@ describe('a second copy of a job', () => {
   });
 });
 
+describe('orders of one merchant', () => {
+  async function onboard(hh: Harness): Promise<string> {
+    const r = await hh.operations.submit('merchant.onboard', merchant(), ctx(false));
+    if (r.outcome !== 'completed') throw new Error('expected completed');
+    return (r.body as { id: string }).id;
+  }
+
+  it('when an order of the same model is placed while an ambiguous one is pending, then each gets its own terminal', async () => {
+    h = await createHarness(inject('redisUrl'));
+    const merchantId = await onboard(h);
+    // A's first send fails with a system fault: not applied, but the service cannot know that
+    let failures = 1;
+    h.tmo.fail = (op) => (op === 'orderTerminal' && failures-- > 0 ? tmoDown() : undefined);
+    const a = await h.operations.submit('terminal.order', { merchantId, order }, ctx(false));
+    expect(a.outcome).toBe('accepted');
+    // B, same merchant, same model, while A is pending: without the slot it would be applied
+    // inline now, and A's reconciliation would adopt B's terminal as its own
+    const b = await h.operations.submit('terminal.order', { merchantId, order }, ctx(false));
+    expect(b.outcome).toBe('accepted');
+    if (a.outcome !== 'accepted' || b.outcome !== 'accepted') return;
+    await h.waitForStatus(a.operationId, 'succeeded');
+    await h.waitForStatus(b.operationId, 'succeeded');
+
+    expect(h.tmo.terminals.size).toBe(2);
+    const ra = (await h.operations.get(a.operationId))?.resource?.id;
+    const rb = (await h.operations.get(b.operationId))?.resource?.id;
+    expect(ra).not.toEqual(rb);
+    expect(await h.redis.exists(`${h.prefix}:order-slot:${merchantId}`)).toBe(0);
+  });
+
+  it('when the order holding the slot is finished but never released it, then the next order takes the slot over', async () => {
+    h = await createHarness(inject('redisUrl'));
+    const merchantId = await onboard(h);
+    await h.redis.set(`${h.prefix}:order-slot:${merchantId}`, 'op_gone_after_a_crash');
+    const r = await h.operations.submit('terminal.order', { merchantId, order }, ctx(false));
+    expect(r.outcome).toBe('completed');
+  });
+
+  it('when an order is parked, then the next order of the merchant may send', async () => {
+    h = await createHarness(inject('redisUrl'), { policy: fastPolicy({ attempts: 2 }) });
+    const merchantId = await onboard(h);
+    h.tmo.fail = (op) => (op === 'orderTerminal' ? tmoDown() : undefined);
+    const a = await h.operations.submit('terminal.order', { merchantId, order }, ctx(true));
+    if (a.outcome !== 'accepted') throw new Error('expected accepted');
+    await h.waitForStatus(a.operationId, 'failed');
+    h.tmo.fail = undefined;
+    const b = await h.operations.submit('terminal.order', { merchantId, order }, ctx(false));
+    expect(b.outcome).toBe('completed');
+  });
+});
+
 describe('park', () => {
   it('when the process dies between the dead letter and the failed status, then the operation is still visible to the operators', async () => {
     h = await createHarness(inject('redisUrl'), { workers: false });

@@ -5,6 +5,7 @@
  * | --- | --- | --- |
  * | `{p}:op:{id}` | hash | operation record (input sealed, progress, steps, resource, error) |
  * | `{p}:op:{id}:lease` | string, PX | who is running the operation now (inline request or a worker) |
+ * | `{p}:order-slot:{merchantId}` | string | the one terminal order of that merchant allowed to send (operation id) |
  * | `{p}:dl:{id}` | hash | dead letter of operation `{id}` (same id), with its state |
  * | `{p}:dl:index` | zset | dead letter ids scored by last failure time (ms): time filters and cursors |
  * | `{p}:audit` | stream | ops audit trail (who, when, action, target, outcome) |
@@ -14,6 +15,7 @@ export function createKeys(prefix: string) {
   return {
     operation: (id: string) => `${prefix}:op:${id}`,
     lease: (id: string) => `${prefix}:op:${id}:lease`,
+    orderSlot: (merchantId: string) => `${prefix}:order-slot:${merchantId}`,
     deadLetter: (id: string) => `${prefix}:dl:${id}`,
     deadLetterIndex: `${prefix}:dl:index`,
     audit: `${prefix}:audit`,

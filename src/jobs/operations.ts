@@ -8,6 +8,7 @@ import { createKeys, DEFAULT_PREFIX, type Keys } from './keys.ts';
 import { createOperationStore, newOperationId, toView, type OperationStore } from './operation-store.ts';
 import { sealPayload, type PayloadCipher } from './payload.ts';
 import { createQueues, type OperationQueues } from './queues.ts';
+import { createOrderSlots, type OrderSlots } from './order-slots.ts';
 import { park } from './park.ts';
 import { DEFAULT_RETRY_POLICY, backoffDelay, decideFailure, type RetryPolicy } from './retry-policy.ts';
 import { circuitOf, createRunner, initialSteps, type Runner } from './runner.ts';
@@ -39,6 +40,9 @@ export interface CreateOperationsOptions {
   succeededTtlMs?: number;
 }
 
+/** How long an inline order waits in the queue when another order of its merchant is in flight. */
+const ORDER_SLOT_WAIT_MS = 1_000;
+
 /** Everything the workers share with the API side; built once by `createOperations`. */
 export interface OperationsRuntime {
   redis: Redis;
@@ -47,6 +51,7 @@ export interface OperationsRuntime {
   runner: Runner;
   queues: OperationQueues;
   deadLetters: DeadLetters;
+  orderSlots: OrderSlots;
   policy: RetryPolicy;
   circuits: CircuitStatusPort;
   cipher: PayloadCipher;
@@ -95,6 +100,7 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
   const audit = createAuditTrail(redis, keys);
   const deadLetters = createDeadLetters({ redis, keys, store, queues, audit, cipher: opts.cipher });
   const runner = createRunner({ store, services: opts.services, cipher: opts.cipher });
+  const orderSlots = createOrderSlots({ redis, keys, store, cipher: opts.cipher });
   const runtime: OperationsRuntime = {
     redis,
     keys,
@@ -102,6 +108,7 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
     runner,
     queues,
     deadLetters,
+    orderSlots,
     policy,
     circuits: opts.circuits,
     cipher: opts.cipher,
@@ -152,11 +159,19 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
     try {
       const op = await store.get(id);
       if (!op) throw new Error(`operation ${id} vanished right after it was created`);
+      if (!(await orderSlots.acquire(op))) {
+        // Another order of this merchant is still in flight: this one waits its turn in the queue.
+        await store.markQueued(id, null, null);
+        await job.changeDelay(ORDER_SLOT_WAIT_MS).catch(() => undefined);
+        log.info('operation accepted: another order of this merchant is in flight');
+        return { outcome: 'accepted', operationId: id };
+      }
       const outcome = await runner.runOnce(op, { requestId: ctx.requestId });
 
       // Status writes happen under the lease, so a worker that takes over reads them.
       if (outcome.ok) {
         await store.markSucceeded(id, outcome.result.resource, op.steps);
+        await orderSlots.release(op);
         // If the job was already picked up it will see `succeeded` and do nothing.
         await job.remove().catch(() => undefined);
         log.info('operation completed inline');
@@ -184,6 +199,7 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
       });
       if (decision.action === 'dead_letter' && decision.reason === 'not_retryable') {
         await store.markFailed(id, stored, op.steps);
+        await orderSlots.release(op);
         await job.remove().catch(() => undefined);
         throw outcome.err;
       }
@@ -191,7 +207,7 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
         // A budget of one attempt: nothing left for the worker. Accepted all the same (something
         // may have been applied), and visible to the operators.
         await store.countFailure(id, outcome.system);
-        await park({ store, deadLetters, logger }, op, stored, outcome.system, outcome.step, decision.reason);
+        await park({ store, deadLetters, orderSlots, logger }, op, stored, outcome.system, outcome.step, decision.reason);
         await job.remove().catch(() => undefined);
         return { outcome: 'accepted', operationId: id };
       }

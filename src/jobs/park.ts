@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { DeadLetterReason, DeadLetters } from './dead-letters.ts';
 import type { OperationRecord, OperationStore } from './operation-store.ts';
+import type { OrderSlots } from './order-slots.ts';
 import type { LegacySystem, StoredError } from './types.ts';
 
 /**
@@ -12,7 +13,7 @@ import type { LegacySystem, StoredError } from './types.ts';
  * which the processor would skip for good.
  */
 export async function park(
-  deps: { store: OperationStore; deadLetters: DeadLetters; logger: Logger },
+  deps: { store: OperationStore; deadLetters: DeadLetters; orderSlots: OrderSlots; logger: Logger },
   op: OperationRecord,
   error: StoredError,
   system: LegacySystem,
@@ -22,5 +23,7 @@ export async function park(
   const fresh = (await deps.store.get(op.id)) ?? op;
   await deps.deadLetters.record({ op: fresh, error, system, step, reason });
   await deps.store.markFailed(op.id, error, op.steps);
+  // the merchant's next order may send now (an operator's retry takes the slot again)
+  await deps.orderSlots.release(op);
   deps.logger.warn({ operationId: op.id, kind: op.kind, code: error.code, system, reason }, 'operation dead-lettered');
 }

@@ -156,6 +156,11 @@ async function processJob(
       return await delay(job, breakerWaitUntil(circuit, rt.policy[next.system], now), token);
     }
 
+    if (!(await rt.orderSlots.acquire(op))) {
+      // another order of this merchant is in flight (see order-slots.ts): wait for our turn
+      return await delay(job, now + timing.leaseBusyDelayMs, token);
+    }
+
     if (op.status === 'failed') {
       // A retry of an open dead letter from the queue console (the ops API resets this itself):
       // a fresh budget on every system, or the first failure would park it again at once.
@@ -168,6 +173,7 @@ async function processJob(
     // Every status write below happens while the lease is held, so the next runner reads it.
     if (outcome.ok) {
       await rt.store.markSucceeded(op.id, outcome.result.resource, op.steps);
+      await rt.orderSlots.release(op);
       await rt.deadLetters.resolve(op.id);
       log.info('operation succeeded');
       return { resource: outcome.result.resource };
