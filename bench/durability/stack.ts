@@ -49,6 +49,8 @@ export async function startStack(): Promise<Stack> {
         HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',
         REDIS_URL: redis.url,
+        // the benches read the queues and records under this prefix
+        REDIS_KEY_PREFIX: 'lgw',
         TMO_URL: legacy.tmoUrl,
         CRM_URL: legacy.crmUrl,
         // the simulators' default credentials
@@ -81,9 +83,9 @@ export interface Child {
 }
 
 /** Starts `node --import tsx <script>` from the repository root; stdout and stderr go to `logFile`. */
-export function spawnTs(name: string, script: string, env: NodeJS.ProcessEnv, logFile: string): Child {
+export function spawnTs(name: string, script: string, env: NodeJS.ProcessEnv, logFile: string, nodeArgs: readonly string[] = []): Child {
   // stdin is a pipe so a child can notice that this process went away (it closes)
-  const proc = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
   const out: WriteStream = createWriteStream(logFile, { flags: 'a' });
   proc.stdout?.pipe(out, { end: false });
   proc.stderr?.pipe(out, { end: false });

@@ -28,6 +28,8 @@ const { values: argv } = parseArgs({
     concurrency: { type: 'string', default: '4,16,64' },
     'submit-concurrency': { type: 'string', default: '64' },
     'timeout-s': { type: 'string', default: '300' },
+    // writes a V8 CPU profile of the worker process (open it in Chrome DevTools)
+    profile: { type: 'string' },
   },
 });
 const M = Number(argv.m);
@@ -64,9 +66,13 @@ async function runOnce(concurrency: number): Promise<Result> {
     const announced = JSON.parse(await firstLine(legacy, /^\{/)) as { tmoUrl: string; crmUrl: string; terminalIds: string[] };
     const env = stack.env(
       { tmoUrl: announced.tmoUrl, crmUrl: announced.crmUrl },
-      { WORKERS_IN_PROCESS: 'false', WORKER_CONCURRENCY: String(concurrency), LOG_LEVEL: 'warn' },
+      {
+        WORKERS_IN_PROCESS: 'false',
+        WORKER_CONCURRENCY: String(concurrency),
+        LOG_LEVEL: 'warn',
+      },
     );
-    worker = spawnTs('worker', 'src/worker.ts', env, join(stack.dir, 'worker.log'));
+    worker = spawnTs('worker', 'src/worker.ts', env, join(stack.dir, 'worker.log'), argv.profile ? ['--cpu-prof', `--cpu-prof-dir=${argv.profile}`] : []);
     // This process only submits: the same wiring as the gateway, without HTTP or workers.
     gw = await startGateway(loadConfig(env), createLogger({ level: 'error' }), { listen: false, workers: false });
     await waitFor('the worker', async () => (await queue.getWorkersCount()) > 0, 60_000, 200);
