@@ -200,8 +200,10 @@ async function main(): Promise<number> {
   const redis = new Redis(stack.redis.url, { maxRetriesPerRequest: null });
   const queues = ['ops-tmo', 'ops-crm'].map((name) => new Queue(name, { connection: redis, prefix: 'lgw:bull' }));
   const hardCap = setTimeout(() => {
-    say(`HARD CAP of ${HARD_CAP_MS / 1000}s reached: giving up`);
-    process.exit(2);
+    say(`HARD CAP of ${HARD_CAP_MS / 1000}s reached: giving up (could not drain)`);
+    // no orphans: the children and the private redis-server go with us
+    for (const c of children) c.proc.kill('SIGKILL');
+    void stack.close().finally(() => process.exit(2));
   }, HARD_CAP_MS);
   hardCap.unref();
 
