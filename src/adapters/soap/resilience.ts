@@ -85,6 +85,8 @@ export function createResilience(opts: {
     rollingCountBuckets: opts.breaker.rollingBuckets ?? 10,
     errorFilter: (err: unknown) => !countsTowardBreaker(err),
     enableSnapshots: false,
+    // we never read latency percentiles; computing them sorts every call of the window on each stats read
+    rollingPercentilesEnabled: false,
   });
   const limit = pLimit(opts.bulkhead.limit);
   const listeners = new Set<(c: CircuitStateChange) => void>();
