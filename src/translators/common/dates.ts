@@ -153,6 +153,8 @@ export function wallClockToEpochMs(
 ): number {
   const asUtc = Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second);
   const dayMs = 86_400_000;
+  const steady = steadyDayOffset(wall, timeZone);
+  if (steady !== null) return asUtc - steady;
   const offBefore = zoneOffsetMs(asUtc - dayMs, timeZone);
   const offAfter = zoneOffsetMs(asUtc + dayMs, timeZone);
   // No transition within a day either side (nearly always): one offset, one answer.
@@ -163,6 +165,28 @@ export function wallClockToEpochMs(
   if (valid.length > 0) return Math.min(...valid);
   // In the gap: interpret with the offset before the transition, which lands after it.
   return before;
+}
+
+/**
+ * The zone's offset on that calendar day when no transition is near it (null otherwise),
+ * remembered per zone and day: Intl formatting costs tens of µs and the hot read path
+ * (`GET /v1/terminals/{id}`) converts a last-seen time on every call. A pure memo: the same
+ * inputs always give the same answer.
+ */
+const steadyOffsets = new Map<string, number | null>();
+function steadyDayOffset(wall: { year: number; month: number; day: number }, timeZone: string): number | null {
+  const key = `${timeZone}|${wall.year}-${wall.month}-${wall.day}`;
+  const known = steadyOffsets.get(key);
+  if (known !== undefined) return known;
+  const midnight = Date.UTC(wall.year, wall.month - 1, wall.day);
+  const dayMs = 86_400_000;
+  // one offset from the day before to the day after covers every hour of the day ± 1 day
+  const before = zoneOffsetMs(midnight - dayMs, timeZone);
+  const after = zoneOffsetMs(midnight + 2 * dayMs, timeZone);
+  const steady = before === after ? before : null;
+  if (steadyOffsets.size >= 10_000) steadyOffsets.clear();
+  steadyOffsets.set(key, steady);
+  return steady;
 }
 
 /**
