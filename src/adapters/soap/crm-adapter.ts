@@ -4,7 +4,7 @@
 import type { CallContext } from '../../domain/call-context.ts';
 import type { CircuitSnapshot } from '../../domain/circuit.port.ts';
 import type { CustomerMasterPort } from '../../domain/customer-master.port.ts';
-import { TranslationError, isGatewayErrorLike } from '../../domain/errors/index.ts';
+import { TranslationError } from '../../domain/errors/index.ts';
 import { fromCrmDate } from '../../translators/common/dates.ts';
 import { listItems } from '../../translators/common/lists.ts';
 import { count, text } from '../../translators/common/records.ts';
@@ -29,6 +29,7 @@ import {
   type BulkheadOptions,
   type CircuitStateChange,
 } from './resilience.ts';
+import { reportCallFailure } from './report.ts';
 import { usernameTokenHeader } from './wsse.ts';
 
 export type CrmOperation = 'CreateCustomer' | 'GetCustomer' | 'UpdateCustomer' | 'SearchCustomers' | 'AddExternalRef';
@@ -99,17 +100,9 @@ export async function createCrmAdapter(opts: CrmAdapterOptions): Promise<CrmAdap
       }, ctx.signal);
       return 'handled' in result ? (result.handled as T) : map(result.body);
     } catch (err) {
-      report(op, ctx, err);
+      reportCallFailure(logger, 'crm', op, ctx.requestId, err);
       throw err;
     }
-  }
-
-  function report(op: string, ctx: CallContext, err: unknown): void {
-    if (!logger || !isGatewayErrorLike(err)) return;
-    const entry = { system: 'crm', operation: op, requestId: ctx.requestId, code: err.code, kind: err.kind };
-    if (err.kind === 'translation' || err.code === 'crm.auth_failed') logger.error(entry, 'CRM call failed');
-    else if (err.kind === 'unavailable' || err.kind === 'timeout') logger.warn(entry, 'CRM call failed');
-    else logger.debug(entry, 'CRM business outcome');
   }
 
   let closed = false;

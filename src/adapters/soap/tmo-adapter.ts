@@ -3,7 +3,6 @@
 import type { CallContext } from '../../domain/call-context.ts';
 import type { CircuitSnapshot } from '../../domain/circuit.port.ts';
 import type { TerminalManagementPort } from '../../domain/terminal-management.port.ts';
-import { isGatewayErrorLike } from '../../domain/errors/index.ts';
 import { isValidTimeZone } from '../../translators/common/dates.ts';
 import { listItems } from '../../translators/common/lists.ts';
 import { count, text } from '../../translators/common/records.ts';
@@ -27,6 +26,7 @@ import {
   type BulkheadOptions,
   type CircuitStateChange,
 } from './resilience.ts';
+import { reportCallFailure } from './report.ts';
 import { tmoFaultError, tmoReturnOutcome, type TmoOperation, type TmoOutcome } from './tmo-faults.ts';
 
 /** Options of the TMO adapter. */
@@ -95,18 +95,9 @@ export async function createTmoAdapter(opts: TmoAdapterOptions): Promise<TmoAdap
       }, ctx.signal);
       return map(body, outcome);
     } catch (err) {
-      report(op, ctx, err);
+      reportCallFailure(logger, 'tmo', op, ctx.requestId, err);
       throw err;
     }
-  }
-
-  function report(op: string, ctx: CallContext, err: unknown): void {
-    if (!logger || !isGatewayErrorLike(err)) return;
-    const entry = { system: 'tmo', operation: op, requestId: ctx.requestId, code: err.code, kind: err.kind };
-    // Translation errors and our own misconfiguration must alert; the rest is routine.
-    if (err.kind === 'translation' || err.code === 'tmo.auth_failed') logger.error(entry, 'TMO call failed');
-    else if (err.kind === 'unavailable' || err.kind === 'timeout') logger.warn(entry, 'TMO call failed');
-    else logger.debug(entry, 'TMO business outcome');
   }
 
   let closed = false;
