@@ -57,7 +57,7 @@ interface Result {
 
 async function runOnce(concurrency: number): Promise<Result> {
   const stack = await startStack();
-  const legacy = spawnTs('legacy', 'bench/queue/legacy.ts', { PATH: process.env.PATH ?? '', TERMINALS: '200' }, join(stack.dir, 'legacy.log'));
+  const legacy = spawnTs('legacy', 'bench/support/legacy-process.ts', { PATH: process.env.PATH ?? '', TERMINALS: '200' }, join(stack.dir, 'legacy.log'));
   const redis = new Redis(stack.redis.url, { maxRetriesPerRequest: null });
   const queue = new Queue('ops-tmo', { connection: redis, prefix: 'lgw:bull' });
   let worker: ReturnType<typeof spawnTs> | undefined;
