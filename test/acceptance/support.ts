@@ -45,10 +45,9 @@ export async function startLegacy(): Promise<Legacy> {
 /**
  * The private test Redis, on logical database `db`.
  *
- * Connected mode always uses the key prefix `lgw` (only embedded mode randomises it) and there
- * is no variable to change it, so two connected gateways on the same database would share
- * their queues: one test's worker could run another test's jobs against the wrong simulators.
- * Each acceptance file therefore takes its own database (and flushes only that one).
+ * Two connected gateways with the same key prefix (`REDIS_KEY_PREFIX`, default `lgw`) on one
+ * database share their queues: one test's worker could run another test's jobs against the
+ * wrong simulators. Each acceptance file therefore takes its own database (and flushes only it).
  */
 export function redisOnDb(redisUrl: string, db: number): string {
   const u = new URL(redisUrl);
