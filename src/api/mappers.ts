@@ -2,6 +2,7 @@
  * Domain → API shapes. Each mapper copies *listed* fields only, so nothing the domain adds
  * later leaks by accident. The IBAN is only ever shown masked.
  */
+import { maskIban as maskDomainIban } from '../domain/iban.ts';
 import type { z } from '@hono/zod-openapi';
 import type { Address, Merchant, Partner } from '../domain/model.ts';
 import type { MerchantTerminal } from '../domain/services/types.ts';
@@ -16,8 +17,7 @@ export function maskIban(value: string | null): string | null {
   if (value === null || value === '') return null;
   const compact = value.replace(/\s+/g, '');
   if (compact.includes('*')) return compact;
-  if (compact.length <= 6) return '*'.repeat(compact.length);
-  return compact.slice(0, 2) + '*'.repeat(compact.length - 6) + compact.slice(-4);
+  return maskDomainIban(compact) ?? '*'.repeat(compact.length);
 }
 
 function address(a: Address): Address {

@@ -13,6 +13,7 @@
  * Free text can only be scrubbed by pattern: a bare password in a message (`'pw is %s'`) is not
  * recognisable. Log classified fields, never raw legacy payloads.
  */
+import { isMaskedIban, isValidIban, maskIban as maskDomainIban } from '../domain/iban.ts';
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import type { LogLevel } from '../config.ts';
 
@@ -88,24 +89,13 @@ const KV_SECRET = /\b((?:[\w-]*(?:password|passwd|pwd|secret|api[_-]?key|access[
 /** `scheme://user:password@host` */
 const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^:/\s@]*:)[^@\s/]+@/gi;
 
-/** IBAN checksum (ISO 13616 mod 97). */
-export function isValidIban(candidate: string): boolean {
-  const s = candidate.replace(/ /g, '').toUpperCase();
-  if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(s)) return false;
-  const rearranged = s.slice(4) + s.slice(0, 4);
-  let rem = 0;
-  for (const ch of rearranged) {
-    const digits = ch >= 'A' && ch <= 'Z' ? String(ch.charCodeAt(0) - 55) : ch;
-    for (const d of digits) rem = (rem * 10 + Number(d)) % 97;
-  }
-  return rem === 1;
-}
+export { isValidIban };
 
-/** `IT60X0542811101000000123456` → `IT**********************3456` (country and last four kept). */
+/** `IT60X0542811101000000123456` → `IT**************3456` (domain/iban.ts); too short → `***`. */
 export function maskIban(value: string): string {
-  const s = value.replace(/\s/g, '');
-  if (s.length < 8) return MASK;
-  return s.slice(0, 2) + '*'.repeat(s.length - 6) + s.slice(-4);
+  // scrubbing runs twice (argument hook, then the destination): a masked value stays as it is
+  if (isMaskedIban(value.replace(/\s+/g, ''))) return value.replace(/\s+/g, '');
+  return maskDomainIban(value) ?? MASK;
 }
 
 /**

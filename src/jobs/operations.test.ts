@@ -85,7 +85,7 @@ describe('operations runner', () => {
       attempts: 1,
       state: 'open',
     });
-    expect((dl?.payload as { iban: string }).iban).toBe('IT*********************3456');
+    expect((dl?.payload as { iban: string }).iban).toBe('IT**************3456');
     expect(h.tmo.calls.registerMerchant).toBe(1);
     const op = await h.operations.get(r.operationId);
     expect(op?.problem).toMatchObject({ code: 'merchant.mcc_not_allowed', kind: 'business' });

@@ -1,3 +1,4 @@
+import { maskIban as maskDomainIban } from '../domain/iban.ts';
 import { isGatewayErrorLike } from '../domain/errors/index.ts';
 import type { StoredError } from './types.ts';
 
@@ -11,11 +12,10 @@ const PASSWORD_ELEMENT_RE = /<([\w:]*Password)[^>]*>[^<]*<\/\1>/gi;
 
 const MAX_MESSAGE = 300;
 
-/** `IT60X0542811101000000123456` → `IT***********************3456` */
+/** `IT60X0542811101000000123456` → `IT**************3456` (the one mask shape, domain/iban.ts) */
 export function maskIban(iban: string): string {
   const compact = iban.replace(/\s+/g, '');
-  if (compact.length <= 6) return '*'.repeat(compact.length);
-  return `${compact.slice(0, 2)}${'*'.repeat(compact.length - 6)}${compact.slice(-4)}`;
+  return maskDomainIban(compact) ?? '*'.repeat(compact.length);
 }
 
 /**

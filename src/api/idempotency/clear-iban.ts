@@ -1,3 +1,5 @@
+import { isValidIban } from '../../domain/iban.ts';
+
 /**
  * Defence in depth for stored responses: true when `text` holds something that is a valid
  * IBAN in clear (ISO 13616 shape and mod-97 check, with or without the usual 4-char
@@ -18,14 +20,4 @@ export function containsClearIban(text: string): boolean {
   return false;
 }
 
-/** ISO 13616 mod-97 check on a compact, upper-case IBAN. */
-export function isValidIban(iban: string): boolean {
-  if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(iban)) return false;
-  const rearranged = iban.slice(4) + iban.slice(0, 4);
-  let remainder = 0;
-  for (const ch of rearranged) {
-    const digits = ch >= 'A' && ch <= 'Z' ? String(ch.charCodeAt(0) - 55) : ch;
-    for (const d of digits) remainder = (remainder * 10 + Number(d)) % 97;
-  }
-  return remainder === 1;
-}
+export { isValidIban };

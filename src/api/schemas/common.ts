@@ -3,6 +3,7 @@
  * callers get a clear 422 from the gateway instead of a refusal from TMO or CRM (see
  * docs in the OpenAPI descriptions). Error messages never echo the input (IBANs!).
  */
+import { isValidIban } from '../../domain/iban.ts';
 import { z } from '@hono/zod-openapi';
 import { ISO_COUNTRY_CODES } from './country-codes.ts';
 
@@ -46,23 +47,13 @@ export const legalName = z
   .max(200, 'must be at most 200 characters')
   .openapi({ example: 'Caffè Società Srl', description: '1–200 characters. The terminal system keeps an upper-case ASCII version truncated to 40 characters.' });
 
-function mod97(iban: string): boolean {
-  const rearranged = iban.slice(4) + iban.slice(0, 4);
-  let rest = 0;
-  for (const ch of rearranged) {
-    const code = ch.charCodeAt(0);
-    const value = code >= 65 ? code - 55 : code - 48;
-    rest = (value > 9 ? rest * 100 + value : rest * 10 + value) % 97;
-  }
-  return rest === 1;
-}
 
 export const iban = z
   .string()
   .overwrite((s) => s.replace(/\s+/g, '').toUpperCase())
   .regex(/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/, { error: 'must be an IBAN', abort: true })
   .refine((s) => !s.startsWith('IT') || s.length === 27, { error: 'an Italian IBAN has 27 characters', abort: true })
-  .refine(mod97, 'is not a valid IBAN (check digits do not match)')
+  .refine(isValidIban, 'is not a valid IBAN (check digits do not match)')
   .openapi({
     example: 'IT60X0542811101000000123456',
     description: 'Write-only in clear (spaces allowed); always read back masked, e.g. `IT**************3456`.',

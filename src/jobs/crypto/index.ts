@@ -1,3 +1,4 @@
+import { maskIban as maskDomainIban } from '../../domain/iban.ts';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { FieldCryptoError } from './field-crypto-error.ts';
 
@@ -193,7 +194,7 @@ export function maskIban(value: string): string {
   const compact = value.replace(/\s+/g, '').toUpperCase();
   if (/^[A-Z]{2}\*+[A-Z0-9]{4}$/.test(compact)) return compact;
   if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(compact)) return MASK_OTHER;
-  return `${compact.slice(0, 2)}${'*'.repeat(14)}${compact.slice(-4)}`;
+  return maskDomainIban(compact) ?? MASK_OTHER;
 }
 
 /**
