@@ -31,6 +31,12 @@ const tmoDown = () => new UnavailableError('tmo.unavailable', 'TMO is unavailabl
 const crmDown = () => new UnavailableError('crm.unavailable', 'CRM is unavailable', { system: 'crm' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+async function onboard(hh: Harness): Promise<string> {
+  const r = await hh.operations.submit('merchant.onboard', merchant(), ctx(false));
+  if (r.outcome !== 'completed') throw new Error('expected completed');
+  return (r.body as { id: string }).id;
+}
+
 let h: Harness | undefined;
 let extraWorkers: Workers | undefined;
 afterEach(async () => {
@@ -208,12 +214,6 @@ describe('a second copy of a job', () => {
 });
 
 describe('orders of one merchant', () => {
-  async function onboard(hh: Harness): Promise<string> {
-    const r = await hh.operations.submit('merchant.onboard', merchant(), ctx(false));
-    if (r.outcome !== 'completed') throw new Error('expected completed');
-    return (r.body as { id: string }).id;
-  }
-
   it('when an order of the same model is placed while an ambiguous one is pending, then each gets its own terminal', async () => {
     h = await createHarness(inject('redisUrl'));
     const merchantId = await onboard(h);
@@ -255,6 +255,31 @@ describe('orders of one merchant', () => {
     h.tmo.fail = undefined;
     const b = await h.operations.submit('terminal.order', { merchantId, order }, ctx(false));
     expect(b.outcome).toBe('completed');
+  });
+});
+
+describe('claimed terminals', () => {
+  it('when an operator retries a parked ambiguous order after another order of that model succeeded, then it does not adopt that terminal', async () => {
+    h = await createHarness(inject('redisUrl'), { policy: fastPolicy({ attempts: 2 }) });
+    const merchantId = await onboard(h);
+    // A: every send fails with a system fault, so its outcome stays ambiguous; it is parked
+    h.tmo.fail = (op) => (op === 'orderTerminal' ? tmoDown() : undefined);
+    const a = await h.operations.submit('terminal.order', { merchantId, order }, ctx(true));
+    if (a.outcome !== 'accepted') throw new Error('expected accepted');
+    await h.waitForStatus(a.operationId, 'failed');
+    h.tmo.fail = undefined;
+    // B, same model, completes while A waits in the dead letters: its terminal is claimed
+    const b = await h.operations.submit('terminal.order', { merchantId, order }, ctx(false));
+    if (b.outcome !== 'completed') throw new Error('expected completed');
+    const terminalB = (b.body as { id: string }).id;
+    expect(await h.redis.smembers(`${h.prefix}:order-claimed:${merchantId}`)).toEqual([terminalB]);
+
+    await h.operations.deadLetters.retry(a.operationId, 'ops-alice');
+    await h.waitForStatus(a.operationId, 'succeeded');
+    const terminalA = (await h.operations.get(a.operationId))?.resource?.id;
+    expect(terminalA).toBeDefined();
+    expect(terminalA).not.toBe(terminalB);
+    expect(h.tmo.terminals.size).toBe(2);
   });
 });
 

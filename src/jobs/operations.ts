@@ -99,8 +99,8 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
   const queues = createQueues({ connection: bullRedis, prefix: keys.bullPrefix, policy });
   const audit = createAuditTrail(redis, keys);
   const deadLetters = createDeadLetters({ redis, keys, store, queues, audit, cipher: opts.cipher });
-  const runner = createRunner({ store, services: opts.services, cipher: opts.cipher });
   const orderSlots = createOrderSlots({ redis, keys, store, cipher: opts.cipher });
+  const runner = createRunner({ store, services: opts.services, cipher: opts.cipher, claimedElsewhere: (op) => orderSlots.claimedElsewhere(op) });
   const runtime: OperationsRuntime = {
     redis,
     keys,
@@ -170,6 +170,7 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
 
       // Status writes happen under the lease, so a worker that takes over reads them.
       if (outcome.ok) {
+        if (op.kind === 'terminal.order') await orderSlots.claim(op, outcome.result.resource.id);
         await store.markSucceeded(id, outcome.result.resource, op.steps);
         await orderSlots.release(op);
         // If the job was already picked up it will see `succeeded` and do nothing.

@@ -22,6 +22,13 @@ export interface OrderSlots {
   acquire(op: OperationRecord): Promise<boolean>;
   /** Gives the slot back, if this operation holds it; no-op for other kinds. */
   release(op: Pick<OperationRecord, 'id' | 'kind' | 'input'>): Promise<void>;
+  /**
+   * Records that this order's terminal is taken. Called before the order is marked succeeded
+   * (a crash in between re-runs it, and claiming again is harmless).
+   */
+  claim(op: Pick<OperationRecord, 'kind' | 'input'>, terminalId: string): Promise<void>;
+  /** Terminals other orders of the merchant own; [] for other kinds. */
+  claimedElsewhere(op: Pick<OperationRecord, 'kind' | 'input'>): Promise<string[]>;
 }
 
 // KEYS[1] slot. ARGV[1] expected holder, ARGV[2] new holder.
@@ -57,6 +64,14 @@ export function createOrderSlots(deps: { redis: Redis; keys: Keys; store: Operat
     async release(op) {
       const merchantId = merchantOf(op);
       if (merchantId !== null) await redis.eval(RELEASE_LUA, 1, keys.orderSlot(merchantId), op.id);
+    },
+    async claim(op, terminalId) {
+      const merchantId = merchantOf(op);
+      if (merchantId !== null) await redis.sadd(keys.claimedTerminals(merchantId), terminalId);
+    },
+    async claimedElsewhere(op) {
+      const merchantId = merchantOf(op);
+      return merchantId === null ? [] : redis.smembers(keys.claimedTerminals(merchantId));
     },
   };
 }

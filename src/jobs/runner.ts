@@ -44,7 +44,13 @@ export function circuitOf(circuits: CircuitStatusPort, system: LegacySystem): Ci
  * the inline (synchronous) request and the BullMQ worker, so both persist progress the same
  * way. The caller holds the operation lease.
  */
-export function createRunner(deps: { store: OperationStore; services: Services; cipher: PayloadCipher }) {
+export function createRunner(deps: {
+  store: OperationStore;
+  services: Services;
+  cipher: PayloadCipher;
+  /** terminals other orders own, handed to a terminal order so it never adopts one */
+  claimedElsewhere?: (op: OperationRecord) => Promise<string[]>;
+}) {
   const { store, services, cipher } = deps;
 
   /** The step that would run next and the legacy system it calls. */
@@ -85,8 +91,9 @@ export function createRunner(deps: { store: OperationStore; services: Services; 
 
     const input = openPayload(op.input, cipher) as OperationInputs[OperationKind];
     try {
+      const claimed = op.kind === 'terminal.order' && deps.claimedElsewhere ? await deps.claimedElsewhere(op) : [];
       const result = await handler.run(services, input, ctx, {
-        progress: { ...progress },
+        progress: claimed.length > 0 ? { ...progress, claimedElsewhere: claimed } : { ...progress },
         onProgress: async (p: object) => {
           progress = { ...p };
           current = sync();

@@ -172,6 +172,7 @@ async function processJob(
 
     // Every status write below happens while the lease is held, so the next runner reads it.
     if (outcome.ok) {
+      if (op.kind === 'terminal.order') await rt.orderSlots.claim(op, outcome.result.resource.id);
       await rt.store.markSucceeded(op.id, outcome.result.resource, op.steps);
       await rt.orderSlots.release(op);
       await rt.deadLetters.resolve(op.id);

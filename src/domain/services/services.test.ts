@@ -154,6 +154,24 @@ describe('domain services', () => {
       expect(tmo.terminals.size).toBe(1);
     });
 
+    it('when the only new terminal of the model belongs to another order, then it is not adopted and the order is sent again', async () => {
+      await services.merchants.onboard(newMerchant(), ctx);
+      let stored: TerminalOrderProgress = {};
+      const resume = (claimed: string[] = []) => ({
+        progress: { ...stored, claimedElsewhere: claimed },
+        onProgress: async (p: TerminalOrderProgress) => void (stored = p),
+      });
+      tmo.fail = (op) => (op === 'orderTerminal' ? new TimeoutError('tmo.timeout', 'no answer') : undefined);
+      await expect(services.terminals.order('C000000001', order, ctx, resume())).rejects.toMatchObject({ kind: 'timeout' });
+      tmo.fail = undefined;
+      // meanwhile another order of the same model completed (say, while this one sat in the dead letters)
+      const sibling = await tmo.orderTerminal('000000000000001', order, ctx);
+      const mine = await services.terminals.order('C000000001', order, ctx, resume([sibling.terminalId]));
+      expect(mine.id).not.toBe(sibling.terminalId);
+      expect(tmo.terminals.size).toBe(2);
+      expect(stored.claimedElsewhere).toBeUndefined();
+    });
+
     it('when two unknown terminals of the model appeared, then the order is parked for an operator', async () => {
       await services.merchants.onboard(newMerchant(), ctx);
       const stored: TerminalOrderProgress = { tmoMerchantId: '000000000000001', knownTerminalIds: [], sendAttempted: true };

@@ -80,7 +80,9 @@ export function createTerminalService({ crm, tmo, links }: TerminalServiceDeps):
     async order(merchantId: string, order: NewTerminalOrder, ctx: CallContext, resume?: Resume<TerminalOrderProgress>) {
       const progress: TerminalOrderProgress = { ...(resume?.progress ?? {}) };
       const save = async () => {
-        await resume?.onProgress({ ...progress, knownTerminalIds: [...(progress.knownTerminalIds ?? [])] });
+        // claimedElsewhere is the job layer's, re-read on every run: not part of this order's progress
+        const { claimedElsewhere: _claimed, ...own } = progress;
+        await resume?.onProgress({ ...own, knownTerminalIds: [...(progress.knownTerminalIds ?? [])] });
       };
       if (!progress.tmoMerchantId) {
         progress.tmoMerchantId = await midOf(merchantId, ctx);
@@ -90,7 +92,7 @@ export function createTerminalService({ crm, tmo, links }: TerminalServiceDeps):
 
       if (!progress.terminalId && progress.sendAttempted) {
         // An earlier send has an unknown outcome: find out before sending again.
-        const known = new Set(progress.knownTerminalIds ?? []);
+        const known = new Set([...(progress.knownTerminalIds ?? []), ...(progress.claimedElsewhere ?? [])]);
         const candidates = (await allTerminals(mid, ctx)).filter(
           (t) => !known.has(t.id) && t.model === order.model && t.contactless === order.contactless,
         );

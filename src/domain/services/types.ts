@@ -102,6 +102,12 @@ export interface TerminalOrderProgress {
   /** set just before OrderTerminal is sent; cleared only by a definite outcome */
   sendAttempted?: boolean;
   terminalId?: string;
+  /**
+   * Terminal ids other orders of this merchant already own (given by the job layer before a
+   * run): reconciliation never adopts one, even when an operator retries this order long after
+   * its snapshot was taken and other orders have completed meanwhile.
+   */
+  claimedElsewhere?: string[];
 }
 
 /** Lets a caller (the job layer) persist progress and resume without repeating a step. */
