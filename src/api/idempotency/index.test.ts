@@ -289,9 +289,6 @@ describe('idempotency middleware', () => {
 
   it.each([
     [503, { code: 'tmo.unavailable' }],
-    [504, { code: 'tmo.timeout' }],
-    [502, { code: 'tmo.translation' }],
-    [500, undefined],
     [429, { code: 'rate_limited' }],
   ])('when the handler answers %i, then the claim is released and a retry runs the handler again', async (status, body) => {
     const h = harness();
@@ -305,6 +302,8 @@ describe('idempotency middleware', () => {
   });
 
   it.each([
+    [504, { code: 'tmo.timeout' }],
+    [502, { code: 'tmo.translation' }],
     [202, { jobId: 'j-1', status: 'accepted' }],
     [200, { id: 'C000000001' }],
     [422, { code: 'merchant.invalid_vat' }],
@@ -319,6 +318,17 @@ describe('idempotency middleware', () => {
     expect(replay.status).toBe(status);
     expect(await replay.json()).toEqual(body);
     expect(replay.headers.get('location')).toBe('/jobs/j-1');
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(h.calls.count).toBe(1);
+  });
+
+  it('when the handler throws (500: the write may have half run), then the answer is stored and a resend does not run it again', async () => {
+    const h = harness();
+    h.outcomes.push({ status: 500 }, { status: 201, body: { id: 'C000000001' } });
+    const first = await post(h, merchant, { 'Idempotency-Key': 'k-store-500' });
+    const replay = await post(h, merchant, { 'Idempotency-Key': 'k-store-500' });
+    expect(first.status).toBe(500);
+    expect(replay.status).toBe(500);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect(h.calls.count).toBe(1);
   });

@@ -31,7 +31,8 @@ export { canonicalJson, requestFingerprint } from './fingerprint.ts';
  * | 1xx–3xx (200, 201, 202 accepted, 204, …)           | stored for `ttlSeconds`, replayed                      |
  * | 4xx (400, 404, 409, 422, …)                        | stored: same key + same body → same answer             |
  * | 401, 403, 408, 425, 429                            | released: refused before any work, client may retry    |
- * | 5xx (500 thrown, 502, 503, 504)                    | released: nothing accepted, client may retry           |
+ * | 500 (thrown too), 502, 504                         | stored: the write may have half run; no second start   |
+ * | 503                                                | released: nothing accepted, client may retry           |
  * | handler threw past the app's error handler         | released, error rethrown                               |
  * | response body holds a clear IBAN (handler bug)     | released, never written to Redis, `onError` told       |
  */
@@ -89,9 +90,15 @@ const DEFAULT_STORED_HEADERS = ['content-type', 'location', 'content-location'] 
 const NO_BODY_STATUSES: ReadonlySet<number> = new Set([204, 205, 304]);
 const RELEASED_4XX: ReadonlySet<number> = new Set([401, 403, 408, 425, 429]);
 
-/** The default outcome table: keep 1xx–4xx except "refused before any work"; release 5xx. */
+/**
+ * The default outcome table. Once the handler has run, its answer is final for that key, errors
+ * included: a 500, 502 or 504 may follow a partial apply (a legacy call that went out), and a
+ * resend under the same key must not start the write again. Released, so the client may retry
+ * with the same key: 503 (nothing was accepted; the gateway answers 202 when it accepts a write
+ * it cannot apply now) and the 4xx that refuse before any work (401, 403, 408, 425, 429).
+ */
 export function defaultShouldStore(status: number): boolean {
-  if (status >= 500) return false;
+  if (status === 503) return false;
   return !RELEASED_4XX.has(status);
 }
 
