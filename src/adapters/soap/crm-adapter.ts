@@ -2,7 +2,6 @@
 // UsernameToken header + fault table + breaker/bulkhead. The create/update envelopes carry
 // the IBAN in clear: they are built and sent here and never logged, queued or kept.
 import type { CallContext } from '../../domain/call-context.ts';
-import type { CircuitSnapshot } from '../../domain/circuit.port.ts';
 import type { CustomerMasterPort } from '../../domain/customer-master.port.ts';
 import { TranslationError } from '../../domain/errors/index.ts';
 import { fromCrmDate } from '../../translators/common/dates.ts';
@@ -24,10 +23,10 @@ import type { RequestValues } from './envelope.ts';
 import type { SoapFault } from './response.ts';
 import {
   createResilience,
+  type AdapterControls,
   type AdapterLogger,
   type BreakerOptions,
   type BulkheadOptions,
-  type CircuitStateChange,
 } from './resilience.ts';
 import { reportCallFailure } from './report.ts';
 import { usernameTokenHeader } from './wsse.ts';
@@ -54,12 +53,7 @@ export interface CrmAdapterOptions {
 }
 
 /** CRM port plus what operations need: circuit state, state-change events, shutdown. */
-export interface CrmAdapter extends CustomerMasterPort {
-  circuit(): CircuitSnapshot;
-  onStateChange(listener: (change: CircuitStateChange) => void): () => void;
-  /** Idempotent: destroys the keep-alive agent and shuts the breaker down. */
-  close(): Promise<void>;
-}
+export interface CrmAdapter extends CustomerMasterPort, AdapterControls {}
 
 /**
  * Creates the CRM adapter: reads the WSDL once, then calls CRM with precompiled envelopes

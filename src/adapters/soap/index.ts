@@ -3,7 +3,7 @@ import type { CircuitSnapshot, CircuitStatusPort } from '../../domain/circuit.po
 
 export { createTmoAdapter, type TmoAdapter, type TmoAdapterOptions } from './tmo-adapter.ts';
 export { createCrmAdapter, type CrmAdapter, type CrmAdapterOptions } from './crm-adapter.ts';
-export type { AdapterLogger, BreakerOptions, BulkheadOptions, CircuitStateChange } from './resilience.ts';
+export type { AdapterControls, AdapterLogger, BreakerOptions, BulkheadOptions, CircuitStateChange } from './resilience.ts';
 
 /** CircuitStatusPort over any adapters exposing `circuit()` (TMO, CRM). */
 export function createCircuitStatus(...sources: Array<{ circuit(): CircuitSnapshot }>): CircuitStatusPort {

@@ -45,6 +45,14 @@ export interface AdapterLogger {
   debug(obj: Record<string, unknown>, msg?: string): void;
 }
 
+/** What operations need of an adapter besides its port: circuit state, its changes, shutdown. */
+export interface AdapterControls {
+  circuit(): CircuitSnapshot;
+  onStateChange(listener: (change: CircuitStateChange) => void): () => void;
+  /** Idempotent: destroys the keep-alive agent and shuts the breaker down. */
+  close(): Promise<void>;
+}
+
 export interface Resilience {
   /** Runs `task` through the bulkhead and the breaker. */
   run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T>;

@@ -1,7 +1,6 @@
 // TerminalManagementPort over TMO (CONTRACT.md § TMO): lean SOAP client + fault table +
 // breaker/bulkhead. Translators do the field work; this file only sequences a call.
 import type { CallContext } from '../../domain/call-context.ts';
-import type { CircuitSnapshot } from '../../domain/circuit.port.ts';
 import type { TerminalManagementPort } from '../../domain/terminal-management.port.ts';
 import { isValidTimeZone } from '../../translators/common/dates.ts';
 import { listItems } from '../../translators/common/lists.ts';
@@ -21,10 +20,10 @@ import { createSoapClient } from './client.ts';
 import type { RequestValues } from './envelope.ts';
 import {
   createResilience,
+  type AdapterControls,
   type AdapterLogger,
   type BreakerOptions,
   type BulkheadOptions,
-  type CircuitStateChange,
 } from './resilience.ts';
 import { reportCallFailure } from './report.ts';
 import { tmoFaultError, tmoReturnOutcome, type TmoOperation, type TmoOutcome } from './tmo-faults.ts';
@@ -51,12 +50,7 @@ export interface TmoAdapterOptions {
 }
 
 /** TMO port plus what operations need: circuit state, state-change events, shutdown. */
-export interface TmoAdapter extends TerminalManagementPort {
-  circuit(): CircuitSnapshot;
-  onStateChange(listener: (change: CircuitStateChange) => void): () => void;
-  /** Idempotent: destroys the keep-alive agent and shuts the breaker down. */
-  close(): Promise<void>;
-}
+export interface TmoAdapter extends TerminalManagementPort, AdapterControls {}
 
 /**
  * Creates the TMO adapter: reads the WSDL once, then calls TMO with precompiled envelopes
