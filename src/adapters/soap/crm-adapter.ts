@@ -22,6 +22,7 @@ import { crmErrorOf, crmFaultError } from './crm-faults.ts';
 import type { RequestValues } from './envelope.ts';
 import type { SoapFault } from './response.ts';
 import {
+  adapterControls,
   createResilience,
   type AdapterControls,
   type AdapterLogger,
@@ -99,8 +100,6 @@ export async function createCrmAdapter(opts: CrmAdapterOptions): Promise<CrmAdap
     }
   }
 
-  let closed = false;
-
   return {
     createCustomer(customer, ctx) {
       return call<{ id: string; created: boolean }>(
@@ -143,20 +142,6 @@ export async function createCrmAdapter(opts: CrmAdapterOptions): Promise<CrmAdap
       });
     },
 
-    circuit: () => resilience.snapshot(),
-    onStateChange: (listener) => resilience.onStateChange(listener),
-
-    async close() {
-      if (closed) return;
-      closed = true;
-      const steps = [() => resilience.shutdown(), () => client.close()];
-      for (const step of steps) {
-        try {
-          step();
-        } catch (err) {
-          logger?.error({ system: 'crm', event: 'close_failed', err: (err as Error)?.name }, 'CRM adapter close step failed');
-        }
-      }
-    },
+    ...adapterControls('crm', resilience, client, logger),
   };
 }

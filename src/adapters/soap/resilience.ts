@@ -53,6 +53,34 @@ export interface AdapterControls {
   close(): Promise<void>;
 }
 
+/**
+ * The AdapterControls of one system's adapter: state from its resilience, and a close that
+ * runs once and runs every step (breaker, then the client's sockets) even if one throws.
+ */
+export function adapterControls(
+  system: string,
+  resilience: Resilience,
+  client: { close(): void },
+  logger: AdapterLogger | undefined,
+): AdapterControls {
+  let closed = false;
+  return {
+    circuit: () => resilience.snapshot(),
+    onStateChange: (listener) => resilience.onStateChange(listener),
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const step of [() => resilience.shutdown(), () => client.close()]) {
+        try {
+          step();
+        } catch (err) {
+          logger?.error({ system, event: 'close_failed', err: (err as Error)?.name }, `${system.toUpperCase()} adapter close step failed`);
+        }
+      }
+    },
+  };
+}
+
 export interface Resilience {
   /** Runs `task` through the bulkhead and the breaker. */
   run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T>;

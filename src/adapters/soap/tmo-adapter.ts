@@ -19,6 +19,7 @@ import {
 import { createSoapClient } from './client.ts';
 import type { RequestValues } from './envelope.ts';
 import {
+  adapterControls,
   createResilience,
   type AdapterControls,
   type AdapterLogger,
@@ -94,8 +95,6 @@ export async function createTmoAdapter(opts: TmoAdapterOptions): Promise<TmoAdap
     }
   }
 
-  let closed = false;
-
   return {
     registerMerchant(reg, ctx) {
       return call('RegisterMerchant', toTmoRegisterMerchant(reg), ctx, (body, outcome) =>
@@ -136,20 +135,6 @@ export async function createTmoAdapter(opts: TmoAdapterOptions): Promise<TmoAdap
       }));
     },
 
-    circuit: () => resilience.snapshot(),
-    onStateChange: (listener) => resilience.onStateChange(listener),
-
-    async close() {
-      if (closed) return;
-      closed = true;
-      const steps = [() => resilience.shutdown(), () => client.close()];
-      for (const step of steps) {
-        try {
-          step();
-        } catch (err) {
-          logger?.error({ system: 'tmo', event: 'close_failed', err: (err as Error)?.name }, 'TMO adapter close step failed');
-        }
-      }
-    },
+    ...adapterControls('tmo', resilience, client, logger),
   };
 }
