@@ -36,6 +36,16 @@ export interface FaultController {
   outageFor(ms: number): void;
 }
 
+/** A running simulator: where it listens, its fault controls and its state inspection. */
+export interface RunningSimulator<S> {
+  /** Full endpoint URL, e.g. `http://127.0.0.1:PORT/tmo`. */
+  url: string;
+  faults: FaultController;
+  state: S;
+  /** Stops listening and drops open connections; safe to call twice. */
+  close(): Promise<void>;
+}
+
 /** Options common to both simulators. */
 export interface SimulatorOptions {
   /** TCP port; 0 (default) picks a free one. */

@@ -11,7 +11,7 @@ import {
   type ResponseContent,
 } from '../shared/soap.ts';
 import { ddmmyyyy } from '../shared/time.ts';
-import type { FaultController, SimulatorOptions } from '../types.ts';
+import type { RunningSimulator, SimulatorOptions } from '../types.ts';
 import {
   CrmStore,
   type CrmOperation,
@@ -22,15 +22,8 @@ import {
   type StoredCustomer,
 } from './state.ts';
 
-/** A running CRM simulator. */
-export interface CrmSimulator {
-  /** Full endpoint URL, e.g. `http://127.0.0.1:PORT/crm`. */
-  url: string;
-  faults: FaultController;
-  state: CrmState;
-  /** Stops listening and drops open connections; safe to call twice. */
-  close(): Promise<void>;
-}
+/** A running CRM simulator (endpoint `http://127.0.0.1:PORT/crm`). */
+export type CrmSimulator = RunningSimulator<CrmState>;
 
 /** Options of startCrmSimulator. */
 export interface CrmSimulatorOptions extends SimulatorOptions {

@@ -10,18 +10,11 @@ import {
   type ResponseContent,
 } from '../shared/soap.ts';
 import { yyyymmdd } from '../shared/time.ts';
-import type { FaultController, SimulatorOptions } from '../types.ts';
+import type { RunningSimulator, SimulatorOptions } from '../types.ts';
 import { TmoStore, type MutableTerminal, type TmoState, type TmoStatus, type TmoTerminalRecord } from './state.ts';
 
-/** A running TMO simulator. */
-export interface TmoSimulator {
-  /** Full endpoint URL, e.g. `http://127.0.0.1:PORT/tmo`. */
-  url: string;
-  faults: FaultController;
-  state: TmoState;
-  /** Stops listening and drops open connections; safe to call twice. */
-  close(): Promise<void>;
-}
+/** A running TMO simulator (endpoint `http://127.0.0.1:PORT/tmo`). */
+export type TmoSimulator = RunningSimulator<TmoState>;
 
 /** Options of startTmoSimulator. */
 export interface TmoSimulatorOptions extends SimulatorOptions {
