@@ -27,7 +27,7 @@ export interface FileTransferPort {
   /** The entry at `path`, or null when nothing is there. */
   stat(path: string): Promise<RemoteEntry | null>;
   /** Writes `data` to `path` (created or truncated), streaming; resolves once the remote file is closed. */
-  upload(path: string, data: Readable | AsyncIterable<Uint8Array>): Promise<{ bytes: number }>;
+  upload(path: string, data: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<{ bytes: number }>;
   /** Renames `from` to `to`; ConflictError when `to` exists (never overwrites). */
   rename(from: string, to: string): Promise<void>;
   /** Removes a file; no error when it is already gone. */
