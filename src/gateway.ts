@@ -1,7 +1,10 @@
 /**
- * Assembles the gateway by hand (no DI container): config → logger → Redis → legacy systems
- * (real endpoints, or the embedded simulators) → adapters → services → operations/workers →
- * HTTP app → server. `main.ts` adds the signals; tests and benches start it in-process.
+ * Composition root, by hand (no DI container), from small named builders: Redis → legacy
+ * systems (real endpoints, or the embedded simulators, behind their adapters) → services →
+ * queues (operations, workers) → HTTP app → listener. `startGateway` uses them all;
+ * `startWorker` (the worker-only process) stops before the HTTP parts. Each builder registers
+ * its shutdown step on a typed {@link Shutdown} list. `main.ts`/`worker.ts` add the signals;
+ * tests and benches start them in-process.
  */
 import { serve, type ServerType } from '@hono/node-server';
 import { Redis } from 'ioredis';
@@ -16,7 +19,7 @@ import { createIdempotencyMiddleware } from './api/idempotency/index.ts';
 import { createOpsApp, createOperationsApp } from './api/ops/index.ts';
 import { ensureDevPayloadKey, type Config, type LegacySystemConfig, type PayloadKey } from './config.ts';
 import type { CircuitStatusPort } from './domain/circuit.port.ts';
-import { createServices } from './domain/services/index.ts';
+import { createServices, type Services } from './domain/services/index.ts';
 import type { Logger } from './infra/logger.ts';
 import { createMetrics, type Metrics } from './infra/metrics.ts';
 import { resolveRedis, type ResolvedRedis } from './infra/redis.ts';
@@ -36,25 +39,13 @@ export interface GatewayOptions {
   workers?: boolean;
 }
 
-export interface Gateway {
+export interface Gateway extends WorkerProcess, Http {
   /** base URL of the HTTP API, e.g. http://127.0.0.1:8080 (null when not listening) */
   url: string | null;
-  app: ReturnType<typeof createApp> | null;
-  redis: ResolvedRedis;
-  tmo: TmoAdapter;
-  crm: CrmAdapter;
-  circuits: CircuitStatusPort;
-  operations: Operations;
-  workers: Workers | undefined;
-  /** the embedded simulators, when no legacy URLs are configured */
-  simulators: { tmo: TmoSimulator; crm: CrmSimulator } | null;
-  /** dev signing keys in embedded mode (mint tokens with `devKeys.signToken`) */
-  devKeys: DevKeys | null;
-  metrics: Metrics;
   /**
-   * Stops in order — HTTP (no new requests) → workers (finish current jobs) → queues →
-   * adapters → Redis clients → simulators → private Redis. Every step runs even if one
-   * fails; calling it again returns the same promise.
+   * Stops in {@link SHUTDOWN_ORDER}: HTTP (no new requests) → workers (finish current jobs) →
+   * queues → adapters → Redis clients → simulators → private Redis. Every step runs once even
+   * if one fails; calling it again returns the same promise.
    */
   close(): Promise<void>;
 }
@@ -87,213 +78,314 @@ function adapterOptions(c: LegacySystemConfig, endpoint: string) {
   };
 }
 
-/** Runs `steps` in order, each even if an earlier one threw; logs failures. */
-async function runAll(logger: Logger, steps: Array<[string, () => Promise<unknown> | unknown]>): Promise<void> {
-  for (const [name, step] of steps) {
-    try {
-      await step();
-    } catch (err) {
-      logger.error({ err, step: name }, 'shutdown step failed');
-    }
+/** Shutdown steps in the order `close()` runs them: stop intake first, private Redis last. */
+export const SHUTDOWN_ORDER = [
+  'http',
+  'workers',
+  'operations',
+  'tmo adapter',
+  'crm adapter',
+  'idempotency redis',
+  'simulators',
+  'private redis',
+] as const;
+export type ShutdownStep = (typeof SHUTDOWN_ORDER)[number];
+
+/**
+ * The shutdown steps of one process, registered by the builders as they create things. A step
+ * is named by a member of {@link ShutdownStep}, so a renamed or unknown step does not compile
+ * (it cannot be skipped silently).
+ */
+export interface Shutdown {
+  add(step: ShutdownStep, run: () => Promise<unknown> | unknown): void;
+  /**
+   * Runs every registered step in {@link SHUTDOWN_ORDER} (several under one name in the order
+   * they were added), each exactly once even if an earlier one threw (failures are logged);
+   * calling it again returns the same promise.
+   */
+  run(): Promise<void>;
+}
+
+export function createShutdown(logger: Logger): Shutdown {
+  const steps = new Map<ShutdownStep, Array<() => Promise<unknown> | unknown>>();
+  let running: Promise<void> | undefined;
+  return {
+    add(step, run) {
+      if (running) throw new Error(`shutdown already started: cannot add step ${step}`);
+      steps.set(step, [...(steps.get(step) ?? []), run]);
+    },
+    run() {
+      running ??= (async () => {
+        for (const name of SHUTDOWN_ORDER) {
+          for (const step of steps.get(name) ?? []) {
+            try {
+              await step();
+            } catch (err) {
+              logger.error({ err, step: name }, 'shutdown step failed');
+            }
+          }
+        }
+      })();
+      return running;
+    },
+  };
+}
+
+/** The Redis every process uses: REDIS_URL, else the local one, else a private redis-server. */
+export async function buildRedis(config: Config, logger: Logger, shutdown: Shutdown): Promise<ResolvedRedis> {
+  const redis = await resolveRedis(config, logger);
+  shutdown.add('private redis', () => redis.stop());
+  return redis;
+}
+
+/**
+ * The key prefix of every queue and store. The embedded simulators keep their state in memory
+ * for one boot only; a Redis that outlives the process (the shared local one) must not replay
+ * idempotent answers or resume operations that point at records the fresh simulators never had.
+ */
+export function redisPrefixOf(config: Pick<Config, 'mode' | 'redisKeyPrefix'>): string {
+  return config.mode === 'embedded' ? `${config.redisKeyPrefix}:embedded:${randomBytes(4).toString('hex')}` : config.redisKeyPrefix;
+}
+
+export interface Legacy {
+  tmo: TmoAdapter;
+  crm: CrmAdapter;
+  circuits: CircuitStatusPort;
+  /** the embedded simulators, when no legacy URLs are configured */
+  simulators: { tmo: TmoSimulator; crm: CrmSimulator } | null;
+}
+
+/** Starts both SOAP simulators in-process (embedded mode), on free loopback ports. */
+async function startEmbeddedSimulators(config: Config, shutdown: Shutdown): Promise<NonNullable<Legacy['simulators']>> {
+  const [tmo, crm] = await Promise.all([
+    // the simulators write their dates in the zone the gateway reads them in
+    startTmoSimulator({ credentials: { username: config.tmo.username, password: config.tmo.password }, timeZone: config.legacyTimeZone }),
+    startCrmSimulator({ credentials: { username: config.crm.username, password: config.crm.password }, timeZone: config.legacyTimeZone }),
+  ]);
+  shutdown.add('simulators', () => Promise.all([tmo.close(), crm.close()]));
+  return { tmo, crm };
+}
+
+/** The legacy systems: the configured endpoints (or the embedded simulators) behind their adapters. */
+export async function buildLegacy(config: Config, logger: Logger, metrics: Metrics, shutdown: Shutdown): Promise<Legacy> {
+  const simulators = config.mode === 'embedded' ? await startEmbeddedSimulators(config, shutdown) : null;
+  const tmoUrl = simulators?.tmo.url ?? config.tmo.url;
+  const crmUrl = simulators?.crm.url ?? config.crm.url;
+  if (!tmoUrl || !crmUrl) throw new Error('legacy endpoints are not configured');
+
+  const tmo = await createTmoAdapter({
+    ...adapterOptions(config.tmo, tmoUrl),
+    wsdlPath: TMO_WSDL_PATH,
+    timeZone: config.legacyTimeZone,
+    logger: logger.child({ system: 'tmo' }),
+  });
+  shutdown.add('tmo adapter', () => tmo.close());
+  const crm = await createCrmAdapter({
+    ...adapterOptions(config.crm, crmUrl),
+    wsdlPath: CRM_WSDL_PATH,
+    logger: logger.child({ system: 'crm' }),
+  });
+  shutdown.add('crm adapter', () => crm.close());
+  for (const a of [tmo, crm]) {
+    a.onStateChange((ch) => {
+      metrics.circuitTransition(ch.system, ch.to);
+      logger.warn({ system: ch.system, from: ch.from, to: ch.to }, 'circuit %s is now %s', ch.system, ch.to);
+    });
+  }
+  const circuits = createCircuitStatus(tmo, crm);
+  metrics.watchCircuits(circuits);
+  return { tmo, crm, circuits, simulators };
+}
+
+export interface Queues {
+  operations: Operations;
+  /** the BullMQ workers of this process; undefined when it only enqueues */
+  workers: Workers | undefined;
+}
+
+/** The durable writes: operations (queues, stores) and, when `runWorkers`, this process's workers. */
+export function buildQueues(
+  config: Config,
+  logger: Logger,
+  deps: { redis: ResolvedRedis; prefix: string; services: Services; circuits: CircuitStatusPort; runWorkers: boolean },
+  shutdown: Shutdown,
+): Queues {
+  const keys: readonly PayloadKey[] =
+    config.payloadEncryption.source === 'env' ? config.payloadEncryption.keys : ensureDevPayloadKey(config.devDataDir);
+  const cipher = toStringCipher(createFieldCipher({ keys }), 'jobs');
+  const operations = createOperations({
+    redisUrl: deps.redis.url,
+    services: deps.services,
+    cipher,
+    circuits: deps.circuits,
+    logger: logger.child({ component: 'operations' }),
+    prefix: deps.prefix,
+    leaseTtlMs: config.workers.leaseMs,
+    retryPolicy: retryPolicyOf(config.tmo, config.crm),
+    // an inline run makes at most four legacy calls; the safety job must wait for all of them
+    inlineGraceMs: Math.max(60_000, 4 * Math.max(config.tmo.timeoutMs, config.crm.timeoutMs) * 2),
+  });
+  shutdown.add('operations', () => operations.close());
+
+  const workers = deps.runWorkers
+    ? createWorkers({
+        operations,
+        concurrency: config.workers.concurrency,
+        lockDurationMs: config.workers.lockMs,
+        stalledIntervalMs: config.workers.stalledIntervalMs,
+      })
+    : undefined;
+  if (workers) shutdown.add('workers', () => workers.close());
+  return { operations, workers };
+}
+
+async function jwksOf(config: Config): Promise<{ devKeys: DevKeys | null; jwks: Parameters<typeof createJwtAuthenticator>[0]['jwks'] }> {
+  if (config.auth.mode === 'dev') {
+    const devKeys = await ensureDevKeys(config.devDataDir);
+    return { devKeys, jwks: { keys: devKeys.jwks } };
+  }
+  if (config.auth.mode === 'jwks-url' && config.auth.jwksUrl) return { devKeys: null, jwks: { url: config.auth.jwksUrl } };
+  if (config.auth.mode === 'jwks-file' && config.auth.jwksFile) return { devKeys: null, jwks: { file: config.auth.jwksFile } };
+  throw new Error('auth is not configured');
+}
+
+export interface Http {
+  app: ReturnType<typeof createApp>;
+  /** dev signing keys in embedded mode (mint tokens with `devKeys.signToken`) */
+  devKeys: DevKeys | null;
+}
+
+/** The HTTP app: auth, idempotency (its own fail-fast Redis client), API, ops, metrics. */
+export async function buildHttpApp(
+  config: Config,
+  logger: Logger,
+  deps: { redis: ResolvedRedis; prefix: string; services: Services; circuits: CircuitStatusPort; operations: Operations; metrics: Metrics },
+  shutdown: Shutdown,
+): Promise<Http> {
+  const { devKeys, jwks } = await jwksOf(config);
+  const auth = createJwtAuthenticator({ jwks, issuer: config.auth.issuer, audience: config.auth.audience });
+  const { operations, circuits, metrics } = deps;
+
+  // Fail fast (503) rather than hang a request when Redis is away: idempotency is fail-closed.
+  const idemRedis = new Redis(deps.redis.url, { maxRetriesPerRequest: 1, commandTimeout: 2_000, lazyConnect: false });
+  idemRedis.on('error', () => undefined); // reported through health and the 503s, not as an unhandled event
+  shutdown.add('idempotency redis', () => idemRedis.quit());
+
+  const app = createApp({
+    services: deps.services,
+    auth,
+    logger,
+    bodyLimitBytes: config.bodyLimitBytes,
+    writes: operations,
+    beforeWrite: createIdempotencyMiddleware({
+      redis: idemRedis,
+      ttlSeconds: config.idempotencyTtlSeconds,
+      keyPrefix: `${deps.prefix}:idem:`,
+      // above the slowest inline write: four legacy calls at their timeout
+      lockTtlSeconds: Math.ceil((4 * Math.max(config.tmo.timeoutMs, config.crm.timeoutMs)) / 1000) + 30,
+      onError: (err, phase) => logger.error({ err, phase }, 'idempotency store failed'),
+    }),
+    health: {
+      async ready() {
+        const pong = await idemRedis.ping().then(
+          (r) => r === 'PONG',
+          () => false,
+        );
+        const states = Object.fromEntries(circuits.circuits().map((c) => [c.system, c.state]));
+        // An open breaker does not make the gateway unready: writes are still accepted (202).
+        return { ok: pong, checks: { redis: pong ? 'ok' : 'unreachable', circuits: states } };
+      },
+    },
+    ops: createOpsApp({
+      operations,
+      deadLetters: operations.deadLetters,
+      audit: operations.audit,
+      circuits,
+      queues: operations.queues.all,
+      requireScope,
+    }),
+    extraRoutes: (root, tools) => {
+      root.use('/v1/operations/*', tools.authenticate);
+      root.route('/', createOperationsApp({ operations }));
+      root.get('/metrics', async (c) => c.text(await metrics.render(), 200, { 'Content-Type': metrics.contentType }));
+    },
+    middleware: metrics.http,
+  });
+  return { app, devKeys };
+}
+
+/** Serves `app` on config.host:config.port; returns its base URL. */
+export async function listen(config: Config, app: Http['app'], shutdown: Shutdown): Promise<string> {
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+    s.once('error', reject);
+  });
+  shutdown.add(
+    'http',
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        if ('closeIdleConnections' in server) server.closeIdleConnections();
+      }),
+  );
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  return `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+}
+
+/** Builds with a fresh shutdown list; on failure runs what was registered so far, then rethrows. */
+async function assemble<T>(logger: Logger, build: (shutdown: Shutdown) => Promise<T>): Promise<T & { close(): Promise<void> }> {
+  const shutdown = createShutdown(logger);
+  try {
+    const built = await build(shutdown);
+    return { ...built, close: () => shutdown.run() };
+  } catch (err) {
+    await shutdown.run();
+    throw err;
   }
 }
 
-/** Builds and (by default) starts the gateway described by `config`. */
-export async function startGateway(config: Config, logger: Logger, opts: GatewayOptions = {}): Promise<Gateway> {
-  const cleanup: Array<[string, () => Promise<unknown> | unknown]> = [];
-  const fail = async (err: unknown): Promise<never> => {
-    await runAll(logger, cleanup.reverse());
-    throw err;
-  };
-  try {
-    const redis = await resolveRedis(config, logger);
-    cleanup.push(['private redis', () => redis.stop()]);
+export interface WorkerProcess extends Legacy, Queues {
+  redis: ResolvedRedis;
+  metrics: Metrics;
+  /** Stops the workers (finishing current jobs), queues, adapters, simulators, private Redis; once. */
+  close(): Promise<void>;
+}
 
-    let simulators: Gateway['simulators'] = null;
-    let tmoUrl = config.tmo.url;
-    let crmUrl = config.crm.url;
-    if (config.mode === 'embedded') {
-      const [tmoSim, crmSim] = await Promise.all([
-        // the simulators write their dates in the zone the gateway reads them in
-        startTmoSimulator({ credentials: { username: config.tmo.username, password: config.tmo.password }, timeZone: config.legacyTimeZone }),
-        startCrmSimulator({ credentials: { username: config.crm.username, password: config.crm.password }, timeZone: config.legacyTimeZone }),
-      ]);
-      simulators = { tmo: tmoSim, crm: crmSim };
-      cleanup.push(['simulators', () => Promise.all([tmoSim.close(), crmSim.close()])]);
-      tmoUrl = tmoSim.url;
-      crmUrl = crmSim.url;
-    }
-    if (!tmoUrl || !crmUrl) throw new Error('legacy endpoints are not configured');
-
-    // The embedded simulators keep their state in memory for one boot only; a Redis that
-    // outlives the process (the shared local one) must not replay idempotent answers or
-    // resume operations that point at records the fresh simulators never had.
-    const redisPrefix =
-      config.mode === 'embedded' ? `${config.redisKeyPrefix}:embedded:${randomBytes(4).toString('hex')}` : config.redisKeyPrefix;
-
+/** A worker-only process: Redis, legacy adapters, queues and workers; no HTTP app, dev keys or idempotency client. */
+export function startWorker(config: Config, logger: Logger): Promise<WorkerProcess> {
+  return assemble(logger, async (shutdown) => {
+    const redis = await buildRedis(config, logger, shutdown);
     const metrics = createMetrics();
-    const tmo = await createTmoAdapter({
-      ...adapterOptions(config.tmo, tmoUrl),
-      wsdlPath: TMO_WSDL_PATH,
-      timeZone: config.legacyTimeZone,
-      logger: logger.child({ system: 'tmo' }),
-    });
-    cleanup.push(['tmo adapter', () => tmo.close()]);
-    const crm = await createCrmAdapter({
-      ...adapterOptions(config.crm, crmUrl),
-      wsdlPath: CRM_WSDL_PATH,
-      logger: logger.child({ system: 'crm' }),
-    });
-    cleanup.push(['crm adapter', () => crm.close()]);
-    for (const a of [tmo, crm]) {
-      a.onStateChange((ch) => {
-        metrics.circuitTransition(ch.system, ch.to);
-        logger.warn({ system: ch.system, from: ch.from, to: ch.to }, 'circuit %s is now %s', ch.system, ch.to);
-      });
-    }
-    const circuits = createCircuitStatus(tmo, crm);
-    metrics.watchCircuits(circuits);
-
-    const services = createServices({ tmo, crm });
-
-    const keys: readonly PayloadKey[] =
-      config.payloadEncryption.source === 'env' ? config.payloadEncryption.keys : ensureDevPayloadKey(config.devDataDir);
-    const cipher = toStringCipher(createFieldCipher({ keys }), 'jobs');
-    const operations = createOperations({
-      redisUrl: redis.url,
-      services,
-      cipher,
-      circuits,
-      logger: logger.child({ component: 'operations' }),
-      prefix: redisPrefix,
-      leaseTtlMs: config.workers.leaseMs,
-      retryPolicy: retryPolicyOf(config.tmo, config.crm),
-      // an inline run makes at most four legacy calls; the safety job must wait for all of them
-      inlineGraceMs: Math.max(60_000, 4 * Math.max(config.tmo.timeoutMs, config.crm.timeoutMs) * 2),
-    });
-    cleanup.push(['operations', () => operations.close()]);
-
-    const runWorkers = opts.workers ?? config.workers.inProcess;
-    const workers = runWorkers
-      ? createWorkers({
-          operations,
-          concurrency: config.workers.concurrency,
-          lockDurationMs: config.workers.lockMs,
-          stalledIntervalMs: config.workers.stalledIntervalMs,
-        })
-      : undefined;
-    if (workers) cleanup.push(['workers', () => workers.close()]);
-
-    let devKeys: DevKeys | null = null;
-    let jwks: Parameters<typeof createJwtAuthenticator>[0]['jwks'];
-    if (config.auth.mode === 'dev') {
-      devKeys = await ensureDevKeys(config.devDataDir);
-      jwks = { keys: devKeys.jwks };
-    } else if (config.auth.mode === 'jwks-url' && config.auth.jwksUrl) {
-      jwks = { url: config.auth.jwksUrl };
-    } else if (config.auth.mode === 'jwks-file' && config.auth.jwksFile) {
-      jwks = { file: config.auth.jwksFile };
-    } else {
-      throw new Error('auth is not configured');
-    }
-    const auth = createJwtAuthenticator({ jwks, issuer: config.auth.issuer, audience: config.auth.audience });
-
-    // Fail fast (503) rather than hang a request when Redis is away: idempotency is fail-closed.
-    const idemRedis = new Redis(redis.url, { maxRetriesPerRequest: 1, commandTimeout: 2_000, lazyConnect: false });
-    idemRedis.on('error', () => undefined); // reported through health and the 503s, not as an unhandled event
-    cleanup.push(['idempotency redis', () => idemRedis.quit()]);
-
-    const app = createApp({
-      services,
-      auth,
+    const legacy = await buildLegacy(config, logger, metrics, shutdown);
+    const services = createServices(legacy);
+    const queues = buildQueues(
+      config,
       logger,
-      bodyLimitBytes: config.bodyLimitBytes,
-      writes: operations,
-      beforeWrite: createIdempotencyMiddleware({
-        redis: idemRedis,
-        ttlSeconds: config.idempotencyTtlSeconds,
-        keyPrefix: `${redisPrefix}:idem:`,
-        // above the slowest inline write: four legacy calls at their timeout
-        lockTtlSeconds: Math.ceil((4 * Math.max(config.tmo.timeoutMs, config.crm.timeoutMs)) / 1000) + 30,
-        onError: (err, phase) => logger.error({ err, phase }, 'idempotency store failed'),
-      }),
-      health: {
-        async ready() {
-          const pong = await idemRedis.ping().then(
-            (r) => r === 'PONG',
-            () => false,
-          );
-          const states = Object.fromEntries(circuits.circuits().map((c) => [c.system, c.state]));
-          // An open breaker does not make the gateway unready: writes are still accepted (202).
-          return { ok: pong, checks: { redis: pong ? 'ok' : 'unreachable', circuits: states } };
-        },
-      },
-      ops: createOpsApp({
-        operations,
-        deadLetters: operations.deadLetters,
-        audit: operations.audit,
-        circuits,
-        queues: operations.queues.all,
-        requireScope,
-      }),
-      extraRoutes: (root, tools) => {
-        root.use('/v1/operations/*', tools.authenticate);
-        root.route('/', createOperationsApp({ operations }));
-        root.get('/metrics', async (c) => c.text(await metrics.render(), 200, { 'Content-Type': metrics.contentType }));
-      },
-      middleware: metrics.http,
-    });
+      { redis, prefix: redisPrefixOf(config), services, circuits: legacy.circuits, runWorkers: true },
+      shutdown,
+    );
+    return { redis, metrics, ...legacy, ...queues };
+  });
+}
 
-    let server: ServerType | null = null;
-    let url: string | null = null;
-    if (opts.listen ?? true) {
-      server = await new Promise<ServerType>((resolve, reject) => {
-        const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
-        s.once('error', reject);
-      });
-      const addr = server.address();
-      const port = typeof addr === 'object' && addr ? addr.port : config.port;
-      url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-    }
-
-    let closing: Promise<void> | undefined;
-    const http = server;
-    return {
-      url,
-      app,
-      redis,
-      tmo,
-      crm,
-      circuits,
-      operations,
-      workers,
-      simulators,
-      devKeys,
-      metrics,
-      close() {
-        const step = (name: string) => cleanup.filter(([n]) => n === name);
-        closing ??= runAll(logger, [
-          [
-            'http',
-            () =>
-              new Promise<void>((resolve) => {
-                if (!http) return resolve();
-                http.close(() => resolve());
-                if ('closeIdleConnections' in http) http.closeIdleConnections();
-              }),
-          ],
-          ...step('workers'),
-          ...step('operations'),
-          ...step('tmo adapter'),
-          ...step('crm adapter'),
-          ...step('idempotency redis'),
-          ...step('simulators'),
-          ...step('private redis'),
-        ]);
-        return closing;
-      },
-    };
-  } catch (err) {
-    return fail(err);
-  }
+/** Builds and (by default) starts the gateway described by `config`. */
+export function startGateway(config: Config, logger: Logger, opts: GatewayOptions = {}): Promise<Gateway> {
+  return assemble(logger, async (shutdown) => {
+    const redis = await buildRedis(config, logger, shutdown);
+    const prefix = redisPrefixOf(config);
+    const metrics = createMetrics();
+    const legacy = await buildLegacy(config, logger, metrics, shutdown);
+    const services = createServices(legacy);
+    const runWorkers = opts.workers ?? config.workers.inProcess;
+    const queues = buildQueues(config, logger, { redis, prefix, services, circuits: legacy.circuits, runWorkers }, shutdown);
+    const { app, devKeys } = await buildHttpApp(
+      config,
+      logger,
+      { redis, prefix, services, circuits: legacy.circuits, operations: queues.operations, metrics },
+      shutdown,
+    );
+    const url = (opts.listen ?? true) ? await listen(config, app, shutdown) : null;
+    return { url, app, redis, metrics, devKeys, ...legacy, ...queues };
+  });
 }

@@ -1,12 +1,13 @@
 /**
  * A worker-only process (`npm run worker`): the same queues, adapters and services as the
- * gateway, without HTTP. Several may run beside the gateways; BullMQ's locks share the jobs.
- * Needs the gateway's Redis: set REDIS_URL, and the same legacy URLs (or none, for the
- * embedded simulators — only useful for demos, since each process then has its own).
+ * gateway, without HTTP (no app, dev keys or idempotency client). Several may run beside the
+ * gateways; BullMQ's locks share the jobs. Needs the gateway's Redis: set REDIS_URL, and the
+ * same legacy URLs (or none, for the embedded simulators — only useful for demos, since each
+ * process then has its own).
  */
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './infra/logger.ts';
-import { startGateway } from './gateway.ts';
+import { startWorker } from './gateway.ts';
 
 let config;
 try {
@@ -19,15 +20,15 @@ try {
   throw err;
 }
 const logger = createLogger({ level: config.logLevel }).child({ role: 'worker' });
-const gw = await startGateway(config, logger, { listen: false, workers: true });
-logger.info({ redis: gw.redis.source }, 'worker started');
+const worker = await startWorker(config, logger);
+logger.info({ redis: worker.redis.source }, 'worker started');
 
 let stopping = false;
 const stop = (signal: string) => {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'worker shutting down: finishing running jobs');
-  void gw.close().then(() => process.exit(0), () => process.exit(1));
+  void worker.close().then(() => process.exit(0), () => process.exit(1));
 };
 process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGINT'));
