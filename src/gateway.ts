@@ -196,7 +196,7 @@ export async function startGateway(config: Config, logger: Logger, opts: Gateway
     } else {
       throw new Error('auth is not configured');
     }
-    const auth = createJwtAuthenticator({ jwks, issuer: config.auth.issuer, audience: config.auth.audience });
+    const auth = createJwtAuthenticator({ jwks, issuer: config.auth.issuer, audience: config.auth.audience, subjectClaim: config.auth.subjectClaim });
 
     // Fail fast (503) rather than hang a request when Redis is away: idempotency is fail-closed.
     const idemRedis = new Redis(redis.url, { maxRetriesPerRequest: 1, commandTimeout: 2_000, lazyConnect: false });
