@@ -115,7 +115,12 @@ describe('loadConfig', () => {
   it('when a JWKS file is given instead of a URL, then auth uses the file', () => {
     const { AUTH_JWKS_URL: _, ...env } = CONNECTED;
     const c = loadConfig({ ...env, AUTH_JWKS_FILE: 'keys/jwks.json' });
-    expect(c.auth).toEqual({ mode: 'jwks-file', jwksFile: resolve('keys/jwks.json'), issuer: CONNECTED.AUTH_ISSUER, audience: 'legacy-gateway' });
+    expect(c.auth).toEqual({ mode: 'jwks-file', jwksFile: resolve('keys/jwks.json'), issuer: CONNECTED.AUTH_ISSUER, audience: 'legacy-gateway', subjectClaim: 'sub' });
+  });
+
+  it('when AUTH_SUBJECT_CLAIM names another claim, then auth identifies callers by it', () => {
+    expect(loadConfig({ ...CONNECTED, AUTH_SUBJECT_CLAIM: 'client_id' }).auth.subjectClaim).toBe('client_id');
+    expect(loadConfig({}).auth.subjectClaim).toBe('sub');
   });
 
   it('when a variable is empty, then it counts as unset', () => {
@@ -141,6 +146,7 @@ describe('loadConfig', () => {
     ['BODY_LIMIT_BYTES', '10', 'BODY_LIMIT_BYTES: must be an integer 1024–10485760'],
     ['IDEMPOTENCY_TTL_SECONDS', '5', 'IDEMPOTENCY_TTL_SECONDS: must be an integer 60–2592000'],
     ['AUTH_JWKS_URL', 'ftp://x/jwks', 'AUTH_JWKS_URL: must be a http:// or https:// URL'],
+    ['AUTH_SUBJECT_CLAIM', 'a claim', 'AUTH_SUBJECT_CLAIM: must be a claim name'],
   ])('when %s is %j, then the error says %j', (name, value, expected) => {
     expect(errorOf({ [name]: value }).message).toContain(expected);
   });

@@ -38,6 +38,7 @@
  * | `AUTH_JWKS_URL` | — | JWKS endpoint (http/https) that verifies bearer tokens |
  * | `AUTH_JWKS_FILE` | — | JWKS file instead of a URL. Exactly one of the two; neither only in embedded mode (dev keys) |
  * | `AUTH_ISSUER`, `AUTH_AUDIENCE` | dev values in embedded mode | required `iss` / `aud` claims; required with a JWKS |
+ * | `AUTH_SUBJECT_CLAIM` | `sub` | claim that names the calling client (idempotency, operations, audit); a token without it gets 401 |
  * | `BODY_LIMIT_BYTES` | `65536` | largest accepted request body (1024–10485760) |
  * | `IDEMPOTENCY_TTL_SECONDS` | `86400` | how long an `Idempotency-Key` is remembered (60–2592000) |
  * | `PAYLOAD_ENCRYPTION_KEYS` | dev key in `DEV_DATA_DIR` in embedded mode | `id:<base64 of 32 bytes>,id2:…` — the first encrypts queued payloads, all decrypt (key rotation). Required in connected mode |
@@ -89,11 +90,15 @@ export interface LegacySystemConfig {
   readonly retry: RetryConfig;
 }
 
-export type AuthConfig =
+export type AuthConfig = (
   /** embedded mode: tokens are signed and verified with dev keys kept in `devDataDir` */
   | { readonly mode: 'dev'; readonly issuer: string; readonly audience: string }
   | { readonly mode: 'jwks-url'; readonly jwksUrl: string; readonly issuer: string; readonly audience: string }
-  | { readonly mode: 'jwks-file'; readonly jwksFile: string; readonly issuer: string; readonly audience: string };
+  | { readonly mode: 'jwks-file'; readonly jwksFile: string; readonly issuer: string; readonly audience: string }
+) & {
+  /** the claim naming the caller (`AUTH_SUBJECT_CLAIM`, default `sub`); tokens without it get 401 */
+  readonly subjectClaim: string;
+};
 
 export interface PayloadKey {
   readonly id: string;
@@ -311,6 +316,14 @@ export const envSchema = z.object({
   AUTH_JWKS_FILE: text,
   AUTH_ISSUER: text,
   AUTH_AUDIENCE: text,
+  AUTH_SUBJECT_CLAIM: raw.transform((v, ctx) => {
+    if (v === undefined) return 'sub';
+    if (!/^[A-Za-z_][\w:.-]{0,63}$/.test(v)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a claim name (letters, digits, _ : . -; up to 64)' });
+      return z.NEVER;
+    }
+    return v;
+  }),
   BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024, 65_536),
   IDEMPOTENCY_TTL_SECONDS: int(60, 30 * 86_400, 86_400),
   PAYLOAD_ENCRYPTION_KEYS: payloadKeys,
@@ -422,12 +435,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const issuer = e.AUTH_ISSUER ?? DEV_AUTH.issuer;
   const audience = e.AUTH_AUDIENCE ?? DEV_AUTH.audience;
+  const subjectClaim = e.AUTH_SUBJECT_CLAIM;
   const auth: AuthConfig =
     e.AUTH_JWKS_URL !== undefined
-      ? { mode: 'jwks-url', jwksUrl: e.AUTH_JWKS_URL, issuer, audience }
+      ? { mode: 'jwks-url', jwksUrl: e.AUTH_JWKS_URL, issuer, audience, subjectClaim }
       : e.AUTH_JWKS_FILE !== undefined
-        ? { mode: 'jwks-file', jwksFile: resolve(e.AUTH_JWKS_FILE), issuer, audience }
-        : { mode: 'dev', issuer, audience };
+        ? { mode: 'jwks-file', jwksFile: resolve(e.AUTH_JWKS_FILE), issuer, audience, subjectClaim }
+        : { mode: 'dev', issuer, audience, subjectClaim };
 
   const config: Config = {
     mode: tmo.data.URL === undefined && crm.data.URL === undefined ? 'embedded' : 'connected',
@@ -491,10 +505,10 @@ export function describeConfig(config: Config): Record<string, unknown> {
     legacyTimeZone: config.legacyTimeZone,
     auth:
       auth.mode === 'dev'
-        ? { mode: 'dev', issuer: auth.issuer, audience: auth.audience, keys: config.devDataDir }
+        ? { mode: 'dev', issuer: auth.issuer, audience: auth.audience, subjectClaim: auth.subjectClaim, keys: config.devDataDir }
         : auth.mode === 'jwks-url'
-          ? { mode: auth.mode, jwksUrl: safeUrl(auth.jwksUrl), issuer: auth.issuer, audience: auth.audience }
-          : { mode: auth.mode, jwksFile: auth.jwksFile, issuer: auth.issuer, audience: auth.audience },
+          ? { mode: auth.mode, jwksUrl: safeUrl(auth.jwksUrl), issuer: auth.issuer, audience: auth.audience, subjectClaim: auth.subjectClaim }
+          : { mode: auth.mode, jwksFile: auth.jwksFile, issuer: auth.issuer, audience: auth.audience, subjectClaim: auth.subjectClaim },
     bodyLimitBytes: config.bodyLimitBytes,
     idempotencyTtlSeconds: config.idempotencyTtlSeconds,
     payloadEncryption:

@@ -263,7 +263,7 @@ export async function buildHttpApp(
   shutdown: Shutdown,
 ): Promise<Http> {
   const { devKeys, jwks } = await jwksOf(config);
-  const auth = createJwtAuthenticator({ jwks, issuer: config.auth.issuer, audience: config.auth.audience });
+  const auth = createJwtAuthenticator({ jwks, issuer: config.auth.issuer, audience: config.auth.audience, subjectClaim: config.auth.subjectClaim });
   const { operations, circuits, metrics } = deps;
 
   // Fail fast (503) rather than hang a request when Redis is away: idempotency is fail-closed.

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 
 /** Who called: set by the `authenticate` middleware from a verified bearer token. */
 export interface Principal {
-  /** `sub` claim (or `client_id` / `azp` when there is no `sub`). */
+  /** the subject claim (`sub` unless configured otherwise); tokens without one are refused */
   subject: string;
   /** granted scopes (from `scope`, space separated, and/or `scp`, an array) */
   scopes: ReadonlySet<string>;

@@ -78,7 +78,7 @@ export interface ConnectedSetup {
  * Environment of a connected gateway: legacy URLs + credentials, a JWKS file of freshly
  * generated dev keys, a random payload key (every process of one test must share it).
  */
-export async function connectedSetup(legacy: Legacy, redisUrl: string, extra: Record<string, string> = {}): Promise<ConnectedSetup> {
+export async function connectedSetup(legacy: { tmo: { url: string }; crm: { url: string } }, redisUrl: string, extra: Record<string, string> = {}): Promise<ConnectedSetup> {
   const dir = mkdtempSync(join(tmpdir(), 'lgw-acceptance-'));
   const keys = await ensureDevKeys(dir);
   const env: Record<string, string> = {

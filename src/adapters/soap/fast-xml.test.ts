@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
-import { decodeXmlEntities, parseSimpleXml } from './fast-xml.ts';
+import { decodeXmlEntities, MAX_XML_DEPTH, parseSimpleXml, XmlTooDeep } from './fast-xml.ts';
 import { createResponseParser } from './response.ts';
 import { loadServiceSpec } from './wsdl.ts';
 import { CRM_WSDL, TMO_WSDL } from './testing/options.ts';
@@ -89,6 +89,21 @@ describe('parseSimpleXml', () => {
   ])('when the reply has %s, then it declines (the full parser decides)', (_label, xml) => {
     expect(parseSimpleXml(xml, isList)).toBeUndefined();
   });
+
+  const nested = (depth: number, leaf = 'x') => '<E>'.repeat(depth) + leaf + '</E>'.repeat(depth);
+
+  it('when elements nest exactly MAX_XML_DEPTH deep, then it reads them', () => {
+    expect(parseSimpleXml(nested(MAX_XML_DEPTH), isList)).toBeDefined();
+    expect(parseSimpleXml(nested(MAX_XML_DEPTH - 1, '<E/>'), isList)).toBeDefined();
+  });
+
+  it.each([
+    ['an open element', nested(MAX_XML_DEPTH + 1)],
+    ['a self-closing element', nested(MAX_XML_DEPTH, '<E/>')],
+    ['a truncated deep document', '<E>'.repeat(100_000)],
+  ])('when %s sits one level too deep, then it throws XmlTooDeep instead of declining', (_label, xml) => {
+    expect(() => parseSimpleXml(xml, isList)).toThrow(XmlTooDeep);
+  });
 });
 
 describe('createResponseParser with the purpose-built reader', () => {
@@ -98,6 +113,23 @@ describe('createResponseParser with the purpose-built reader', () => {
 
   it('when the reply is malformed in a way the reader declines, then the full path still reports it', () => {
     expect(() => parse(op, envelope('<GetTerminalResponse><A>1</B></GetTerminalResponse>'))).toThrow(/not well-formed/);
+  });
+
+  it.each([
+    ['the purpose-built reader', 100_000, '<X>', ''],
+    ['the full parser (a comment sends it there)', 1_000, '<X>', '<!-- c -->'],
+    // the depth scan takes these for self-closing elements: the parser's own limit must hold
+    ['the full parser, behind start tags the depth scan misreads', 1_000, '<X a="/>">', '<!-- c -->'],
+  ])('when a reply read by %s nests %i deep, then it is refused as too deep', (_label, depth, open, prefix) => {
+    const xml = envelope(`${prefix}<GetTerminalResponse>${open.repeat(depth)}${'</X>'.repeat(depth)}</GetTerminalResponse>`);
+    expect(() => parse(op, xml)).toThrow(/nested deeper than 32/);
+  });
+
+  it('when a reply the reader declines is larger than the fallback cap, then it is refused without the full parser', () => {
+    const small = createResponseParser(tmo.operations.values(), { maxFallbackChars: 1024 });
+    const xml = envelope(`<!-- c --><GetTerminalResponse><RETURN_MSG>${'a'.repeat(2048)}</RETURN_MSG></GetTerminalResponse>`);
+    expect(() => small(op, xml)).toThrow(/too large for the full parser/);
+    expect(parse(op, xml)).toMatchObject({ kind: 'body' });
   });
 
   it('when the reply uses a comment (outside the reader), then the full parser reads it the same', () => {

@@ -6,7 +6,10 @@
 // empty elements as ''), and it is strict: anything outside that subset — comments, CDATA,
 // processing instructions, DOCTYPE, mixed content, a bad name, a mismatched or missing end
 // tag — returns `undefined`, and the caller falls back to the full validator and parser, which
-// then decide (so malformed replies keep failing exactly as before).
+// then decide (so malformed replies keep failing exactly as before). One exception: an element
+// nested deeper than `maxDepth` throws XmlTooDeep at once — no fallback — because no legacy
+// reply comes anywhere near it and a deep document is the one input whose cost grows faster
+// than its size (each element's path string is as long as its depth).
 
 const NAME = /[A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?/y;
 const ENTITY = /&(amp|lt|gt|quot|apos|#\d{1,7}|#x[0-9a-fA-F]{1,6});/g;
@@ -22,6 +25,17 @@ export function decodeXmlEntities(value: string): string {
     if (named !== undefined) return named;
     return String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
   });
+}
+
+/** Deepest element nesting the readers accept; the WSDLs' replies stay under 10. */
+export const MAX_XML_DEPTH = 32;
+
+/** A document nests elements deeper than allowed: a contract violation, never parsed further. */
+export class XmlTooDeep extends Error {
+  constructor(readonly maxDepth: number) {
+    super(`elements nested deeper than ${maxDepth}`);
+    this.name = 'XmlTooDeep';
+  }
 }
 
 interface Frame {
@@ -59,9 +73,15 @@ function attach(parent: Record<string, unknown>, key: string, value: unknown, pa
  * Parses `xml` (one root element, optional leading `<?xml …?>`) into plain objects keyed by
  * local name, or returns `undefined` when the document is outside the supported subset or not
  * well-formed. `isList(path)` (dotted local names from the root) marks elements that are
- * always arrays.
+ * always arrays. Linear in the document's size: nesting is capped at `maxDepth` (default
+ * {@link MAX_XML_DEPTH}).
+ * @throws {XmlTooDeep} as soon as an element opens deeper than `maxDepth`
  */
-export function parseSimpleXml(xml: string, isList: (path: string) => boolean): Record<string, unknown> | undefined {
+export function parseSimpleXml(
+  xml: string,
+  isList: (path: string) => boolean,
+  maxDepth: number = MAX_XML_DEPTH,
+): Record<string, unknown> | undefined {
   const n = xml.length;
   let i = 0;
   while (i < n && isSpace(xml.charCodeAt(i))) i++;
@@ -180,6 +200,8 @@ export function parseSimpleXml(xml: string, isList: (path: string) => boolean): 
       parent.text = undefined;
       parent.children = {};
     }
+    // this element sits at depth stack.length + 1
+    if (stack.length >= maxDepth) throw new XmlTooDeep(maxDepth);
     const path = parent === undefined ? local : `${parent.path}.${local}`;
     if (selfClosing) {
       attach(parent === undefined ? root : (parent.children as Record<string, unknown>), local, '', path, isList);

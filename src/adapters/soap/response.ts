@@ -2,7 +2,7 @@
 // (leading zeros kept), namespace prefixes removed, text trimmed like node-soap, list
 // elements (maxOccurs unbounded in the WSDL) always arrays, faults read by local name.
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { decodeXmlEntities, parseSimpleXml } from './fast-xml.ts';
+import { decodeXmlEntities, MAX_XML_DEPTH, parseSimpleXml, XmlTooDeep } from './fast-xml.ts';
 import type { OperationSpec } from './wsdl.ts';
 
 /** A SOAP 1.1 fault with `faultcode` reduced to its local name (`Server`, `Client`, …). */
@@ -33,6 +33,35 @@ function asText(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }
 
+/**
+ * Estimates element depth in one pass: `<name` opens, `</` and `/>` close; comments, CDATA,
+ * PIs and declarations are skipped. An early, cheap refusal only: an attribute value holding
+ * `>` can fool it, and the full parser's own `maxNestedTags` is the backstop.
+ */
+function nestingExceeds(xml: string, maxDepth: number): boolean {
+  let depth = 0;
+  let i = xml.indexOf('<');
+  while (i !== -1) {
+    const c = xml.charCodeAt(i + 1);
+    if (c === 0x2f /* / */) {
+      depth--;
+    } else if (c === 0x21 /* ! */ || c === 0x3f /* ? */) {
+      const end = xml.startsWith('<!--', i) ? xml.indexOf('-->', i) : xml.startsWith('<![CDATA[', i) ? xml.indexOf(']]>', i) : xml.indexOf('>', i);
+      if (end === -1) return false; // not well-formed: the validator says so
+      i = xml.indexOf('<', end);
+      continue;
+    } else {
+      const gt = xml.indexOf('>', i);
+      if (gt === -1) return false;
+      if (xml.charCodeAt(gt - 1) !== 0x2f /* / */ && ++depth > maxDepth) return true;
+      i = xml.indexOf('<', gt);
+      continue;
+    }
+    i = xml.indexOf('<', i + 1);
+  }
+  return false;
+}
+
 /** Options of the response parser. */
 export interface ResponseParserOptions {
   /**
@@ -41,7 +70,23 @@ export interface ResponseParserOptions {
    * (fast-xml.ts) are well-formed by construction and skip it either way.
    */
   validate?: boolean;
+  /**
+   * Deepest element nesting accepted (default {@link MAX_XML_DEPTH}); deeper → MalformedResponse.
+   * Both readers stop at it, so a reply costs time linear in its size whatever its shape.
+   */
+  maxDepth?: number;
+  /**
+   * Largest reply (UTF-16 code units) the full validator + parser may read when the
+   * purpose-built reader declines it (comments, CDATA, mixed content…; no recorded reply
+   * does). fast-xml-parser costs several times the purpose-built reader (≈1 s per MB on a
+   * loaded 2-core machine) and runs on the event loop; larger such replies → MalformedResponse.
+   * Default {@link DEFAULT_MAX_FALLBACK_CHARS}.
+   */
+  maxFallbackChars?: number;
 }
+
+/** 256 Ki: far above any reply of the contract that the purpose-built reader would decline. */
+export const DEFAULT_MAX_FALLBACK_CHARS = 256 * 1024;
 
 /**
  * Builds the parser for a service's operations once. `parse(op, xml)` returns the content of
@@ -51,6 +96,8 @@ export function createResponseParser(operations: Iterable<OperationSpec>, option
   const listPaths = new Set<string>();
   for (const op of operations) for (const p of op.listPaths) listPaths.add(p);
   const validate = options.validate ?? true;
+  const maxDepth = options.maxDepth ?? MAX_XML_DEPTH;
+  const maxFallbackChars = options.maxFallbackChars ?? DEFAULT_MAX_FALLBACK_CHARS;
   const isList = (path: string): boolean => listPaths.has(path);
   const parser = new XMLParser({
     removeNSPrefix: true,
@@ -66,6 +113,8 @@ export function createResponseParser(operations: Iterable<OperationSpec>, option
     // support (htmlEntities) doubles parse time
     tagValueProcessor: (_tag: string, value: string) => decodeXmlEntities(value),
     isArray: (_name: string, jPath: unknown) => typeof jPath === 'string' && isList(jPath),
+    // its path of each element grows with depth too: stop at the same depth as parseSimpleXml
+    maxNestedTags: maxDepth,
   });
 
   return function parse(op: OperationSpec, xml: string): SoapReply {
@@ -75,13 +124,23 @@ export function createResponseParser(operations: Iterable<OperationSpec>, option
     if (!/Envelope\s*>\s*$/.test(text)) throw new MalformedResponse('not a complete SOAP envelope');
     // The purpose-built reader handles every reply the contract describes and checks that it is
     // well-formed on the way; anything else takes the full validator + parser path below.
-    let doc: unknown = parseSimpleXml(text, isList);
+    let doc: unknown;
+    try {
+      doc = parseSimpleXml(text, isList, maxDepth);
+    } catch (err) {
+      if (err instanceof XmlTooDeep) throw new MalformedResponse(err.message);
+      throw err;
+    }
     if (doc === undefined) {
+      if (text.length > maxFallbackChars) throw new MalformedResponse('outside the supported XML subset and too large for the full parser');
+      // The full parser's own limit comes after the validator, which is linear but would
+      // still walk a deep document to its end: a linear depth scan refuses it first.
+      if (nestingExceeds(text, maxDepth)) throw new MalformedResponse(new XmlTooDeep(maxDepth).message);
       if (validate && XMLValidator.validate(text) !== true) throw new MalformedResponse('not well-formed XML');
       try {
         doc = parser.parse(text);
-      } catch {
-        throw new MalformedResponse('not well-formed XML');
+      } catch (err) {
+        throw new MalformedResponse(err instanceof Error && /nested/i.test(err.message) ? new XmlTooDeep(maxDepth).message : 'not well-formed XML');
       }
     }
     const body = (doc as { Envelope?: { Body?: unknown } } | undefined)?.Envelope?.Body;

@@ -23,6 +23,20 @@ describe('createJwtAuthenticator', () => {
     expect([...p.scopes].sort()).toEqual(['merchants:read', 'terminals:read']);
   });
 
+  it('when a token has no subject claim, then it is refused, not given a shared identity', async () => {
+    const key = await makeKey('k-nosub');
+    const auth = createJwtAuthenticator({ jwks: { keys: { keys: [key.publicJwk] } }, issuer: TEST_ISSUER, audience: TEST_AUDIENCE });
+    const token = await signToken('merchants:read', { key, subject: null, claims: { client_id: 'svc-b', azp: 'svc-b' } });
+    await expect(auth.authenticate(token)).rejects.toMatchObject({ name: 'AuthError', reason: 'invalid', message: expect.stringMatching(/`sub`/) });
+  });
+
+  it('when the subject claim is configured, then that claim names the caller and sub alone is not enough', async () => {
+    const key = await makeKey('k-claim');
+    const auth = createJwtAuthenticator({ jwks: { keys: { keys: [key.publicJwk] } }, issuer: TEST_ISSUER, audience: TEST_AUDIENCE, subjectClaim: 'client_id' });
+    await expect(auth.authenticate(await signToken('x', { key, subject: null, claims: { client_id: 'svc-c' } }))).resolves.toMatchObject({ subject: 'svc-c' });
+    await expect(auth.authenticate(await signToken('x', { key, subject: 'svc-d' }))).rejects.toMatchObject({ reason: 'invalid' });
+  });
+
   it('when the JWKS comes from a file, then tokens signed by its key verify', async () => {
     const key = await makeKey('k2');
     const dir = await mkdtemp(join(tmpdir(), 'jwks-'));

@@ -53,7 +53,15 @@ export interface JwtAuthenticatorOptions {
   cache?: false | VerifiedTokenCacheOptions;
   /** clock in ms (tests); default `Date.now` */
   now?: () => number;
+  /**
+   * The claim that names the caller (default `sub`). A token without it, or with an empty or
+   * non-string one, is refused: callers without an identity of their own would share one
+   * (idempotency records, operations, audit).
+   */
+  subjectClaim?: string;
 }
+
+export const DEFAULT_SUBJECT_CLAIM = 'sub';
 
 /** Bounds of the verified-token cache. */
 export interface VerifiedTokenCacheOptions {
@@ -94,14 +102,14 @@ export function scopesOf(payload: JWTPayload): Set<string> {
   return scopes;
 }
 
-function subjectOf(payload: JWTPayload): string {
-  for (const claim of [payload.sub, payload.client_id, payload.azp]) {
-    if (typeof claim === 'string' && claim.length > 0) return claim;
-  }
-  return 'unknown';
+function subjectOf(payload: JWTPayload, claim: string): string {
+  const value = payload[claim];
+  if (typeof value === 'string' && value.trim().length > 0) return value;
+  throw new AuthError('invalid', `The token has no \`${claim}\` claim naming the caller.`);
 }
 
 function toAuthError(err: unknown): AuthError {
+  if (err instanceof AuthError) return err;
   if (err instanceof joseErrors.JWTExpired) return new AuthError('expired', 'The token has expired.');
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
     const claim = err.claim;
@@ -131,6 +139,7 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
   const getKey = keyResolver(options.jwks);
   const clockTolerance = options.clockToleranceSeconds ?? 30;
   const now = options.now ?? Date.now;
+  const subjectClaim = options.subjectClaim ?? DEFAULT_SUBJECT_CLAIM;
   const verifyOptions = {
     issuer: options.issuer,
     audience: options.audience,
@@ -167,7 +176,7 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
       try {
         // jose reads the same clock as the cache, so both agree on what has expired
         const { payload } = await jwtVerify(token, getKey, { ...verifyOptions, currentDate: new Date(at) });
-        const principal: Principal = { subject: subjectOf(payload), scopes: scopesOf(payload) };
+        const principal: Principal = { subject: subjectOf(payload, subjectClaim), scopes: scopesOf(payload) };
         remember(token, principal, payload.exp, at);
         return principal;
       } catch (err) {

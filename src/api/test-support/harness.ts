@@ -43,7 +43,8 @@ export interface TokenOptions {
   /** seconds from now; negative for an expired token */
   expiresInSeconds?: number;
   claims?: Record<string, unknown>;
-  subject?: string;
+  /** default `client-1`; `null` leaves the `sub` claim out */
+  subject?: string | null;
 }
 
 const sharedKey = await makeKey();
@@ -52,11 +53,12 @@ export async function signToken(scopes: string[] | string, opts: TokenOptions = 
   const key = opts.key ?? sharedKey;
   const now = Math.floor(Date.now() / 1000);
   const claims = typeof scopes === 'string' ? { scope: scopes } : { scope: scopes.join(' ') };
-  return new SignJWT({ ...claims, ...opts.claims })
+  const jwt = new SignJWT({ ...claims, ...opts.claims })
     .setProtectedHeader({ alg: 'ES256', kid: (key.publicJwk.kid as string | undefined) ?? 'test-key' })
     .setIssuer(opts.issuer ?? TEST_ISSUER)
-    .setAudience(opts.audience ?? TEST_AUDIENCE)
-    .setSubject(opts.subject ?? 'client-1')
+    .setAudience(opts.audience ?? TEST_AUDIENCE);
+  if (opts.subject !== null) jwt.setSubject(opts.subject ?? 'client-1');
+  return jwt
     .setIssuedAt(now - 5)
     .setExpirationTime(now + (opts.expiresInSeconds ?? 600))
     .sign(key.privateKey);
