@@ -237,7 +237,7 @@ describe('ops API: circuits, queue console, operations', () => {
     expect(names).toEqual(expect.arrayContaining([['ops-tmo', true], ['ops-crm', true]]));
 
     const readOnly = await call(a, '/ops/queues/api/queues/ops-tmo/promote', { method: 'PUT', scopes: 'ops:read' });
-    expect(readOnly.status).toBe(405);
+    expect(readOnly.status).toBe(403);
     const writer = await call(a, '/ops/queues/api/queues/ops-tmo/promote', { method: 'PUT', scopes: 'ops:read ops:write' });
     expect(writer.status).toBeLessThan(300);
 
@@ -249,6 +249,42 @@ describe('ops API: circuits, queue console, operations', () => {
         expect.objectContaining({ target: 'PUT /api/queues/ops-tmo/promote', outcome: 'succeeded' }),
         expect.objectContaining({ target: 'PUT /api/queues/ops-tmo/promote', outcome: 'rejected' }),
       ]),
+    );
+  });
+
+  it.each([
+    ['PUT', '/api/queues/pause'],
+    ['PUT', '/api/queues/resume'],
+    ['PUT', '/api/queues/ops-tmo/pause'],
+    ['PUT', '/api/queues/ops-tmo/empty'],
+    ['PUT', '/api/queues/ops-tmo/obliterate'],
+    ['PUT', '/api/queues/ops-tmo/retry/failed'],
+    ['PUT', '/api/queues/ops-tmo/clean/completed'],
+    ['POST', '/api/queues/ops-tmo/add'],
+    ['POST', '/api/metrics/history/purge'],
+  ])('when a read-only token sends %s %s to the console, then it is refused with 403, nothing changes and the audit says rejected', async (method, path) => {
+    h = await createHarness(inject('redisUrl'), { workers: false });
+    const a = app(h);
+    const res = await call(a, `/ops/queues${path}`, { method, scopes: 'ops:read', sub: 'reader-1', body: method === 'POST' ? { name: 'x', data: {} } : undefined });
+    expect(res.status).toBe(403);
+    expect(res.json).toMatchObject({ code: 'auth.insufficient_scope' });
+    for (const q of h.operations.queues.all) expect(await q.isPaused()).toBe(false);
+    const audit = await call(a, '/ops/audit', { scopes: 'ops:read' });
+    const entries = (audit.json.items as { actor: string; action: string; target: string; outcome: string }[]).filter(
+      (e) => e.action === 'queue_console.mutation',
+    );
+    expect(entries).toEqual([expect.objectContaining({ actor: 'reader-1', target: `${method} ${path}`, outcome: 'rejected', detail: 'HTTP 403' })]);
+  });
+
+  it('when an ops:write token pauses all queues through the console, then they are paused and the audit says succeeded', async () => {
+    h = await createHarness(inject('redisUrl'), { workers: false });
+    const a = app(h);
+    const res = await call(a, '/ops/queues/api/queues/pause', { method: 'PUT', scopes: 'ops:read ops:write' });
+    expect(res.status).toBe(200);
+    for (const q of h.operations.queues.all) expect(await q.isPaused()).toBe(true);
+    const audit = await call(a, '/ops/audit', { scopes: 'ops:read' });
+    expect(audit.json.items).toEqual(
+      expect.arrayContaining([expect.objectContaining({ target: 'PUT /api/queues/pause', outcome: 'succeeded' })]),
     );
   });
 

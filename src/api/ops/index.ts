@@ -325,12 +325,13 @@ export function createOpsApp(deps: OpsAppDeps): OpenAPIHono<ApiEnv> {
     queues: deps.queues,
     basePath: `${mountPath}/queues`,
     writeScope: OPS_WRITE,
+    requireWrite: write,
     onMutation: async (m) => {
       await audit.record({
         actor: m.actor,
         action: 'queue_console.mutation',
         target: `${m.method} ${m.path}`,
-        outcome: m.status < 400 ? 'succeeded' : 'rejected',
+        outcome: m.status >= 500 ? 'failed' : m.status >= 400 ? 'rejected' : 'succeeded',
         detail: `HTTP ${m.status}`,
       });
     },

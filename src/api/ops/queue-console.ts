@@ -7,11 +7,19 @@ import type { Queue } from 'bullmq';
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { ApiEnv } from '../env.ts';
 
+/** Methods bull-board only reads with; every other request is an action. */
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
  * The bull-board queue console at `basePath` (e.g. `/ops/queues`), as two boards over the same
- * queues: a read-only one (bull-board `readOnlyMode`, enforced server side: mutations answer
- * 405) and a full one. Each request goes to the full board only when the principal holds
- * `writeScope`; authentication and the read scope are checked by the caller's middleware.
+ * queues: a read-only one (bull-board `readOnlyMode`: the page hides the buttons) and a full
+ * one. Each request goes to the full board only when the principal holds `writeScope`;
+ * authentication and the read scope are checked by the caller's middleware.
+ *
+ * Every non-read request (PUT/POST/PATCH/DELETE) must pass `requireWrite` first, whatever
+ * bull-board would do with it: its `readOnlyMode` is per queue, and some actions (pause-all,
+ * resume-all) skip read-only queues and answer 200 having done nothing. A refused action gets
+ * `requireWrite`'s answer (403) and is reported to `onMutation` with it.
  *
  * Returns a handler to mount on `basePath` and `basePath/*`.
  */
@@ -19,6 +27,8 @@ export function queueConsole(opts: {
   queues: readonly Queue[];
   basePath: string;
   writeScope: string;
+  /** the `writeScope` check (`requireScope(writeScope)`): answers the refusal of an action */
+  requireWrite: MiddlewareHandler<ApiEnv>;
   title?: string;
   /**
    * Called after every mutating console request (retry, clean, promote, …) with what was done
@@ -47,9 +57,21 @@ export function queueConsole(opts: {
 
   return async function queueConsoleHandler(c) {
     const principal = c.get('principal') as ApiEnv['Variables']['principal'] | undefined;
-    const target = principal?.scopes.has(opts.writeScope) ? full : readOnly;
-    const res = await target.fetch(c.req.raw, c.env);
-    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && opts.onMutation) {
+    const isAction = !READ_METHODS.has(c.req.method);
+    let res: Response | undefined;
+    if (isAction) {
+      let allowed = false;
+      const refusal = await opts.requireWrite(c, async () => {
+        allowed = true;
+      });
+      // fail closed: a guard that neither passes nor answers is a refusal too
+      if (!allowed) res = refusal instanceof Response ? refusal : c.text('Forbidden', 403);
+    }
+    if (res === undefined) {
+      const target = principal?.scopes.has(opts.writeScope) ? full : readOnly;
+      res = await target.fetch(c.req.raw, c.env);
+    }
+    if (isAction && opts.onMutation) {
       // the path names queue, job id and action (`/api/queues/ops-tmo/<job>/retry/failed`)
       const path = new URL(c.req.url).pathname.slice(opts.basePath.length);
       await opts.onMutation({ actor: principal?.subject ?? 'unknown', method: c.req.method, path, status: res.status });
