@@ -7,6 +7,21 @@ import type { Queue } from 'bullmq';
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { ApiEnv } from '../env.ts';
 
+/** `<link>`s to other origins in bull-board's page (it loads Google Fonts); the fonts fall back to the system's. */
+const REMOTE_LINK = /<link\b[^>]*\bhref="https?:\/\/[^"]*"[^>]*>/gi;
+
+/**
+ * The console page without its remote assets: the gateway runs without internet access and its
+ * Content-Security-Policy allows only its own origin, so the page must not ask for anything else.
+ */
+async function withoutRemoteAssets(res: Response): Promise<Response> {
+  if (!(res.headers.get('Content-Type') ?? '').startsWith('text/html')) return res;
+  const headers = new Headers(res.headers);
+  headers.delete('Content-Length');
+  const html = (await res.text()).replace(REMOTE_LINK, '');
+  return new Response(html, { status: res.status, statusText: res.statusText, headers });
+}
+
 /**
  * The bull-board queue console at `basePath` (e.g. `/ops/queues`), as two boards over the same
  * queues: a read-only one (bull-board `readOnlyMode`, enforced server side: mutations answer
@@ -48,7 +63,7 @@ export function queueConsole(opts: {
   return async function queueConsoleHandler(c) {
     const principal = c.get('principal') as ApiEnv['Variables']['principal'] | undefined;
     const target = principal?.scopes.has(opts.writeScope) ? full : readOnly;
-    const res = await target.fetch(c.req.raw, c.env);
+    const res = await withoutRemoteAssets(await target.fetch(c.req.raw, c.env));
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && opts.onMutation) {
       // the path names queue, job id and action (`/api/queues/ops-tmo/<job>/retry/failed`)
       const path = new URL(c.req.url).pathname.slice(opts.basePath.length);
