@@ -194,6 +194,41 @@ describe('loadConfig', () => {
   });
 });
 
+describe('loadConfig: surfaces and retention', () => {
+  it.each([
+    ['embedded, unset', {}, 0],
+    ['connected, unset', CONNECTED, null],
+    ['connected, set', { ...CONNECTED, METRICS_PORT: '9464' }, 9464],
+    ['embedded, off', { METRICS_PORT: 'off' }, null],
+  ] as const)('when METRICS_PORT is %s, then the metrics listener port is %j', (_case, env, port) => {
+    expect(loadConfig({ ...env }).metricsPort).toBe(port);
+  });
+
+  it('when CORS_ORIGINS is unset, then CORS is off; when it lists origins, then exactly those', () => {
+    expect(loadConfig({}).corsOrigins).toEqual([]);
+    expect(loadConfig({ CORS_ORIGINS: 'https://a.example, http://localhost:3000' }).corsOrigins).toEqual([
+      'https://a.example',
+      'http://localhost:3000',
+    ]);
+  });
+
+  it.each([
+    ['METRICS_PORT', '70000', 'METRICS_PORT: must be a port 0–65535 or off'],
+    ['CORS_ORIGINS', '*', 'CORS_ORIGINS: "*" is not an origin'],
+    ['CORS_ORIGINS', 'https://a.example/', 'is not an origin'],
+    ['CORS_ORIGINS', 'https://a.example/path', 'is not an origin'],
+    ['OPERATION_RETENTION_DAYS', '0', 'OPERATION_RETENTION_DAYS: must be an integer 1–3650'],
+    ['AUDIT_RETENTION_DAYS', 'forever', 'AUDIT_RETENTION_DAYS: must be an integer 1–3650'],
+  ])('when %s is %j, then the error says %j', (name, value, expected) => {
+    expect(errorOf({ [name]: value }).message).toContain(expected);
+  });
+
+  it('when the retention variables are unset, then operations keep 30 days and the audit 400', () => {
+    expect(loadConfig({}).retention).toEqual({ operationDays: 30, auditDays: 400 });
+    expect(loadConfig({ OPERATION_RETENTION_DAYS: '7', AUDIT_RETENTION_DAYS: '365' }).retention).toEqual({ operationDays: 7, auditDays: 365 });
+  });
+});
+
 describe('describeConfig', () => {
   it('when described, then passwords, keys and URL passwords are hidden and the rest is shown', () => {
     const summary = describeConfig(loadConfig({ ...CONNECTED, REDIS_URL: 'redis://user:redis-Secret-3@r:6379' }));

@@ -49,6 +49,10 @@
  * | `OPERATION_LEASE_MS` | `30000` | per-operation lease, renewed while running; a crashed runner's expires after it |
  * | `REDIS_KEY_PREFIX` | `lgw` | prefix of every Redis key (queues, operations, idempotency, audit): several gateways can share one Redis database with different prefixes |
  * | `DEV_DATA_DIR` | `.tmp/dev` | where embedded mode keeps its dev keys; resolved against the working directory |
+ * | `METRICS_PORT` | off in connected mode; `0` (a free port, shown in the banner) in embedded mode | port of the separate Prometheus listener (`GET /metrics` on `HOST`); `/metrics` is never served on the API port. `off` turns it off |
+ * | `CORS_ORIGINS` | — (CORS off) | comma-separated origins (`https://console.example`) allowed to call the API from a browser |
+ * | `OPERATION_RETENTION_DAYS` | `30` | how long finished operation records (succeeded and failed), resolved dead letters and BullMQ's finished jobs are kept (1–3650) |
+ * | `AUDIT_RETENTION_DAYS` | `400` | how long ops audit entries are kept (1–3650) |
  *
  * @module
  */
@@ -139,6 +143,15 @@ export interface Config {
   readonly redisKeyPrefix: string;
   /** absolute path */
   readonly devDataDir: string;
+  /** port of the separate metrics listener; `null` = no metrics listener */
+  readonly metricsPort: number | null;
+  /** origins allowed by CORS; empty = CORS off (no CORS headers at all) */
+  readonly corsOrigins: readonly string[];
+  readonly retention: {
+    /** finished operation records, resolved/discarded dead letters, BullMQ finished jobs */
+    readonly operationDays: number;
+    readonly auditDays: number;
+  };
 }
 
 /** Credentials the embedded simulators accept; never valid against a real legacy system. */
@@ -288,6 +301,37 @@ const payloadKeys = raw.transform((v, ctx): PayloadKey[] | undefined => {
   return keys;
 });
 
+const metricsPort = raw.transform((v, ctx): number | null | undefined => {
+  if (v === undefined) return undefined;
+  if (v.toLowerCase() === 'off') return null;
+  const n = /^\d+$/.test(v) ? Number(v) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n > 65_535) {
+    ctx.addIssue({ code: 'custom', message: 'must be a port 0–65535 or off' });
+    return z.NEVER;
+  }
+  return n;
+});
+
+const origins = raw.transform((v, ctx): string[] => {
+  if (v === undefined) return [];
+  const out: string[] = [];
+  for (const entry of v.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(entry);
+    } catch {
+      parsed = undefined;
+    }
+    // an origin is scheme://host[:port] and nothing else; `*` is refused (the API takes bearer tokens)
+    if (parsed === undefined || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== entry) {
+      ctx.addIssue({ code: 'custom', message: `"${entry}" is not an origin like https://console.example (no path, no trailing slash, no *)` });
+      return z.NEVER;
+    }
+    out.push(entry);
+  }
+  return out;
+});
+
 /** The variables of one legacy system, without their `TMO_` / `CRM_` prefix. */
 export const legacySystemEnvSchema = z.object({
   URL: url(['http:', 'https:']),
@@ -334,6 +378,10 @@ export const envSchema = z.object({
   OPERATION_LEASE_MS: int(1_000, 600_000, 30_000),
   REDIS_KEY_PREFIX: keyPrefix,
   DEV_DATA_DIR: text,
+  METRICS_PORT: metricsPort,
+  CORS_ORIGINS: origins,
+  OPERATION_RETENTION_DAYS: int(1, 3650, 30),
+  AUDIT_RETENTION_DAYS: int(1, 3650, 400),
 });
 
 /** Rules between variables; they look only at presence, so they run even when values are bad. */
@@ -443,8 +491,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ? { mode: 'jwks-file', jwksFile: resolve(e.AUTH_JWKS_FILE), issuer, audience, subjectClaim }
         : { mode: 'dev', issuer, audience, subjectClaim };
 
+  const mode = tmo.data.URL === undefined && crm.data.URL === undefined ? 'embedded' : 'connected';
   const config: Config = {
-    mode: tmo.data.URL === undefined && crm.data.URL === undefined ? 'embedded' : 'connected',
+    mode,
     port: e.PORT,
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
@@ -466,6 +515,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     devDataDir: resolve(e.DEV_DATA_DIR ?? '.tmp/dev'),
+    // embedded: a free port, so several demo gateways on one machine never collide
+    metricsPort: e.METRICS_PORT === undefined ? (mode === 'embedded' ? 0 : null) : e.METRICS_PORT,
+    corsOrigins: e.CORS_ORIGINS,
+    retention: { operationDays: e.OPERATION_RETENTION_DAYS, auditDays: e.AUDIT_RETENTION_DAYS },
   };
   return deepFreeze(config);
 }
@@ -517,6 +570,9 @@ export function describeConfig(config: Config): Record<string, unknown> {
         : { source: 'env', keyIds: config.payloadEncryption.keys.map((k) => k.id), keys: '***' },
     workers: { ...config.workers },
     devDataDir: config.devDataDir,
+    metricsPort: config.metricsPort ?? 'off',
+    corsOrigins: [...config.corsOrigins],
+    retention: { ...config.retention },
   };
 }
 

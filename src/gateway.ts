@@ -22,6 +22,7 @@ import type { CircuitStatusPort } from './domain/circuit.port.ts';
 import { createServices, type Services } from './domain/services/index.ts';
 import type { Logger } from './infra/logger.ts';
 import { createMetrics, type Metrics } from './infra/metrics.ts';
+import { startMetricsServer, type MetricsServer } from './infra/metrics-server.ts';
 import { resolveRedis, type ResolvedRedis } from './infra/redis.ts';
 import { createFieldCipher, toStringCipher } from './jobs/crypto/index.ts';
 import { createOperations, type Operations } from './jobs/operations.ts';
@@ -86,6 +87,7 @@ export const SHUTDOWN_ORDER = [
   'tmo adapter',
   'crm adapter',
   'idempotency redis',
+  'metrics server',
   'simulators',
   'private redis',
 ] as const;
@@ -307,11 +309,23 @@ export async function buildHttpApp(
     extraRoutes: (root, tools) => {
       root.use('/v1/operations/*', tools.authenticate);
       root.route('/', createOperationsApp({ operations }));
-      root.get('/metrics', async (c) => c.text(await metrics.render(), 200, { 'Content-Type': metrics.contentType }));
     },
     middleware: metrics.http,
+    corsOrigins: config.corsOrigins,
+    pagePrefixes: ['/ops/queues'],
   });
   return { app, devKeys };
+}
+
+/**
+ * The Prometheus listener on `METRICS_PORT` (null when off): `/metrics` is never served on the
+ * API port (see src/infra/metrics-server.ts).
+ */
+export async function buildMetricsServer(config: Config, metrics: Metrics, shutdown: Shutdown): Promise<MetricsServer | null> {
+  if (config.metricsPort === null) return null;
+  const server = await startMetricsServer({ metrics, port: config.metricsPort, host: config.host });
+  shutdown.add('metrics server', () => server.close());
+  return server;
 }
 
 /** Serves `app` on config.host:config.port; returns its base URL. */
@@ -348,6 +362,8 @@ async function assemble<T>(logger: Logger, build: (shutdown: Shutdown) => Promis
 export interface WorkerProcess extends Legacy, Queues {
   redis: ResolvedRedis;
   metrics: Metrics;
+  /** the separate Prometheus listener (`METRICS_PORT`), or null when it is off */
+  metricsServer: MetricsServer | null;
   /** Stops the workers (finishing current jobs), queues, adapters, simulators, private Redis; once. */
   close(): Promise<void>;
 }
@@ -365,7 +381,8 @@ export function startWorker(config: Config, logger: Logger): Promise<WorkerProce
       { redis, prefix: redisPrefixOf(config), services, circuits: legacy.circuits, runWorkers: true },
       shutdown,
     );
-    return { redis, metrics, ...legacy, ...queues };
+    const metricsServer = await buildMetricsServer(config, metrics, shutdown);
+    return { redis, metrics, metricsServer, ...legacy, ...queues };
   });
 }
 
@@ -385,7 +402,8 @@ export function startGateway(config: Config, logger: Logger, opts: GatewayOption
       { redis, prefix, services, circuits: legacy.circuits, operations: queues.operations, metrics },
       shutdown,
     );
+    const metricsServer = await buildMetricsServer(config, metrics, shutdown);
     const url = (opts.listen ?? true) ? await listen(config, app, shutdown) : null;
-    return { url, app, redis, metrics, devKeys, ...legacy, ...queues };
+    return { url, app, redis, metrics, metricsServer, devKeys, ...legacy, ...queues };
   });
 }

@@ -15,7 +15,7 @@ function banner(gw: Gateway): string {
     `  OpenAPI       ${gw.url}/openapi.json`,
     `  Docs          ${gw.url}/docs`,
     `  Health        ${gw.url}/health/ready`,
-    `  Metrics       ${gw.url}/metrics`,
+    `  Metrics       ${gw.metricsServer?.url ?? 'off (set METRICS_PORT)'}`,
     `  Ops           ${gw.url}/ops/dead-letters   (queue console: ${gw.url}/ops/queues)`,
     `  Redis         ${gw.redis.url} (${gw.redis.source})`,
   ];

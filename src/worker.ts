@@ -21,7 +21,7 @@ try {
 }
 const logger = createLogger({ level: config.logLevel }).child({ role: 'worker' });
 const worker = await startWorker(config, logger);
-logger.info({ redis: worker.redis.source }, 'worker started');
+logger.info({ redis: worker.redis.source, metrics: worker.metricsServer?.url ?? 'off' }, 'worker started');
 
 let stopping = false;
 const stop = (signal: string) => {

@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { swaggerUI } from '@hono/swagger-ui';
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import { isGatewayErrorLike } from '../domain/errors/index.ts';
@@ -23,6 +24,7 @@ import type { ApiEnv } from './env.ts';
 import { allowedMethods } from './method-not-allowed.ts';
 import { accessLog } from './middleware/access-log/index.ts';
 import { requestId } from './middleware/request-id/index.ts';
+import { securityHeaders } from './middleware/security-headers/index.ts';
 import { PROBLEM_CATALOG, problem, problemFromError, problemResponse, type ProblemCode } from './problem.ts';
 import { healthRoutes, type HealthCheck } from './routes/health.ts';
 import { merchantRoutes } from './routes/merchants.ts';
@@ -38,6 +40,11 @@ const SWAGGER_ASSETS: Record<string, string> = {
   'swagger-ui.css': 'text/css; charset=utf-8',
   'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
 };
+// Swagger UI's start-up as a file, not an inline <script>: the page's CSP allows no inline script.
+const DOCS_INIT_JS = `window.addEventListener('load', function () {
+  window.ui = SwaggerUIBundle({ dom_id: '#swagger-ui', url: '/openapi.json' });
+});
+`;
 let swaggerDir: string | undefined;
 function swaggerDistDir(): string {
   swaggerDir ??= dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
@@ -87,6 +94,13 @@ export interface AppDeps {
    * authenticated here unless you use `tools.authenticate`.
    */
   extraRoutes?: (app: OpenAPIHono<ApiEnv>, tools: AppTools) => void;
+  /**
+   * Origins allowed to call the API from a browser (CORS). Empty or unset: no CORS headers at all,
+   * so browsers keep the API same-origin only.
+   */
+  corsOrigins?: readonly string[];
+  /** path prefixes serving HTML pages (they get the pages' CSP); `/docs` is always one */
+  pagePrefixes?: readonly string[];
 }
 
 function asArray<T>(v: T | T[] | undefined): T[] {
@@ -135,6 +149,20 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   app.use('*', requestId());
   for (const mw of asArray(deps.middleware)) app.use('*', mw);
   app.use('*', accessLog({ logger: deps.logger }));
+  app.use('*', securityHeaders({ pagePrefixes: ['/docs', ...(deps.pagePrefixes ?? [])] }));
+  if (deps.corsOrigins && deps.corsOrigins.length > 0) {
+    app.use(
+      '*',
+      cors({
+        origin: [...deps.corsOrigins],
+        allowMethods: ['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE'],
+        allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'Prefer'],
+        exposeHeaders: ['Location', 'Retry-After', 'X-Request-Id', 'Idempotent-Replayed', 'RateLimit', 'RateLimit-Policy'],
+        maxAge: 600,
+        credentials: false,
+      }),
+    );
+  }
   // Hono hands only `Error` instances to onError; anything else thrown (a rebuilt error
   // object from a queue, a string) would escape as a bare 500 without problem+json.
   app.use('*', async function catchNonErrors(c, next) {
@@ -187,7 +215,24 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   });
   // Swagger UI's assets come from the swagger-ui-dist package, not a CDN: the gateway must work
   // on a machine without internet access.
-  app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'legacy-gateway API', baseUrl: DOCS_ASSETS }));
+  app.get(
+    '/docs',
+    swaggerUI({
+      url: '/openapi.json',
+      title: 'legacy-gateway API',
+      baseUrl: DOCS_ASSETS,
+      manuallySwaggerUIHtml: (asset) =>
+        [
+          '<div id="swagger-ui"></div>',
+          ...asset.css.map((href) => `<link rel="stylesheet" href="${href}" />`),
+          ...asset.js.map((src) => `<script src="${src}"></script>`),
+          `<script src="${DOCS_ASSETS}/init.js"></script>`,
+        ].join('\n'),
+    }),
+  );
+  app.get(`${DOCS_ASSETS}/init.js`, (c) =>
+    c.body(DOCS_INIT_JS, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'public, max-age=3600' }),
+  );
   app.get(`${DOCS_ASSETS}/swagger-ui-dist/:file`, async (c) => {
     const asset = SWAGGER_ASSETS[c.req.param('file')];
     if (!asset) return problemResponse(c, problem('route.not_found'));

@@ -10,6 +10,21 @@ import type { ApiEnv } from '../env.ts';
 /** Methods bull-board only reads with; every other request is an action. */
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** `<link>`s to other origins in bull-board's page (it loads Google Fonts); the fonts fall back to the system's. */
+const REMOTE_LINK = /<link\b[^>]*\bhref="https?:\/\/[^"]*"[^>]*>/gi;
+
+/**
+ * The console page without its remote assets: the gateway runs without internet access and its
+ * Content-Security-Policy allows only its own origin, so the page must not ask for anything else.
+ */
+async function withoutRemoteAssets(res: Response): Promise<Response> {
+  if (!(res.headers.get('Content-Type') ?? '').startsWith('text/html')) return res;
+  const headers = new Headers(res.headers);
+  headers.delete('Content-Length');
+  const html = (await res.text()).replace(REMOTE_LINK, '');
+  return new Response(html, { status: res.status, statusText: res.statusText, headers });
+}
+
 /**
  * The bull-board queue console at `basePath` (e.g. `/ops/queues`), as two boards over the same
  * queues: a read-only one (bull-board `readOnlyMode`: the page hides the buttons) and a full
@@ -69,7 +84,7 @@ export function queueConsole(opts: {
     }
     if (res === undefined) {
       const target = principal?.scopes.has(opts.writeScope) ? full : readOnly;
-      res = await target.fetch(c.req.raw, c.env);
+      res = await withoutRemoteAssets(await target.fetch(c.req.raw, c.env));
     }
     if (isAction && opts.onMutation) {
       // the path names queue, job id and action (`/api/queues/ops-tmo/<job>/retry/failed`)
