@@ -601,3 +601,55 @@ export function ensureDevPayloadKey(dir: string): readonly PayloadKey[] {
   }
   return [{ id: 'dev', key }];
 }
+
+/** `npm run simulators`: both legacy simulators as one standalone process (see the README). */
+export interface SimulatorsConfig {
+  readonly host: string;
+  /** 0 picks a free port (the printed environment then names it) */
+  readonly tmoPort: number;
+  readonly crmPort: number;
+  readonly legacyTimeZone: string;
+  /** the Redis the printed environment tells the gateway and the workers to share */
+  readonly redisUrl: string;
+  /** absolute path; holds the dev keys and the written `simulators.env` */
+  readonly devDataDir: string;
+}
+
+const simulatorsEnvSchema = z.object({
+  SIMULATORS_HOST: host,
+  SIMULATOR_TMO_PORT: int(0, 65_535, 8081),
+  SIMULATOR_CRM_PORT: int(0, 65_535, 8082),
+  LEGACY_TIME_ZONE: timeZone,
+  REDIS_URL: url(['redis:', 'rediss:']),
+  DEV_DATA_DIR: text,
+});
+
+/**
+ * | variable | default | meaning |
+ * | --- | --- | --- |
+ * | `SIMULATORS_HOST` | `127.0.0.1` | interface both simulators listen on |
+ * | `SIMULATOR_TMO_PORT`, `SIMULATOR_CRM_PORT` | `8081`, `8082` | their ports (0 picks a free one) |
+ * | `REDIS_URL` | `redis://127.0.0.1:6379` | the Redis written into the environment for gateway and worker |
+ * | `LEGACY_TIME_ZONE`, `DEV_DATA_DIR` | as for the gateway | |
+ * @throws {ConfigError} naming every invalid variable
+ */
+export function loadSimulatorsConfig(env: NodeJS.ProcessEnv = process.env): SimulatorsConfig {
+  const parsed = simulatorsEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const variable = String(i.path[0] ?? '');
+        return { variable, message: `${i.message} (got ${JSON.stringify(env[variable])})` };
+      }),
+    );
+  }
+  const e = parsed.data;
+  return deepFreeze({
+    host: e.SIMULATORS_HOST,
+    tmoPort: e.SIMULATOR_TMO_PORT,
+    crmPort: e.SIMULATOR_CRM_PORT,
+    legacyTimeZone: e.LEGACY_TIME_ZONE,
+    redisUrl: e.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    devDataDir: resolve(e.DEV_DATA_DIR ?? '.tmp/dev'),
+  });
+}

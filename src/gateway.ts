@@ -386,6 +386,30 @@ export function startWorker(config: Config, logger: Logger): Promise<WorkerProce
   });
 }
 
+/**
+ * A gateway without in-process workers only accepts writes: warn when no worker has been seen
+ * on its queues (BullMQ's `getWorkers()`), since 202-accepted writes then wait for one. Returns
+ * the number of workers seen.
+ */
+export async function warnWhenNoWorker(config: Config, logger: Logger, operations: Operations): Promise<number> {
+  const seen = (await Promise.all(operations.queues.all.map((q) => q.getWorkers()))).reduce((n, ws) => n + ws.length, 0);
+  if (seen > 0) return seen;
+  if (config.mode === 'embedded') {
+    logger.warn(
+      'no worker runs in this process (WORKERS_IN_PROCESS=false) and none can join it: in embedded mode every process has its own ' +
+        'simulators and its own Redis key prefix, so accepted writes will never run. Set WORKERS_IN_PROCESS=true, or run ' +
+        '`npm run simulators` and start gateway and workers in connected mode (README, "Gateway and workers as separate processes")',
+    );
+  } else {
+    logger.warn(
+      { prefix: config.redisKeyPrefix },
+      'no worker runs in this process (WORKERS_IN_PROCESS=false) and none has been seen on the queues: accepted writes wait until ' +
+        '`npm run worker` starts with the same REDIS_URL and REDIS_KEY_PREFIX',
+    );
+  }
+  return 0;
+}
+
 /** Builds and (by default) starts the gateway described by `config`. */
 export function startGateway(config: Config, logger: Logger, opts: GatewayOptions = {}): Promise<Gateway> {
   return assemble(logger, async (shutdown) => {
@@ -403,6 +427,7 @@ export function startGateway(config: Config, logger: Logger, opts: GatewayOption
       shutdown,
     );
     const metricsServer = await buildMetricsServer(config, metrics, shutdown);
+    if (!runWorkers) await warnWhenNoWorker(config, logger, queues.operations);
     const url = (opts.listen ?? true) ? await listen(config, app, shutdown) : null;
     return { url, app, redis, metrics, metricsServer, devKeys, ...legacy, ...queues };
   });
