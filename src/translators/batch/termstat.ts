@@ -99,14 +99,18 @@ function framingFault(buf: Uint8Array, start: number, end: number): string {
     : `the last ${end - start} bytes are not a complete record ending in CRLF`;
 }
 
-/** ISO instant of the wall-clock time in `timeZone`, with a one-day memo of the zone's offset. */
+/**
+ * ISO instant of the wall-clock time in `timeZone` (null for an impossible date), with a memo of
+ * the last day's validity and zone offset: a snapshot's last-seen dates are mostly a few days.
+ */
 function instantConverter(timeZone: string) {
   let lastDay = -1;
   let lastMidnightMs = 0;
   let lastOffsetMs: number | null = null;
-  return (year: number, month: number, day: number, hour: number, minute: number, second: number): string => {
+  return (year: number, month: number, day: number, hour: number, minute: number, second: number): string | null => {
     const dayKey = year * 10_000 + month * 100 + day;
     if (dayKey !== lastDay) {
+      if (!isValidDate(year, month, day)) return null;
       lastDay = dayKey;
       lastMidnightMs = Date.UTC(year, month - 1, day);
       // one offset for noon-to-noon either side of the day means no transition within it
@@ -182,9 +186,9 @@ export function createTermstatParser(options: { timeZone: string; expectedDate?:
     if (year === 0 && month === 0 && day === 0) {
       if (hour !== 0 || minute !== 0 || second !== 0) throw corrupt('last seen time must be 000000 when the date is 00000000 (never seen)');
     } else {
-      if (!isValidDate(year, month, day)) throw corrupt('last seen date (positions 27–34) is not a valid date');
       if (hour > 23 || minute > 59 || second > 59) throw corrupt('last seen time (positions 35–40) is not a valid HHMMSS time');
       lastSeenAt = toInstant(year, month, day, hour, minute, second);
+      if (lastSeenAt === null) throw corrupt('last seen date (positions 27–34) is not a valid date');
     }
     const transactionCount = digits(buf, s + 40, 7);
     if (transactionCount < 0) throw corrupt('transaction count (positions 41–47) must be 7 digits');
