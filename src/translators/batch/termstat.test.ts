@@ -4,7 +4,7 @@ import { CorruptFileError } from '../../domain/errors/index.ts';
 import type { TerminalSnapshotRecord, TerminalSnapshotSummary } from '../../domain/terminal-snapshot.ts';
 import { createTermstatParser, termstatFormat } from './termstat.ts';
 
-const fixture = (name: string) => readFileSync(new URL(`../../../fixtures/batch/${name}`, import.meta.url));
+const fixture = (name: string) => readFileSync(new URL(`../../../fixtures/batch/termstat-parser/${name}`, import.meta.url));
 
 function parse(bytes: Buffer, chunkSize = bytes.length, expectedDate?: string) {
   const parser = createTermstatParser({ timeZone: 'Europe/Rome', ...(expectedDate ? { expectedDate } : {}) });
