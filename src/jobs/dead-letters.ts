@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors/index.ts';
 import type { AuditTrail } from './audit.ts';
@@ -18,11 +19,14 @@ export type DeadLetterState = 'open' | 'retrying' | 'resolved' | 'discarded';
 /** Why a job ended up here. */
 export type DeadLetterReason = 'not_retryable' | 'attempts_exhausted' | 'max_age' | 'stalled';
 
+/** Dead letters that are not operations: a batch file the gateway could not apply. */
+export type BatchDeadLetterKind = 'batch.termstat';
+
 export interface DeadLetter {
-  /** same as the operation id: an operation has at most one dead letter */
+  /** same as the operation id: an operation has at most one dead letter (`batch_…` for a batch file) */
   id: string;
   operationId: string;
-  kind: OperationKind;
+  kind: OperationKind | BatchDeadLetterKind;
   system: LegacySystem;
   /** the step that failed, `<system>.<port method>` */
   operation: string;
@@ -160,7 +164,7 @@ export function createDeadLetters(deps: {
     return {
       id: h.id,
       operationId: h.operationId ?? h.id,
-      kind: h.kind as OperationKind,
+      kind: h.kind as DeadLetter['kind'],
       system: h.system as LegacySystem,
       operation: h.operation ?? '',
       errorCode: h.errorCode ?? '',
@@ -225,6 +229,12 @@ export function createDeadLetters(deps: {
 
   async function retry(id: string, actor: string) {
     const at = new Date().toISOString();
+    const existing = await get(id);
+    if (existing && existing.kind.startsWith('batch.')) {
+      // a file is not a job: it is imported again through its own ops route once TMO delivers it
+      await audit.record({ actor, action: 'dead_letter.retry', target: id, outcome: 'rejected', detail: 'batch file' });
+      throw new ConflictError('dead_letter.batch_file', 'A batch file is retried with POST /ops/batch/imports/{date}/retry, not as a job');
+    }
     const result = await transition(id, 'open', 'retrying', {
       lastAction: JSON.stringify({ by: actor, action: 'retry', at }),
     });
@@ -383,4 +393,46 @@ export function createDeadLetters(deps: {
       return d;
     },
   };
+}
+
+/**
+ * Parks a batch file the gateway refused (e.g. a corrupt TERMSTAT snapshot) among the dead
+ * letters, so operators see it with the others. It is resolved by {@link resolveBatchDeadLetter}
+ * once a corrected file was applied; the generic retry refuses it (there is no job to re-run).
+ */
+export async function recordBatchDeadLetter(
+  redis: Redis,
+  keys: Keys,
+  input: { kind: BatchDeadLetterKind; step: string; errorCode: string; message: string; payload: unknown },
+): Promise<string> {
+  const id = `batch_${randomBytes(16).toString('hex')}`;
+  const now = new Date().toISOString();
+  await redis
+    .multi()
+    .hset(keys.deadLetter(id), {
+      id,
+      operationId: id,
+      kind: input.kind,
+      system: 'tmo',
+      operation: input.step,
+      errorCode: input.errorCode,
+      errorKind: 'translation',
+      message: sanitizeMessage(input.message),
+      reason: 'not_retryable',
+      attempts: 1,
+      deadLetterCount: 1,
+      firstFailedAt: now,
+      lastFailedAt: now,
+      payload: JSON.stringify(input.payload),
+      state: 'open',
+      updatedAt: now,
+    })
+    .zadd(keys.deadLetterIndex, Date.parse(now), id)
+    .exec();
+  return id;
+}
+
+/** A corrected batch file was applied: its open dead letters are resolved. */
+export async function resolveBatchDeadLetter(redis: Redis, keys: Keys, id: string): Promise<void> {
+  await redis.eval(RESOLVE_LUA, 1, keys.deadLetter(id), new Date().toISOString());
 }

@@ -6,3 +6,4 @@ export { BusinessError } from './business-error.ts';
 export { UnavailableError } from './unavailable-error.ts';
 export { TimeoutError } from './timeout-error.ts';
 export { TranslationError } from './translation-error.ts';
+export { CorruptFileError } from './corrupt-file-error.ts';

@@ -1,0 +1,57 @@
+import type { LifecycleStatus, Money } from './model.ts';
+
+/**
+ * The daily terminal snapshot (TMO's TERMSTAT file) in clean terms, and the seams the import
+ * job uses to read it without knowing the legacy layout: a {@link TerminalSnapshotFormat}
+ * (names, folders, a streaming parser) is implemented by `src/translators/batch/termstat.ts`
+ * and handed to the job by the composition root.
+ */
+
+/** One terminal as the snapshot saw it. */
+export interface TerminalSnapshotRecord {
+  terminalId: string;
+  tmoMerchantId: string;
+  status: LifecycleStatus;
+  /** ISO 8601 instant, null when the terminal was never seen */
+  lastSeenAt: string | null;
+  /** transactions on the snapshot date */
+  transactionCount: number;
+  /** amount on the snapshot date */
+  amount: Money;
+  /** 1-based record (line) number in the file, for error reports */
+  line: number;
+}
+
+/** What the trailer confirmed once every record was read. */
+export interface TerminalSnapshotSummary {
+  /** ISO date `YYYY-MM-DD` from the header */
+  snapshotDate: string;
+  records: number;
+  /** sum of the amounts modulo 10^12, euro cents */
+  amountTotal: number;
+}
+
+/**
+ * Push-style streaming parser: feed chunks in file order, take the records each chunk completed.
+ * Memory stays constant (at most one partial record is carried between chunks). Any layout or
+ * total fault throws a CorruptFileError naming the line.
+ */
+export interface TerminalSnapshotParser {
+  /** ISO snapshot date once the header was read, else null */
+  readonly snapshotDate: string | null;
+  /** records completed by this chunk (may be empty) */
+  push(chunk: Uint8Array): TerminalSnapshotRecord[];
+  /** end of input: checks the trailer was there, last, and matched */
+  end(): TerminalSnapshotSummary;
+}
+
+/** The snapshot file conventions of the legacy side (names, folders, layout). */
+export interface TerminalSnapshotFormat {
+  /** where the legacy side puts snapshots, and where processed/corrupt ones go */
+  readonly folders: { readonly outbox: string; readonly archive: string; readonly error: string };
+  /** a data or marker file name → its snapshot date (ISO), or null for any other name */
+  match(name: string): { snapshotDate: string; role: 'data' | 'marker' } | null;
+  /** file names of a snapshot date (ISO `YYYY-MM-DD`) */
+  names(snapshotDate: string): { data: string; marker: string };
+  createParser(options: { expectedDate?: string }): TerminalSnapshotParser;
+}
