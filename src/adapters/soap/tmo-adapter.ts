@@ -16,6 +16,7 @@ import {
   toTmoListTerminals,
   toTmoOrderTerminal,
 } from '../../translators/tmo/terminal.ts';
+import type { Dispatcher } from 'undici';
 import { createSoapClient } from './client.ts';
 import type { RequestValues } from './envelope.ts';
 import {
@@ -47,6 +48,8 @@ export interface TmoAdapterOptions {
   timeZone: string;
   /** response body cap in bytes (default 5 MB) */
   maxResponseBytes?: number;
+  /** legacy calls go here instead of the adapter's own undici Pool (tests: an undici `MockAgent`) */
+  dispatcher?: Dispatcher;
   logger?: AdapterLogger;
 }
 
@@ -66,6 +69,7 @@ export async function createTmoAdapter(opts: TmoAdapterOptions): Promise<TmoAdap
     timeoutMs: opts.timeoutMs,
     maxSockets: opts.bulkhead.limit,
     ...(opts.maxResponseBytes === undefined ? {} : { maxResponseBytes: opts.maxResponseBytes }),
+    ...(opts.dispatcher === undefined ? {} : { dispatcher: opts.dispatcher }),
     headers: { Authorization: `Basic ${Buffer.from(`${opts.username}:${opts.password}`, 'utf8').toString('base64')}` },
   });
   const resilience = createResilience({ system: 'tmo', breaker: opts.breaker, bulkhead: opts.bulkhead, logger: opts.logger });
