@@ -79,6 +79,13 @@ export async function createTmoAdapter(opts: TmoAdapterOptions): Promise<TmoAdap
    * One TMO call. RETURN_CODE is interpreted inside the breaker (E901 counts, E2xx do not);
    * `map` translates the body outside it. Every failure is reported once, sanitised.
    */
+  async function attempt(c: { op: TmoOperation; values: RequestValues; ctx: CallContext }): Promise<{ outcome: TmoOutcome; body: Record<string, unknown> }> {
+    const reply = await client.call(c.op, c.values, c.ctx);
+    if (reply.kind === 'fault') throw tmoFaultError(reply.fault);
+    const b = reply.body;
+    return { outcome: tmoReturnOutcome(c.op, text(b, 'RETURN_CODE', 'tmo'), text(b, 'RETURN_MSG', 'tmo')), body: b };
+  }
+
   async function call<T>(
     op: TmoOperation,
     values: RequestValues,
@@ -86,12 +93,7 @@ export async function createTmoAdapter(opts: TmoAdapterOptions): Promise<TmoAdap
     map: (body: Record<string, unknown>, outcome: TmoOutcome) => T,
   ): Promise<T> {
     try {
-      const { outcome, body } = await resilience.run(async () => {
-        const reply = await client.call(op, values, ctx);
-        if (reply.kind === 'fault') throw tmoFaultError(reply.fault);
-        const b = reply.body;
-        return { outcome: tmoReturnOutcome(op, text(b, 'RETURN_CODE', 'tmo'), text(b, 'RETURN_MSG', 'tmo')), body: b };
-      }, ctx.signal);
+      const { outcome, body } = await resilience.runWith(attempt, { op, values, ctx }, ctx.signal);
       return map(body, outcome);
     } catch (err) {
       reportCallFailure(logger, 'tmo', op, ctx.requestId, err);
