@@ -34,6 +34,7 @@
  * | `TMO_RETRY_ATTEMPTS`, `CRM_…` | `8` | queued writes: attempts in all (1–100) |
  * | `TMO_RETRY_BACKOFF_MS`, `CRM_…` | `2000` | queued writes: base of the exponential backoff (with jitter) |
  * | `TMO_RETRY_MAX_AGE_MS`, `CRM_…` | `3600000` | queued writes: give up (dead letter) once a job is this old |
+ * | `TMO_MAX_RATE_PER_S`, `CRM_…` | `0` (unlimited) | queued writes: most legacy operations per second started by all workers together (shared through Redis), so a backlog drains at the legacy system's pace (0–100000) |
  * | `LEGACY_TIME_ZONE` | `Europe/Rome` | IANA zone the legacy dates and times are in (checked with `Intl`) |
  * | `AUTH_JWKS_URL` | — | JWKS endpoint (http/https) that verifies bearer tokens |
  * | `AUTH_JWKS_FILE` | — | JWKS file instead of a URL. Exactly one of the two; neither only in embedded mode (dev keys) |
@@ -41,6 +42,7 @@
  * | `AUTH_SUBJECT_CLAIM` | `sub` | claim that names the calling client (idempotency, operations, audit); a token without it gets 401 |
  * | `BODY_LIMIT_BYTES` | `65536` | largest accepted request body (1024–10485760) |
  * | `IDEMPOTENCY_TTL_SECONDS` | `86400` | how long an `Idempotency-Key` is remembered (60–2592000) |
+ * | `READ_MODEL_TTL_SECONDS` | `604800` | how long the last-known copy of a terminal or merchant is kept to answer reads while its legacy system is down (60–31536000) |
  * | `PAYLOAD_ENCRYPTION_KEYS` | dev key in `DEV_DATA_DIR` in embedded mode | `id:<base64 of 32 bytes>,id2:…` — the first encrypts queued payloads, all decrypt (key rotation). Required in connected mode |
  * | `WORKERS_IN_PROCESS` | `true` | run the BullMQ workers inside the API process (`true`/`false`/`1`/`0`/`yes`/`no`) |
  * | `WORKER_CONCURRENCY` | `8` | jobs a worker runs at once (1–1000) |
@@ -92,6 +94,8 @@ export interface LegacySystemConfig {
   readonly breaker: BreakerConfig;
   readonly bulkhead: BulkheadConfig;
   readonly retry: RetryConfig;
+  /** queued legacy operations per second across all workers; `undefined` = unlimited */
+  readonly maxRatePerS: number | undefined;
 }
 
 export type AuthConfig = (
@@ -128,6 +132,8 @@ export interface Config {
   readonly auth: AuthConfig;
   readonly bodyLimitBytes: number;
   readonly idempotencyTtlSeconds: number;
+  /** last-known copies of terminals and merchants (stale-if-error reads) live this long */
+  readonly readModelTtlSeconds: number;
   readonly payloadEncryption: PayloadEncryptionConfig;
   readonly workers: {
     readonly inProcess: boolean;
@@ -347,6 +353,7 @@ export const legacySystemEnvSchema = z.object({
   RETRY_ATTEMPTS: int(1, 100, 8),
   RETRY_BACKOFF_MS: int(1, 3_600_000, 2000),
   RETRY_MAX_AGE_MS: int(1000, 30 * 86_400_000, 3_600_000),
+  MAX_RATE_PER_S: int(0, 100_000, 0),
 });
 
 /** The gateway-wide variables (the legacy systems' own are in {@link legacySystemEnvSchema}). */
@@ -370,6 +377,7 @@ export const envSchema = z.object({
   }),
   BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024, 65_536),
   IDEMPOTENCY_TTL_SECONDS: int(60, 30 * 86_400, 86_400),
+  READ_MODEL_TTL_SECONDS: int(60, 365 * 86_400, 7 * 86_400),
   PAYLOAD_ENCRYPTION_KEYS: payloadKeys,
   WORKERS_IN_PROCESS: bool(true),
   WORKER_CONCURRENCY: int(1, 1000, 8),
@@ -479,6 +487,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     bulkhead: { maxConcurrency: s.MAX_CONCURRENCY, maxQueue: s.MAX_QUEUE },
     retry: { attempts: s.RETRY_ATTEMPTS, backoffMs: s.RETRY_BACKOFF_MS, maxAgeMs: s.RETRY_MAX_AGE_MS },
+    maxRatePerS: s.MAX_RATE_PER_S === 0 ? undefined : s.MAX_RATE_PER_S,
   });
 
   const issuer = e.AUTH_ISSUER ?? DEV_AUTH.issuer;
@@ -504,6 +513,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auth,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
+    readModelTtlSeconds: e.READ_MODEL_TTL_SECONDS,
     payloadEncryption:
       e.PAYLOAD_ENCRYPTION_KEYS === undefined ? { source: 'dev' } : { source: 'env', keys: e.PAYLOAD_ENCRYPTION_KEYS },
     workers: {
@@ -564,6 +574,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
           : { mode: auth.mode, jwksFile: auth.jwksFile, issuer: auth.issuer, audience: auth.audience, subjectClaim: auth.subjectClaim },
     bodyLimitBytes: config.bodyLimitBytes,
     idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+    readModelTtlSeconds: config.readModelTtlSeconds,
     payloadEncryption:
       config.payloadEncryption.source === 'dev'
         ? { source: 'dev', dir: config.devDataDir }

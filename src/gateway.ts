@@ -25,6 +25,7 @@ import { createMetrics, type Metrics } from './infra/metrics.ts';
 import { startMetricsServer, type MetricsServer } from './infra/metrics-server.ts';
 import { resolveRedis, type ResolvedRedis } from './infra/redis.ts';
 import { createFieldCipher, toStringCipher } from './jobs/crypto/index.ts';
+import { createLastKnownStore } from './jobs/last-known.ts';
 import { createOperations, type Operations } from './jobs/operations.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, type SystemRetryPolicy } from './jobs/retry-policy.ts';
 import { createWorkers, type Workers } from './jobs/worker.ts';
@@ -212,9 +213,7 @@ export function buildQueues(
   deps: { redis: ResolvedRedis; prefix: string; services: Services; circuits: CircuitStatusPort; runWorkers: boolean },
   shutdown: Shutdown,
 ): Queues {
-  const keys: readonly PayloadKey[] =
-    config.payloadEncryption.source === 'env' ? config.payloadEncryption.keys : ensureDevPayloadKey(config.devDataDir);
-  const cipher = toStringCipher(createFieldCipher({ keys }), 'jobs');
+  const cipher = toStringCipher(createFieldCipher({ keys: payloadKeysOf(config) }), 'jobs');
   const operations = createOperations({
     redisUrl: deps.redis.url,
     services: deps.services,
@@ -257,6 +256,11 @@ export interface Http {
   devKeys: DevKeys | null;
 }
 
+/** The payload keyring: from the environment, or the dev key in embedded mode. */
+function payloadKeysOf(config: Config): readonly PayloadKey[] {
+  return config.payloadEncryption.source === 'env' ? config.payloadEncryption.keys : ensureDevPayloadKey(config.devDataDir);
+}
+
 /** The HTTP app: auth, idempotency (its own fail-fast Redis client), API, ops, metrics. */
 export async function buildHttpApp(
   config: Config,
@@ -272,11 +276,20 @@ export async function buildHttpApp(
   const idemRedis = new Redis(deps.redis.url, { maxRetriesPerRequest: 1, commandTimeout: 2_000, lazyConnect: false });
   idemRedis.on('error', () => undefined); // reported through health and the 503s, not as an unhandled event
   shutdown.add('idempotency redis', () => idemRedis.quit());
+  // Last-known copies for stale-if-error reads share that client: a read never waits on it long.
+  const lastKnown = createLastKnownStore({
+    redis: idemRedis,
+    prefix: deps.prefix,
+    cipher: toStringCipher(createFieldCipher({ keys: payloadKeysOf(config) }), 'last-known'),
+    ttlSeconds: config.readModelTtlSeconds,
+    logger: logger.child({ component: 'last-known' }),
+  });
 
   const app = createApp({
     services: deps.services,
     auth,
     logger,
+    lastKnown,
     bodyLimitBytes: config.bodyLimitBytes,
     writes: operations,
     beforeWrite: createIdempotencyMiddleware({

@@ -1,7 +1,12 @@
 /**
  * Facade benchmark (bench/facade/README.md): requests/s, p50 and p99 of `GET /v1/terminals/{id}`
- * through the gateway versus the same SOAP `GetTerminal` POSTed directly to the legacy back end,
- * at the same concurrency, and their ratio.
+ * through the gateway versus a bare Node proxy doing the same call with nothing else
+ * (`bench/support/bare-proxy-process.ts`: the floor for any Node gateway) and versus the same
+ * SOAP `GetTerminal` POSTed directly to the legacy back end, at the same concurrency, side by
+ * side in one run. The headline is `gateway/bare` (req/s ratio) with the p99 the gateway adds
+ * over the bare proxy and the CPU per request of both proxies (their own `process.cpuUsage()`,
+ * read over IPC through `bench/support/cpu-probe.ts`). The gateway verifies an RS256 token
+ * from a JWKS file, at its default LOG_LEVEL=info unless `--log-levels` says otherwise.
  *
  * Two back ends, each in its own process: the TMO simulator (node-soap decoding: slow, which
  * flatters the ratio) and a canned-response `node:http` stub that replays the simulator's
@@ -11,8 +16,8 @@
  * resolution, too coarse for a 3 ms budget). CPU per request is read from /proc for the gateway
  * and the back end: unlike req/s it barely moves when other work loads the machine.
  *
- *   npm run bench:facade -- [--connections 20] [--duration 10] [--warmup 2]
- *                           [--log-levels warn,info] [--backends stub,sim] [--rounds 1]
+ *   npm run bench:facade -- [--connections 20] [--duration 8] [--warmup 2]
+ *                           [--log-levels info] [--backends sim,stub] [--rounds 3]
  *                           [--cpu-prof DIR]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -22,13 +27,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { createSoapClient } from '../../src/adapters/soap/client.ts';
-import { ensureDevKeys } from '../../src/api/auth/dev-keys.ts';
+import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/api/auth/dev-keys.ts';
 import { freePort, startPrivateRedis, type PrivateRedis } from '../../src/infra/redis-server.ts';
 import { recordReply, type CannedReplies } from '../support/soap-stub.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TMO_WSDL = join(ROOT, 'fixtures/tmo/TerminalManagement.wsdl');
+const CPU_PROBE = join(ROOT, 'bench/support/cpu-probe.ts');
 // The simulators' default credentials (src/simulators): the gateway logs in with them.
 const LEGACY = { username: 'gateway', password: 'gateway-dev-secret' };
 const BASIC = `Basic ${Buffer.from(`${LEGACY.username}:${LEGACY.password}`).toString('base64')}`;
@@ -36,11 +43,11 @@ const BASIC = `Basic ${Buffer.from(`${LEGACY.username}:${LEGACY.password}`).toSt
 const { values: args } = parseArgs({
   options: {
     connections: { type: 'string', default: '20' },
-    duration: { type: 'string', default: '10' },
+    duration: { type: 'string', default: '8' },
     warmup: { type: 'string', default: '2' },
-    'log-levels': { type: 'string', default: 'warn,info' },
-    backends: { type: 'string', default: 'stub,sim' },
-    rounds: { type: 'string', default: '1' },
+    'log-levels': { type: 'string', default: 'info' },
+    backends: { type: 'string', default: 'sim' },
+    rounds: { type: 'string', default: '3' },
     'cpu-prof': { type: 'string' },
   },
 });
@@ -48,8 +55,8 @@ const connections = Number(args.connections);
 const duration = Number(args.duration);
 const warmup = Number(args.warmup);
 const rounds = Number(args.rounds);
-const logLevels = (args['log-levels'] ?? 'warn').split(',').filter(Boolean);
-const backends = (args.backends ?? 'stub,sim').split(',').filter((b): b is 'stub' | 'sim' => b === 'stub' || b === 'sim');
+const logLevels = (args['log-levels'] ?? 'info').split(',').filter(Boolean);
+const backends = (args.backends ?? 'sim').split(',').filter((b): b is 'stub' | 'sim' => b === 'stub' || b === 'sim');
 for (const [name, v] of [['connections', connections], ['duration', duration], ['warmup', warmup], ['rounds', rounds]] as const) {
   if (!Number.isFinite(v) || v < 0 || (name !== 'warmup' && v < 1) || v > 10_000) throw new Error(`--${name} must be a positive number`);
 }
@@ -74,7 +81,11 @@ process.on('exit', () => {
 
 /** Spawns a TypeScript entry point under tsx; resolves with its first stdout line as JSON. */
 async function spawnTs<T>(entry: string, argv: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; info: T }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry), ...argv], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', CPU_PROBE, join(ROOT, entry), ...argv], {
+    cwd: ROOT,
+    env,
+    stdio: ['pipe', 'pipe', 'inherit', 'ipc'],
+  });
   children.add(child);
   child.once('exit', () => children.delete(child));
   const info = await new Promise<T>((resolve, reject) => {
@@ -110,6 +121,26 @@ function cpuMs(pid: number | undefined): number {
   }
 }
 
+/** A child's own `process.cpuUsage()` total in µs, asked over IPC (bench/support/cpu-probe.ts). */
+function childCpuUs(child: ChildProcess | undefined): Promise<number> {
+  if (!child?.connected) return Promise.resolve(NaN);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.off('message', onMessage);
+      resolve(NaN);
+    }, 2000);
+    const onMessage = (msg: unknown) => {
+      const cpu = (msg as { cpu?: NodeJS.CpuUsage }).cpu;
+      if (!cpu) return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      resolve(cpu.user + cpu.system);
+    };
+    child.on('message', onMessage);
+    child.send('cpu');
+  });
+}
+
 // ------------------------------------------------------------------------------------------
 // Load
 
@@ -118,8 +149,10 @@ interface Measured {
   p50: number;
   p99: number;
   errors: number;
-  /** CPU ms per 1000 requests = µs per request, per watched process */
+  /** CPU ms per 1000 requests = µs per request, per watched process (/proc) */
   cpuUsPerReq: number[];
+  /** the proxy's (gateway's or bare proxy's) own process.cpuUsage() per request, µs */
+  proxyUsPerReq: number;
   /** this process's (autocannon's) CPU per request, µs: on 2 cores the load generator competes too */
   loadGenUsPerReq: number;
 }
@@ -129,9 +162,10 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] as number;
 }
 
-async function load(opts: autocannon.Options, seconds: number, watch: Array<number | undefined>): Promise<Measured> {
+async function load(opts: autocannon.Options, seconds: number, watch: Array<number | undefined>, proxy?: ChildProcess): Promise<Measured> {
   const latencies: number[] = [];
   let bad = 0;
+  const proxy0 = await childCpuUs(proxy);
   const cpu0 = watch.map(cpuMs);
   const self0 = process.cpuUsage();
   const started = performance.now();
@@ -146,6 +180,7 @@ async function load(opts: autocannon.Options, seconds: number, watch: Array<numb
   const elapsed = (performance.now() - started) / 1000;
   const cpu1 = watch.map(cpuMs);
   const self = process.cpuUsage(self0);
+  const proxy1 = await childCpuUs(proxy);
   const sorted = Float64Array.from(latencies).sort();
   return {
     rps: latencies.length / elapsed,
@@ -154,12 +189,13 @@ async function load(opts: autocannon.Options, seconds: number, watch: Array<numb
     errors: bad + result.errors + result.timeouts,
     cpuUsPerReq: watch.map((_, i) => ((cpu1[i] as number) - (cpu0[i] as number)) / Math.max(1, latencies.length) * 1000),
     loadGenUsPerReq: (self.user + self.system) / Math.max(1, latencies.length),
+    proxyUsPerReq: (proxy1 - proxy0) / Math.max(1, latencies.length),
   };
 }
 
-async function measure(opts: autocannon.Options, watch: Array<number | undefined>): Promise<Measured> {
+async function measure(opts: autocannon.Options, watch: Array<number | undefined>, proxy?: ChildProcess): Promise<Measured> {
   if (warmup > 0) await load(opts, warmup, []);
-  return load(opts, duration, watch);
+  return load(opts, duration, watch, proxy);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -192,10 +228,30 @@ const repliesFile = join(workDir, 'replies.json');
 writeFileSync(repliesFile, JSON.stringify(replies));
 const stub = await spawnTs<{ url: string }>('bench/support/soap-stub-process.ts', [repliesFile]);
 
+// The bare proxy, one per back end, sending the gateway's own envelope as a string template.
+const TID_SLOT = 'TIDSLOT0';
+const bareEnvelope = getTerminal.replace(tid, TID_SLOT).replace(TID_SLOT, '@@TID@@');
+const bareEnv = (url: string): NodeJS.ProcessEnv => ({ ...process.env, TMO_URL: url, TMO_USERNAME: LEGACY.username, TMO_PASSWORD: LEGACY.password, BARE_ENVELOPE: bareEnvelope });
+const bare = {
+  sim: await spawnTs<{ url: string }>('bench/support/bare-proxy-process.ts', [], bareEnv(tmoUrl)),
+  stub: await spawnTs<{ url: string }>('bench/support/bare-proxy-process.ts', [], bareEnv(stub.info.url)),
+};
+
 const redis: PrivateRedis = await startPrivateRedis();
 cleanups.push(() => redis.stop());
-const keys = await ensureDevKeys(join(workDir, 'keys'));
-const token = await keys.signToken(['terminals:read'], { expiresIn: '2h' });
+// An RS256 key in a JWKS file, as most identity providers issue (RSA verify is cheap, sign is not).
+const rsa = await generateKeyPair('RS256', { extractable: true });
+const jwksFile = join(workDir, 'jwks.json');
+writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(rsa.publicKey)), kid: 'bench-rs256', alg: 'RS256', use: 'sig' }] }));
+const keys = { jwksFile, issuer: DEV_ISSUER, audience: DEV_AUDIENCE };
+const token = await new SignJWT({ scope: 'terminals:read' })
+  .setProtectedHeader({ alg: 'RS256', kid: 'bench-rs256', typ: 'JWT' })
+  .setIssuer(DEV_ISSUER)
+  .setAudience(DEV_AUDIENCE)
+  .setSubject('bench')
+  .setIssuedAt()
+  .setExpirationTime('2h')
+  .sign(rsa.privateKey);
 
 interface GatewayProcess {
   url: string;
@@ -209,10 +265,10 @@ async function startGatewayProcess(backendUrl: string, logLevel: string, label: 
   const logFile = join(workDir, `gateway-${label}.log`);
   const out = openSync(logFile, 'w');
   const profDir = args['cpu-prof'];
-  const nodeArgs = ['--import', 'tsx', ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, label)] : [])];
+  const nodeArgs = ['--import', 'tsx', '--import', CPU_PROBE, ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, label)] : [])];
   const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'src/main.ts')], {
     cwd: ROOT,
-    stdio: ['ignore', out, 'inherit'],
+    stdio: ['ignore', out, 'inherit', 'ipc'],
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -285,15 +341,19 @@ for (let round = 0; round < rounds; round++) {
     );
     rows.push({ backend, path: 'direct SOAP', logLevel: '-', m: direct });
     console.error(`  ${backend} direct: ${direct.rps.toFixed(0)} req/s`);
+    const b = await measure({ url: `${bare[backend].info.url}/v1/terminals/${tid}`, method: 'GET' }, [bare[backend].child.pid, backendPid[backend]], bare[backend].child);
+    rows.push({ backend, path: 'bare proxy', logLevel: '-', m: b });
+    console.error(`  ${backend} bare proxy: ${b.rps.toFixed(0)} req/s, ${b.proxyUsPerReq.toFixed(0)} µs CPU/req`);
     for (const level of logLevels) {
       const gw = await startGatewayProcess(backendUrl[backend], level, `${backend}-${level}-${round}`);
       try {
         const m = await measure(
           { url: `${gw.url}/v1/terminals/${tid}`, method: 'GET', headers: { Authorization: `Bearer ${token}` } },
           [gw.child.pid, backendPid[backend]],
+          gw.child,
         );
         rows.push({ backend, path: 'gateway', logLevel: level, m });
-        console.error(`  ${backend} gateway (${level}): ${m.rps.toFixed(0)} req/s`);
+        console.error(`  ${backend} gateway (${level}): ${m.rps.toFixed(0)} req/s, ${m.proxyUsPerReq.toFixed(0)} µs CPU/req`);
       } finally {
         await gw.stop();
       }
@@ -324,17 +384,20 @@ const summary = [...groups.values()].map((g) => {
     p50: median(g.map((r) => r.m.p50)),
     p99: median(g.map((r) => r.m.p99)),
     errors: g.reduce((n, r) => n + r.m.errors, 0),
-    gwCpu: first.path === 'gateway' ? median(g.map((r) => r.m.cpuUsPerReq[0] ?? NaN)) : NaN,
-    beCpu: median(g.map((r) => r.m.cpuUsPerReq[first.path === 'gateway' ? 1 : 0] ?? NaN)),
+    proxyCpu: first.path === 'direct SOAP' ? NaN : median(g.map((r) => r.m.proxyUsPerReq)),
+    beCpu: median(g.map((r) => r.m.cpuUsPerReq[first.path === 'direct SOAP' ? 0 : 1] ?? NaN)),
+    /** per round, for the ratio's spread */
+    rpsByRound: g.map((r) => r.m.rps),
     genCpu: median(g.map((r) => r.m.loadGenUsPerReq)),
   };
 });
 
 const fmt = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '-');
-const header = ['back end', 'path', 'log', 'req/s', 'p50 ms', 'p99 ms', 'gw/direct', '+p99 ms', 'gw CPU µs/req', 'back-end CPU µs/req', 'autocannon CPU µs/req', 'errors'];
+const header = ['back end', 'path', 'log', 'req/s', 'p50 ms', 'p99 ms', 'vs bare', '+p99 ms vs bare', 'vs direct', 'proxy CPU µs/req', 'back-end CPU µs/req', 'autocannon CPU µs/req', 'errors'];
 const lines: string[][] = [];
 for (const s of summary) {
   const direct = summary.find((d) => d.backend === s.backend && d.path === 'direct SOAP');
+  const bareRow = summary.find((d) => d.backend === s.backend && d.path === 'bare proxy');
   const isGw = s.path === 'gateway';
   lines.push([
     s.backend === 'sim' ? 'TMO simulator' : 'canned stub',
@@ -343,9 +406,10 @@ for (const s of summary) {
     fmt(s.rps, 0),
     fmt(s.p50),
     fmt(s.p99),
-    isGw && direct ? `${fmt((100 * s.rps) / direct.rps, 0)}%` : '',
-    isGw && direct ? fmt(s.p99 - direct.p99) : '',
-    fmt(s.gwCpu, 0),
+    isGw && bareRow ? fmt(s.rps / bareRow.rps) : s.path === 'bare proxy' ? '1.00' : '',
+    isGw && bareRow ? fmt(s.p99 - bareRow.p99) : '',
+    s.path !== 'direct SOAP' && direct ? fmt(s.rps / direct.rps) : '',
+    fmt(s.proxyCpu, 0),
     fmt(s.beCpu, 0),
     fmt(s.genCpu, 0),
     String(s.errors),
@@ -353,12 +417,23 @@ for (const s of summary) {
 }
 const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
 const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-console.log(`GET /v1/terminals/{id} via the gateway vs SOAP GetTerminal direct — ${connections} connections, ${duration}s (+${warmup}s warm-up), median of ${rounds} round(s)`);
+console.log(`GET /v1/terminals/{id} via the gateway vs a bare Node proxy vs SOAP GetTerminal direct (RS256 token) — ${connections} connections, ${duration}s (+${warmup}s warm-up), median of ${rounds} round(s)`);
 console.log(`${new Date().toISOString()}, ${cpus().length}× ${cpus()[0]?.model ?? '?'}, node ${process.version}, loadavg before ${load0.map((l) => l.toFixed(2)).join(' ')} / after ${load1.map((l) => l.toFixed(2)).join(' ')}`);
 console.log(row(header));
 console.log(row(widths.map((w) => '-'.repeat(w))));
 for (const l of lines) console.log(row(l));
-console.log('Targets: gateway ≥ 60% of direct req/s, and +p99 < 3 ms.');
+// Headline: gateway/bare per round (same round = same machine conditions), then the median.
+for (const s of summary.filter((x) => x.path === 'gateway')) {
+  const bareRow = summary.find((d) => d.backend === s.backend && d.path === 'bare proxy');
+  if (!bareRow) continue;
+  const perRound = s.rpsByRound.map((r, i) => r / (bareRow.rpsByRound[i] ?? NaN));
+  console.log(
+    `gateway/bare (${s.backend === 'sim' ? 'TMO simulator' : 'canned stub'}, LOG_LEVEL=${s.logLevel}) = ${fmt(median(perRound))}` +
+      ` (per round ${perRound.map((x) => fmt(x)).join(', ')}); +p99 vs bare ${fmt(s.p99 - bareRow.p99)} ms;` +
+      ` CPU µs/req gateway ${fmt(s.proxyCpu, 0)} vs bare ${fmt(bareRow.proxyCpu, 0)}`,
+  );
+}
+console.log('Targets (issue 8): gateway/bare ≥ 0.70 and ≤ 3 ms added p99 over the bare proxy at 20 connections.');
 
 await cleanupAll();
 process.exit(summary.some((s) => s.errors > 0) ? 1 : 0);

@@ -17,6 +17,7 @@ import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import { isGatewayErrorLike } from '../domain/errors/index.ts';
+import type { LastKnownPort } from '../domain/read-model.port.ts';
 import type { Services } from '../domain/services/types.ts';
 import type { Authenticator } from './auth/authenticator.ts';
 import { authenticate, requireScope } from './auth/middleware.ts';
@@ -82,6 +83,11 @@ export interface AppDeps {
    * synchronous and without a queue (tests, tools).
    */
   writes?: WriteSubmitter;
+  /**
+   * Last-known copies of terminals and merchants: reads answer from them (200 + `Age`,
+   * `Cache-Status`) while the legacy system is down; reads and completed writes refresh them.
+   */
+  lastKnown?: LastKnownPort;
   /** Outermost middleware after the request id (metrics): sees every request and its final response. */
   middleware?: MiddlewareHandler<ApiEnv> | MiddlewareHandler<ApiEnv>[];
   /**
@@ -195,7 +201,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   app.route('/health', healthRoutes(deps.health, deps.logger));
 
   app.use('/v1/*', auth);
-  const routeDeps = { services: deps.services, beforeWrite, writes: deps.writes ?? directWrites(deps.services) };
+  const routeDeps = { services: deps.services, beforeWrite, writes: deps.writes ?? directWrites(deps.services), lastKnown: deps.lastKnown };
   app.route('/v1', merchantRoutes(routeDeps));
   app.route('/v1', partnerRoutes(routeDeps));
   app.route('/v1', terminalRoutes(routeDeps));

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, isValidIban, maskIban, sanitizeForLog, scrubText, serializeError, type Logger } from './logger.ts';
+import { createLogger, isValidIban, MAYBE_SENSITIVE, maskIban, sanitizeForLog, scrubAllPatterns, scrubText, serializeError, type Logger } from './logger.ts';
 
 const IBAN = 'IT60X0542811101000000123456';
 const MASKED = `IT${'*'.repeat(14)}3456`; // the one mask shape (domain/iban.ts)
@@ -58,6 +58,36 @@ describe('scrubText', () => {
     ['a lower-case id that is not an IBAN', 'job ab12cdef34567890xyz'],
   ])('when the text holds only %s, then it is unchanged', (_case, input) => {
     expect(scrubText(input)).toBe(input);
+  });
+
+  it('when any pattern would change a text, then the one-pass shortcut (MAYBE_SENSITIVE) sees it too', () => {
+    // Fragments that trigger each pattern, and harmless ones, glued in random orders (seeded).
+    const triggers = [
+      IBAN, IBAN.toLowerCase(), 'IT60 X054 2811 1010 0000 0123 456', 'DE89 3704 0044 0532 0130 00', BASIC, 'Bearer abc.def', JWT_SAMPLE,
+      '<wsse:Password>x</wsse:Password>', '<Nonce>n</Nonce>', '<x:BinarySecurityToken>b</x:BinarySecurityToken>', '<Iban>IT60X054281110</Iban>',
+      '&lt;Password&gt;p&lt;/Password&gt;', 'password=hunter2', 'PWD: x', 'api_key=k', 'refresh-token=t', 'client_secret=s',
+      '{"authorization":"a"}', '{"Cookie":"c"}', '{"myIban":"IT60X0542811101000000123456"}', 'redis://u:p@h', 'ftp://a:b@c',
+    ];
+    const harmless = ['GET', '/v1/terminals/T0000001', 'status 200', 'C000012345', 'req 3f1c9a7e-8c1d', ' ', '"', ':', '=', 'x', 'AB12CD34'];
+    let seed = 42;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    let changed = 0;
+    for (let i = 0; i < 3000; i++) {
+      const parts = Array.from({ length: 1 + rnd(4) }, () => (rnd(4) === 0 ? triggers[rnd(triggers.length)] : harmless[rnd(harmless.length)]) as string);
+      const text = parts.join(rnd(2) === 0 ? ' ' : '');
+      if (scrubAllPatterns(text) !== text) {
+        changed += 1;
+        expect(MAYBE_SENSITIVE.test(text), text).toBe(true);
+      }
+    }
+    for (const t of triggers) expect(scrubAllPatterns(t), t).not.toBe(t);
+    expect(changed).toBeGreaterThan(300);
+  });
+
+  it('when an access-log line holds nothing sensitive, then the shortcut lets it through unchanged', () => {
+    const line = '{"level":30,"time":1764240000000,"requestId":"3f1c9a7e-8c1d-4a7b-9d0e-1f2a3b4c5d6e","method":"GET","path":"/v1/terminals/T0000001","status":200,"durationMs":1.2,"msg":"request"}';
+    expect(MAYBE_SENSITIVE.test(line)).toBe(false);
+    expect(scrubText(line)).toBe(line);
   });
 
   it('when scrubbed twice, then the second pass changes nothing', () => {

@@ -8,6 +8,7 @@ import type { MiddlewareHandler } from 'hono';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CircuitState, CircuitStatusPort } from '../domain/circuit.port.ts';
 
+const MAX_CACHED_SERIES = 2000;
 const STATE_VALUE: Record<CircuitState, number> = { closed: 0, half_open: 1, open: 2 };
 
 export interface Metrics {
@@ -71,16 +72,27 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     },
   });
 
+  // prom-client hashes the label object on every observe; the child for a (method, route,
+  // status) triple is looked up once and kept. Bounded: methods come from clients.
+  type Child = ReturnType<typeof requests.labels>;
+  const children = new Map<string, Child>();
+  const childFor = (method: string, route: string, status: number): Child => {
+    const key = `${method} ${status} ${route}`;
+    let child = children.get(key);
+    if (child === undefined) {
+      child = requests.labels(method, route, String(status));
+      if (children.size < MAX_CACHED_SERIES) children.set(key, child);
+    }
+    return child;
+  };
+
   return {
     contentType: registry.contentType,
     http: async function httpMetrics(c, next) {
-      const start = process.hrtime.bigint();
+      const start = performance.now();
       await next();
       const route = c.req.routePath && c.req.routePath !== '*' && c.req.routePath !== '/*' ? c.req.routePath : 'unmatched';
-      requests.observe(
-        { method: c.req.method, route, status: String(c.res.status) },
-        Number(process.hrtime.bigint() - start) / 1e9,
-      );
+      childFor(c.req.method, route, c.res.status).observe((performance.now() - start) / 1000);
     },
     circuitTransition(system, to) {
       transitions.inc({ system, to });

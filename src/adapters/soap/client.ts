@@ -1,12 +1,13 @@
 // The lean, WSDL-driven SOAP client (docs/ARCHITECTURE.md): node-soap reads the WSDL once at
-// startup; per call we fill a precompiled envelope, POST it over a keep-alive agent and
+// startup; per call we fill a precompiled envelope, POST it over an undici keep-alive Pool and
 // parse the reply with fast-xml-parser. node-soap's per-call cost (object→XML by walking the
 // WSDL, axios, sax) is what this avoids; the conformance test proves the wire is the same.
 import type { CallContext } from '../../domain/call-context.ts';
 import { compileEnvelope, type EnvelopeBuilder, type RequestValues } from './envelope.ts';
 import { httpStatusError, malformedError, transportError, type SoapSystem } from './http-faults.ts';
 import { createResponseParser, MalformedResponse, type SoapReply } from './response.ts';
-import { createHttpTransport, TransportFailure, type HttpReply } from './transport.ts';
+import type { Dispatcher } from 'undici';
+import { createHttpTransport, TransportFailure, type HttpReply, type TransportTlsOptions } from './transport.ts';
 import { loadServiceSpec, type OperationSpec, type ServiceSpec } from './wsdl.ts';
 
 /** Options of the lean SOAP client. */
@@ -26,6 +27,10 @@ export interface SoapClientOptions {
   soapHeader?: (now: Date) => string;
   /** run the full XML validator on replies (default true) */
   validateXml?: boolean;
+  /** TLS options for an `https:` endpoint (private CA, client certificate), passed to the pool's `connect` */
+  tls?: TransportTlsOptions;
+  /** requests go here instead of the client's own undici Pool (tests: an undici `MockAgent`) */
+  dispatcher?: Dispatcher;
 }
 
 export interface SoapClient {
@@ -55,6 +60,8 @@ export async function createSoapClient(opts: SoapClientOptions): Promise<SoapCli
     timeoutMs: opts.timeoutMs,
     maxResponseBytes: opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
     ...(opts.headers === undefined ? {} : { headers: opts.headers }),
+    ...(opts.tls === undefined ? {} : { tls: opts.tls }),
+    ...(opts.dispatcher === undefined ? {} : { dispatcher: opts.dispatcher }),
   });
 
   function operation(name: string): { op: OperationSpec; build: EnvelopeBuilder } {

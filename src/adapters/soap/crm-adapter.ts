@@ -17,6 +17,7 @@ import {
   toCrmUpdateCustomer,
 } from '../../translators/crm/customer.ts';
 import { existingCustIdFromText } from '../../translators/crm/fields.ts';
+import type { Dispatcher } from 'undici';
 import { createSoapClient } from './client.ts';
 import { crmErrorOf, crmFaultError } from './crm-faults.ts';
 import type { RequestValues } from './envelope.ts';
@@ -50,6 +51,8 @@ export interface CrmAdapterOptions {
   bulkhead: BulkheadOptions;
   /** response body cap in bytes (default 5 MB) */
   maxResponseBytes?: number;
+  /** legacy calls go here instead of the adapter's own undici Pool (tests: an undici `MockAgent`) */
+  dispatcher?: Dispatcher;
   logger?: AdapterLogger;
 }
 
@@ -68,6 +71,7 @@ export async function createCrmAdapter(opts: CrmAdapterOptions): Promise<CrmAdap
     timeoutMs: opts.timeoutMs,
     maxSockets: opts.bulkhead.limit,
     ...(opts.maxResponseBytes === undefined ? {} : { maxResponseBytes: opts.maxResponseBytes }),
+    ...(opts.dispatcher === undefined ? {} : { dispatcher: opts.dispatcher }),
     soapHeader: usernameTokenHeader(opts.username, opts.password),
   });
   const resilience = createResilience({ system: 'crm', breaker: opts.breaker, bulkhead: opts.bulkhead, logger: opts.logger });

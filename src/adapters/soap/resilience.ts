@@ -84,6 +84,11 @@ export function adapterControls(
 export interface Resilience {
   /** Runs `task` through the bulkhead and the breaker. */
   run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  /**
+   * Runs `task(arg)` through the bulkhead and the breaker: lets a caller pass one long-lived
+   * function and its per-call data instead of a new closure per call (the hot path).
+   */
+  runWith<A, T>(task: (arg: A) => Promise<T>, arg: A, signal?: AbortSignal): Promise<T>;
   snapshot(): CircuitSnapshot;
   /** Subscribes to state changes; returns the unsubscribe function. */
   onStateChange(listener: (change: CircuitStateChange) => void): () => void;
@@ -102,6 +107,10 @@ function stateOf(b: CircuitBreaker): CircuitState {
   return b.opened ? 'open' : 'closed';
 }
 
+function callNoArg<T>(task: () => Promise<T>): Promise<T> {
+  return task();
+}
+
 /** Creates the breaker + bulkhead of one system (`tmo`, `crm`). */
 export function createResilience(opts: {
   system: string;
@@ -111,7 +120,7 @@ export function createResilience(opts: {
 }): Resilience {
   const { system, logger } = opts;
   const label = system.toUpperCase();
-  const breaker = new CircuitBreaker<[() => Promise<unknown>], unknown>((task) => task(), {
+  const breaker = new CircuitBreaker<[(arg: unknown) => Promise<unknown>, unknown], unknown>((task, arg) => task(arg), {
     name: system,
     timeout: false, // the transport owns the per-call timeout (it can abort the socket)
     errorThresholdPercentage: opts.breaker.errorThresholdPercentage,
@@ -173,9 +182,9 @@ export function createResilience(opts: {
   const closed = (): UnavailableError =>
     new UnavailableError(`${system}.closed`, `The ${label} adapter is shut down`, { system });
 
-  async function fire<T>(task: () => Promise<T>): Promise<T> {
+  async function fire<A, T>(task: (arg: A) => Promise<T>, arg: A): Promise<T> {
     try {
-      return (await breaker.fire(task)) as T;
+      return (await breaker.fire(task as (arg: unknown) => Promise<unknown>, arg)) as T;
     } catch (err) {
       const code = (err as { code?: unknown })?.code;
       if (code === 'EOPENBREAKER') throw circuitOpen();
@@ -184,7 +193,7 @@ export function createResilience(opts: {
     }
   }
 
-  function run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  function runWith<A, T>(task: (arg: A) => Promise<T>, arg: A, signal?: AbortSignal): Promise<T> {
     if (shutDown) return Promise.reject(closed());
     if (signal?.aborted) return Promise.reject(aborted());
     // Fail fast while open; half-open lets opossum pick the single trial call.
@@ -194,7 +203,7 @@ export function createResilience(opts: {
     }
     const saturated = limit.activeCount >= limit.concurrency;
     if (saturated && limit.pendingCount >= opts.bulkhead.maxQueue) return Promise.reject(overloaded());
-    if (!saturated) return limit(() => fire(task));
+    if (!saturated) return limit(fire<A, T>, task, arg);
 
     // Queued: give up on abort or queue timeout without waiting for a slot.
     return new Promise<T>((resolve, reject) => {
@@ -219,7 +228,7 @@ export function createResilience(opts: {
         if (gaveUp) return; // slot freed at once: the caller has gone
         cleanup();
         try {
-          resolve(await fire(task));
+          resolve(await fire(task, arg));
         } catch (err) {
           reject(err);
         }
@@ -228,7 +237,8 @@ export function createResilience(opts: {
   }
 
   return {
-    run,
+    run: (task, signal) => runWith(callNoArg, task, signal),
+    runWith,
     snapshot() {
       const s = breaker.stats;
       return {

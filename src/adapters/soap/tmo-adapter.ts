@@ -16,6 +16,7 @@ import {
   toTmoListTerminals,
   toTmoOrderTerminal,
 } from '../../translators/tmo/terminal.ts';
+import type { Dispatcher } from 'undici';
 import { createSoapClient } from './client.ts';
 import type { RequestValues } from './envelope.ts';
 import {
@@ -47,6 +48,8 @@ export interface TmoAdapterOptions {
   timeZone: string;
   /** response body cap in bytes (default 5 MB) */
   maxResponseBytes?: number;
+  /** legacy calls go here instead of the adapter's own undici Pool (tests: an undici `MockAgent`) */
+  dispatcher?: Dispatcher;
   logger?: AdapterLogger;
 }
 
@@ -66,6 +69,7 @@ export async function createTmoAdapter(opts: TmoAdapterOptions): Promise<TmoAdap
     timeoutMs: opts.timeoutMs,
     maxSockets: opts.bulkhead.limit,
     ...(opts.maxResponseBytes === undefined ? {} : { maxResponseBytes: opts.maxResponseBytes }),
+    ...(opts.dispatcher === undefined ? {} : { dispatcher: opts.dispatcher }),
     headers: { Authorization: `Basic ${Buffer.from(`${opts.username}:${opts.password}`, 'utf8').toString('base64')}` },
   });
   const resilience = createResilience({ system: 'tmo', breaker: opts.breaker, bulkhead: opts.bulkhead, logger: opts.logger });
@@ -75,6 +79,13 @@ export async function createTmoAdapter(opts: TmoAdapterOptions): Promise<TmoAdap
    * One TMO call. RETURN_CODE is interpreted inside the breaker (E901 counts, E2xx do not);
    * `map` translates the body outside it. Every failure is reported once, sanitised.
    */
+  async function attempt(c: { op: TmoOperation; values: RequestValues; ctx: CallContext }): Promise<{ outcome: TmoOutcome; body: Record<string, unknown> }> {
+    const reply = await client.call(c.op, c.values, c.ctx);
+    if (reply.kind === 'fault') throw tmoFaultError(reply.fault);
+    const b = reply.body;
+    return { outcome: tmoReturnOutcome(c.op, text(b, 'RETURN_CODE', 'tmo'), text(b, 'RETURN_MSG', 'tmo')), body: b };
+  }
+
   async function call<T>(
     op: TmoOperation,
     values: RequestValues,
@@ -82,12 +93,7 @@ export async function createTmoAdapter(opts: TmoAdapterOptions): Promise<TmoAdap
     map: (body: Record<string, unknown>, outcome: TmoOutcome) => T,
   ): Promise<T> {
     try {
-      const { outcome, body } = await resilience.run(async () => {
-        const reply = await client.call(op, values, ctx);
-        if (reply.kind === 'fault') throw tmoFaultError(reply.fault);
-        const b = reply.body;
-        return { outcome: tmoReturnOutcome(op, text(b, 'RETURN_CODE', 'tmo'), text(b, 'RETURN_MSG', 'tmo')), body: b };
-      }, ctx.signal);
+      const { outcome, body } = await resilience.runWith(attempt, { op, values, ctx }, ctx.signal);
       return map(body, outcome);
     } catch (err) {
       reportCallFailure(logger, 'tmo', op, ctx.requestId, err);

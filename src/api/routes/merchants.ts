@@ -7,7 +7,9 @@ import { toMerchantDto } from '../mappers.ts';
 import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
 import { DEFAULT_LIMIT, customerIdValue, cursorQuery, limitQuery, merchantIdParam } from '../schemas/common.ts';
 import { Merchant, MerchantList, MerchantPatchBody, NewMerchantBody } from '../schemas/resources.ts';
+import { readThrough, rememberWrite, STALE_HEADERS, STALE_IF_ERROR_NOTE } from '../stale-if-error.ts';
 import { acceptedResponse, submitContext, writeResponse } from '../writes.ts';
+import type { Merchant as MerchantModel } from '../../domain/model.ts';
 import { routeGroup, scopeNote, security, type RouteDeps } from './shared.ts';
 
 export const MERCHANTS_MAX_LIMIT = 100;
@@ -15,7 +17,7 @@ export const MERCHANTS_MAX_LIMIT = 100;
 const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 
 /** `/v1/merchants` routes. Mount with `app.route('/v1', merchantRoutes(deps))`. */
-export function merchantRoutes({ services, beforeWrite, writes }: RouteDeps) {
+export function merchantRoutes({ services, beforeWrite, writes, lastKnown }: RouteDeps) {
   const app = routeGroup();
 
   const create = createRoute({
@@ -53,8 +55,10 @@ export function merchantRoutes({ services, beforeWrite, writes }: RouteDeps) {
       iban: body.iban ?? null,
       partnerId: body.partnerId ?? null,
     };
-    const r = writeResponse(c, await writes.submit('merchant.onboard', input, submitContext(c)), toMerchantDto);
+    const submitted = await writes.submit('merchant.onboard', input, submitContext(c));
+    const r = writeResponse(c, submitted, toMerchantDto);
     if (r.kind === 'accepted') return c.json(r.body, 202);
+    if (submitted.outcome === 'completed') rememberWrite(lastKnown, 'merchant', submitted.body as MerchantModel);
     return r.status === 201 ? c.json(r.body, 201) : c.json(r.body, 200);
   });
 
@@ -64,16 +68,16 @@ export function merchantRoutes({ services, beforeWrite, writes }: RouteDeps) {
     tags: ['Merchants'],
     operationId: 'getMerchant',
     summary: 'Read a merchant',
-    description: 'Customer master data merged with the terminal system\'s (mcc, status).' + scopeNote('merchants:read'),
+    description: 'Customer master data merged with the terminal system\'s (mcc, status).' + STALE_IF_ERROR_NOTE + scopeNote('merchants:read'),
     security: security('merchants:read'),
     middleware: [requireScope('merchants:read')],
     request: { params: z.object({ merchantId: merchantIdParam }) },
-    responses: { 200: { description: 'The merchant', content: json(Merchant) }, ...problemResponses(404, ...COMMON_ERRORS) },
+    responses: { 200: { description: 'The merchant', content: json(Merchant), headers: STALE_HEADERS }, ...problemResponses(404, ...COMMON_ERRORS) },
   });
 
   app.openapi(get, async (c) => {
     const { merchantId } = c.req.valid('param');
-    const merchant = await services.merchants.get(merchantId, callContext(c));
+    const merchant = await readThrough(c, lastKnown, 'merchant', merchantId, () => services.merchants.get(merchantId, callContext(c)));
     return c.json(toMerchantDto(merchant), 200);
   });
 
@@ -141,8 +145,10 @@ export function merchantRoutes({ services, beforeWrite, writes }: RouteDeps) {
     if (body.address !== undefined) change.address = { ...body.address };
     if (body.iban !== undefined) change.iban = body.iban;
     if (body.partnerId !== undefined) change.partnerId = body.partnerId;
-    const r = writeResponse(c, await writes.submit('merchant.update', { merchantId, patch: change }, submitContext(c)), toMerchantDto);
+    const submitted = await writes.submit('merchant.update', { merchantId, patch: change }, submitContext(c));
+    const r = writeResponse(c, submitted, toMerchantDto);
     if (r.kind === 'accepted') return c.json(r.body, 202);
+    if (submitted.outcome === 'completed') rememberWrite(lastKnown, 'merchant', submitted.body as MerchantModel);
     c.header('Location', undefined);
     return c.json(r.body, 200);
   });

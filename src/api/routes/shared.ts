@@ -1,5 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
+import type { LastKnownPort } from '../../domain/read-model.port.ts';
 import type { Services } from '../../domain/services/types.ts';
 import type { ApiEnv } from '../env.ts';
 import type { WriteSubmitter } from '../writes.ts';
@@ -12,6 +13,8 @@ export interface RouteDeps {
   beforeWrite: MiddlewareHandler<ApiEnv>[];
   /** applies writes: now (201/200) or accepted for later (202) */
   writes: WriteSubmitter;
+  /** last-known copies for reads during a legacy outage (absent: outages answer 503/504) */
+  lastKnown?: LastKnownPort | undefined;
 }
 
 /** A sub-app with the gateway's validation hook (zod failures → problem+json). */

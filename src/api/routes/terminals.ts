@@ -6,7 +6,9 @@ import { toTerminalDto } from '../mappers.ts';
 import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
 import { DEFAULT_LIMIT, cursorQuery, limitQuery, merchantIdParam, terminalIdParam } from '../schemas/common.ts';
 import { Terminal, TerminalList, TerminalOrderBody, TerminalStatusBody } from '../schemas/resources.ts';
+import { readThrough, rememberWrite, STALE_HEADERS, STALE_IF_ERROR_NOTE } from '../stale-if-error.ts';
 import { acceptedResponse, submitContext, writeResponse } from '../writes.ts';
+import type { MerchantTerminal } from '../../domain/services/types.ts';
 import { routeGroup, scopeNote, security, type RouteDeps } from './shared.ts';
 
 export const TERMINALS_MAX_LIMIT = 50;
@@ -14,7 +16,7 @@ export const TERMINALS_MAX_LIMIT = 50;
 const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 
 /** `/v1/merchants/{merchantId}/terminals` and `/v1/terminals` routes. */
-export function terminalRoutes({ services, beforeWrite, writes }: RouteDeps) {
+export function terminalRoutes({ services, beforeWrite, writes, lastKnown }: RouteDeps) {
   const app = routeGroup();
 
   const order = createRoute({
@@ -44,8 +46,10 @@ export function terminalRoutes({ services, beforeWrite, writes }: RouteDeps) {
     const { merchantId } = c.req.valid('param');
     const body = c.req.valid('json');
     const order = { model: body.model, contactless: body.contactless, currency: body.currency, shippingAddress: body.shippingAddress };
-    const r = writeResponse(c, await writes.submit('terminal.order', { merchantId, order }, submitContext(c)), toTerminalDto);
+    const submitted = await writes.submit('terminal.order', { merchantId, order }, submitContext(c));
+    const r = writeResponse(c, submitted, toTerminalDto);
     if (r.kind === 'accepted') return c.json(r.body, 202);
+    if (submitted.outcome === 'completed') rememberWrite(lastKnown, 'terminal', submitted.body as MerchantTerminal);
     return c.json(r.body, 201);
   });
 
@@ -80,16 +84,17 @@ export function terminalRoutes({ services, beforeWrite, writes }: RouteDeps) {
     tags: ['Terminals'],
     operationId: 'getTerminal',
     summary: 'Read a terminal',
-    description: scopeNote('terminals:read').trim(),
+    description: `Read a terminal.${STALE_IF_ERROR_NOTE}${scopeNote('terminals:read')}`,
     security: security('terminals:read'),
     middleware: [requireScope('terminals:read')],
     request: { params: z.object({ terminalId: terminalIdParam }) },
-    responses: { 200: { description: 'The terminal', content: json(Terminal) }, ...problemResponses(404, ...COMMON_ERRORS) },
+    responses: { 200: { description: 'The terminal', content: json(Terminal), headers: STALE_HEADERS }, ...problemResponses(404, ...COMMON_ERRORS) },
   });
 
   app.openapi(get, async (c) => {
     const { terminalId } = c.req.valid('param');
-    return c.json(toTerminalDto(await services.terminals.get(terminalId, callContext(c))), 200);
+    const terminal = await readThrough(c, lastKnown, 'terminal', terminalId, () => services.terminals.get(terminalId, callContext(c)));
+    return c.json(toTerminalDto(terminal), 200);
   });
 
   const changeStatus = createRoute({
@@ -119,8 +124,10 @@ export function terminalRoutes({ services, beforeWrite, writes }: RouteDeps) {
     const { terminalId } = c.req.valid('param');
     const body = c.req.valid('json');
     const input = { terminalId, status: body.status, reason: body.reason };
-    const r = writeResponse(c, await writes.submit('terminal.status', input, submitContext(c)), toTerminalDto);
+    const submitted = await writes.submit('terminal.status', input, submitContext(c));
+    const r = writeResponse(c, submitted, toTerminalDto);
     if (r.kind === 'accepted') return c.json(r.body, 202);
+    if (submitted.outcome === 'completed') rememberWrite(lastKnown, 'terminal', submitted.body as MerchantTerminal);
     c.header('Location', undefined);
     return c.json(r.body, 200);
   });

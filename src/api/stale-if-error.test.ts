@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { staleAllowance } from './stale-if-error.ts';
+
+describe('staleAllowance (request Cache-Control)', () => {
+  it.each<[string | undefined, { allowed: boolean; maxStaleS: number }]>([
+    [undefined, { allowed: true, maxStaleS: Infinity }],
+    ['', { allowed: true, maxStaleS: Infinity }],
+    ['no-cache', { allowed: false, maxStaleS: Infinity }],
+    ['No-Cache, max-stale=60', { allowed: false, maxStaleS: 60 }],
+    ['no-store', { allowed: false, maxStaleS: Infinity }],
+    ['max-stale=120', { allowed: true, maxStaleS: 120 }],
+    ['max-stale="30"', { allowed: true, maxStaleS: 30 }],
+    ['max-stale', { allowed: true, maxStaleS: Infinity }],
+    ['max-age=0, max-stale=5', { allowed: true, maxStaleS: 5 }],
+    ['max-stale=abc', { allowed: true, maxStaleS: Infinity }],
+  ])('when the request says %j, then a copy is allowed: %j', (header, expected) => {
+    expect(staleAllowance(header)).toEqual(expected);
+  });
+});

@@ -1,0 +1,85 @@
+/**
+ * Reads that survive a legacy outage (RFC 5861 stale-if-error, RFC 9211 Cache-Status): when
+ * the legacy read fails as unavailable or timed out (breaker open included), answer 200 from
+ * the last-known copy with `Age` and `Cache-Status: legacy-gateway; hit; detail=stale-if-error`.
+ * The client decides: `Cache-Control: no-cache` → the error as it is; `max-stale=<s>` → a copy
+ * at most that old. A fresh answer never carries these headers; it refreshes the copy.
+ */
+import type { Context } from 'hono';
+import { isGatewayErrorLike } from '../domain/errors/index.ts';
+import type { LastKnownEntities, LastKnownKind, LastKnownPort } from '../domain/read-model.port.ts';
+import type { ApiEnv } from './env.ts';
+
+export const CACHE_STATUS_STALE = 'legacy-gateway; hit; detail=stale-if-error';
+
+/** What the request's `Cache-Control` allows: no copy at all, or one at most `maxStaleS` old. */
+export function staleAllowance(header: string | undefined): { allowed: boolean; maxStaleS: number } {
+  let allowed = true;
+  let maxStaleS = Infinity;
+  for (const part of (header ?? '').split(',')) {
+    const [rawName, rawValue] = part.split('=', 2) as [string, string | undefined];
+    const name = rawName.trim().toLowerCase();
+    if (name === 'no-cache' || name === 'no-store') allowed = false;
+    else if (name === 'max-stale' && rawValue !== undefined) {
+      const s = Number(rawValue.trim().replace(/^"|"$/g, ''));
+      if (Number.isFinite(s) && s >= 0) maxStaleS = Math.min(maxStaleS, Math.floor(s));
+    }
+  }
+  return { allowed, maxStaleS };
+}
+
+function isOutage(err: unknown): boolean {
+  return isGatewayErrorLike(err) && (err.kind === 'unavailable' || err.kind === 'timeout') && !err.code.endsWith('.aborted');
+}
+
+/**
+ * Runs the fresh read; on success records the copy (without waiting), on an outage answers
+ * from the copy when the request allows it, else rethrows the original error.
+ */
+export async function readThrough<K extends LastKnownKind>(
+  c: Context<ApiEnv>,
+  lastKnown: LastKnownPort | undefined,
+  kind: K,
+  id: string,
+  fresh: () => Promise<LastKnownEntities[K]>,
+): Promise<LastKnownEntities[K]> {
+  try {
+    const value = await fresh();
+    lastKnown?.remember(kind, id, value);
+    return value;
+  } catch (err) {
+    if (lastKnown === undefined || !isOutage(err)) throw err;
+    const { allowed, maxStaleS } = staleAllowance(c.req.header('Cache-Control'));
+    if (!allowed) throw err;
+    const copy = await lastKnown.recall(kind, id);
+    if (copy === null) throw err;
+    const age = Math.max(0, Math.floor((Date.now() - copy.confirmedAt) / 1000));
+    if (age > maxStaleS) throw err;
+    c.header('Age', String(age));
+    c.header('Cache-Status', CACHE_STATUS_STALE);
+    c.get('logger').warn({ event: 'served_stale', kind, code: (err as { code: string }).code, ageS: age }, 'legacy unavailable: answered from the last-known copy');
+    return copy.value;
+  }
+}
+
+/** Records what a completed write returned (the resource as the legacy system now has it). */
+export function rememberWrite<K extends LastKnownKind>(lastKnown: LastKnownPort | undefined, kind: K, value: LastKnownEntities[K] | undefined): void {
+  if (lastKnown && value && typeof value === 'object' && typeof (value as { id?: unknown }).id === 'string') {
+    lastKnown.remember(kind, (value as { id: string }).id, value);
+  }
+}
+
+/** OpenAPI text and headers for the routes that answer from the copy. */
+export const STALE_IF_ERROR_NOTE =
+  '\n\nWhen the legacy system is unavailable or does not answer in time (its circuit breaker open included), the last-known copy ' +
+  'of the resource (kept for every resource read or written through the gateway, `READ_MODEL_TTL_SECONDS`, default 7 days) ' +
+  'is answered with 200, `Age: <seconds since the legacy system last confirmed it>` and ' +
+  '`Cache-Status: legacy-gateway; hit; detail=stale-if-error` (RFC 5861, RFC 9211) instead of 503/504. ' +
+  'Send `Cache-Control: no-cache` to get the 503/504 instead, or `Cache-Control: max-stale=<seconds>` to accept only a copy at most that old. ' +
+  'A resource never seen by the gateway still answers 503/504. A fresh answer never carries `Age` or `Cache-Status`.';
+
+export const STALE_HEADERS = {
+  Age: { description: 'Only on an answer from the last-known copy: seconds since the legacy system last confirmed it.', schema: { type: 'integer' as const } },
+  'Cache-Status': { description: 'Only on an answer from the last-known copy: `legacy-gateway; hit; detail=stale-if-error`.', schema: { type: 'string' as const } },
+};
+

@@ -1,0 +1,96 @@
+/**
+ * The last-known copies of terminals and merchants in Redis (LastKnownPort; issue 8,
+ * docs/DECISIONS.md "Reads that survive a legacy outage").
+ *
+ * | key | type | what |
+ * | --- | --- | --- |
+ * | `{p}:lk:terminal:{id}` | string, EX | `{"v":1,"at":<ms>,"data":{…}}` — a terminal holds no personal data |
+ * | `{p}:lk:merchant:{id}` | string, EX | `{"v":1,"at":<ms>,"sealed":"…"}` — sealed (names, e-mail, phone, address, masked IBAN) |
+ *
+ * Same prefix (and so the same Redis Cluster hash tag, when the prefix carries one) as every
+ * other key. Writes are fire-and-forget: a read never waits for Redis, a failure is logged (at
+ * most once per 10 s). A copy that has not changed is written again only after `refreshMs`,
+ * so a hot id costs one SET per interval, not one per read; `Age` is then overstated by at
+ * most that interval, never understated.
+ */
+import type { Redis } from 'ioredis';
+import type { LastKnown, LastKnownEntities, LastKnownKind, LastKnownPort } from '../domain/read-model.port.ts';
+import type { StringCipher } from './crypto/index.ts';
+
+const FORMAT = 1;
+const SEALED_KINDS: ReadonlySet<LastKnownKind> = new Set(['merchant']);
+
+export interface LastKnownStoreOptions {
+  redis: Redis;
+  /** the gateway's Redis key prefix */
+  prefix: string;
+  /** seals personal data (merchants) */
+  cipher: StringCipher;
+  ttlSeconds: number;
+  logger: { warn(obj: Record<string, unknown>, msg?: string): void };
+  /** an unchanged copy is rewritten after this long (default 10 s) */
+  refreshMs?: number;
+  /** ids whose last write is remembered in memory for the refresh check (default 10,000) */
+  maxTracked?: number;
+  now?: () => number;
+}
+
+/** Redis key of a copy. */
+export function lastKnownKey(prefix: string, kind: LastKnownKind, id: string): string {
+  return `${prefix}:lk:${kind}:${id}`;
+}
+
+export function createLastKnownStore(opts: LastKnownStoreOptions): LastKnownPort {
+  const now = opts.now ?? Date.now;
+  const refreshMs = opts.refreshMs ?? 10_000;
+  const maxTracked = opts.maxTracked ?? 10_000;
+  /** key → [JSON of the value, when it was written]; Map order = insertion order (oldest first) */
+  const written = new Map<string, [string, number]>();
+  let lastWarnAt = -Infinity;
+
+  const warn = (err: unknown, op: string): void => {
+    const t = now();
+    if (t - lastWarnAt < 10_000) return;
+    lastWarnAt = t;
+    opts.logger.warn({ event: 'last_known_store_failed', op, err: (err as Error)?.name ?? 'Error' }, 'last-known copy store failed');
+  };
+
+  return {
+    remember(kind, id, value) {
+      try {
+        const key = lastKnownKey(opts.prefix, kind, id);
+        const json = JSON.stringify(value);
+        const at = now();
+        const prev = written.get(key);
+        if (prev && prev[0] === json && at - prev[1] < refreshMs) return;
+        const record = SEALED_KINDS.has(kind)
+          ? `{"v":${FORMAT},"at":${at},"sealed":${JSON.stringify(opts.cipher.seal(json))}}`
+          : `{"v":${FORMAT},"at":${at},"data":${json}}`;
+        written.delete(key);
+        written.set(key, [json, at]);
+        if (written.size > maxTracked) written.delete(written.keys().next().value as string);
+        opts.redis.set(key, record, 'EX', opts.ttlSeconds).catch((err: unknown) => {
+          written.delete(key);
+          warn(err, 'set');
+        });
+      } catch (err) {
+        warn(err, 'seal');
+      }
+    },
+
+    async recall<K extends LastKnownKind>(kind: K, id: string): Promise<LastKnown<LastKnownEntities[K]> | null> {
+      try {
+        const raw = await opts.redis.get(lastKnownKey(opts.prefix, kind, id));
+        if (raw === null) return null;
+        const record = JSON.parse(raw) as { v?: unknown; at?: unknown; data?: unknown; sealed?: unknown };
+        if (record.v !== FORMAT || typeof record.at !== 'number') return null;
+        const value = typeof record.sealed === 'string' ? (JSON.parse(opts.cipher.open(record.sealed)) as unknown) : record.data;
+        if (typeof value !== 'object' || value === null) return null;
+        return { value: value as LastKnownEntities[K], confirmedAt: record.at };
+      } catch (err) {
+        warn(err, 'get');
+        return null;
+      }
+    },
+  };
+}
