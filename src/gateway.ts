@@ -22,7 +22,8 @@ import type { CircuitStatusPort } from './domain/circuit.port.ts';
 import { createServices, type Services } from './domain/services/index.ts';
 import type { Logger } from './infra/logger.ts';
 import { createMetrics, type Metrics } from './infra/metrics.ts';
-import { resolveRedis, type ResolvedRedis } from './infra/redis.ts';
+import { redisClientOptions, resolveRedis, type ResolvedRedis } from './infra/redis.ts';
+import { newOperationId } from './jobs/operation-store.ts';
 import { createFieldCipher, toStringCipher } from './jobs/crypto/index.ts';
 import { createOperations, type Operations } from './jobs/operations.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, type SystemRetryPolicy } from './jobs/retry-policy.ts';
@@ -221,6 +222,7 @@ export function buildQueues(
     logger: logger.child({ component: 'operations' }),
     prefix: deps.prefix,
     leaseTtlMs: config.workers.leaseMs,
+    livenessMs: config.workers.livenessMs,
     retryPolicy: retryPolicyOf(config.tmo, config.crm),
     // an inline run makes at most four legacy calls; the safety job must wait for all of them
     inlineGraceMs: Math.max(60_000, 4 * Math.max(config.tmo.timeoutMs, config.crm.timeoutMs) * 2),
@@ -267,7 +269,7 @@ export async function buildHttpApp(
   const { operations, circuits, metrics } = deps;
 
   // Fail fast (503) rather than hang a request when Redis is away: idempotency is fail-closed.
-  const idemRedis = new Redis(deps.redis.url, { maxRetriesPerRequest: 1, commandTimeout: 2_000, lazyConnect: false });
+  const idemRedis = new Redis(deps.redis.url, redisClientOptions('commands', 2_000));
   idemRedis.on('error', () => undefined); // reported through health and the 503s, not as an unhandled event
   shutdown.add('idempotency redis', () => idemRedis.quit());
 
@@ -280,7 +282,10 @@ export async function buildHttpApp(
     beforeWrite: createIdempotencyMiddleware({
       redis: idemRedis,
       ttlSeconds: config.idempotencyTtlSeconds,
-      keyPrefix: `${deps.prefix}:idem:`,
+      keyPrefix: operations.runtime.keys.idempotencyPrefix,
+      // a resend whose first request's process died resumes the same operation at once
+      liveness: { instanceId: operations.runtime.liveness.id, keyOf: (id) => operations.runtime.liveness.keyOf(id) },
+      newRef: newOperationId,
       // above the slowest inline write: four legacy calls at their timeout
       lockTtlSeconds: Math.ceil((4 * Math.max(config.tmo.timeoutMs, config.crm.timeoutMs)) / 1000) + 30,
       onError: (err, phase) => logger.error({ err, phase }, 'idempotency store failed'),
