@@ -49,6 +49,7 @@
  * | `WORKER_LOCK_MS` | `30000` | BullMQ job lock; a killed worker's job is taken over after about this long |
  * | `WORKER_STALLED_INTERVAL_MS` | `15000` | how often workers look for jobs of crashed workers |
  * | `OPERATION_LEASE_MS` | `30000` | per-operation lease, renewed while running; a crashed runner's expires after it |
+ * | `INSTANCE_LIVENESS_MS` | `10000` | TTL of each process's liveness key (heartbeat every tenth): a killed process's leases and idempotency claims are taken over after about this long. Must outlast the longest Redis stall to ride out (1000–600000) |
  * | `REDIS_KEY_PREFIX` | `lgw` | prefix of every Redis key (queues, operations, idempotency, audit): several gateways can share one Redis database with different prefixes |
  * | `DEV_DATA_DIR` | `.tmp/dev` | where embedded mode keeps its dev keys; resolved against the working directory |
  * | `METRICS_PORT` | off in connected mode; `0` (a free port, shown in the banner) in embedded mode | port of the separate Prometheus listener (`GET /metrics` on `HOST`); `/metrics` is never served on the API port. `off` turns it off |
@@ -144,6 +145,8 @@ export interface Config {
     readonly stalledIntervalMs: number;
     /** per-operation lease (renewed while running); a crashed runner's lease expires after it */
     readonly leaseMs: number;
+    /** TTL of this process's liveness key: a dead process's leases and claims are taken over after it */
+    readonly livenessMs: number;
   };
   /** prefix of every Redis key the gateway writes (queues, operations, idempotency, audit) */
   readonly redisKeyPrefix: string;
@@ -384,6 +387,7 @@ export const envSchema = z.object({
   WORKER_LOCK_MS: int(1_000, 600_000, 30_000),
   WORKER_STALLED_INTERVAL_MS: int(1_000, 600_000, 15_000),
   OPERATION_LEASE_MS: int(1_000, 600_000, 30_000),
+  INSTANCE_LIVENESS_MS: int(1_000, 600_000, 10_000),
   REDIS_KEY_PREFIX: keyPrefix,
   DEV_DATA_DIR: text,
   METRICS_PORT: metricsPort,
@@ -522,6 +526,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       lockMs: e.WORKER_LOCK_MS,
       stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
       leaseMs: e.OPERATION_LEASE_MS,
+      livenessMs: e.INSTANCE_LIVENESS_MS,
     },
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     devDataDir: resolve(e.DEV_DATA_DIR ?? '.tmp/dev'),

@@ -23,7 +23,8 @@ import { createServices, type Services } from './domain/services/index.ts';
 import type { Logger } from './infra/logger.ts';
 import { createMetrics, type Metrics } from './infra/metrics.ts';
 import { startMetricsServer, type MetricsServer } from './infra/metrics-server.ts';
-import { resolveRedis, type ResolvedRedis } from './infra/redis.ts';
+import { redisClientOptions, resolveRedis, type ResolvedRedis } from './infra/redis.ts';
+import { newOperationId } from './jobs/operation-store.ts';
 import { createFieldCipher, toStringCipher } from './jobs/crypto/index.ts';
 import { createLastKnownStore } from './jobs/last-known.ts';
 import { createOperations, type Operations } from './jobs/operations.ts';
@@ -222,6 +223,7 @@ export function buildQueues(
     logger: logger.child({ component: 'operations' }),
     prefix: deps.prefix,
     leaseTtlMs: config.workers.leaseMs,
+    livenessMs: config.workers.livenessMs,
     retryPolicy: retryPolicyOf(config.tmo, config.crm),
     // an inline run makes at most four legacy calls; the safety job must wait for all of them
     inlineGraceMs: Math.max(60_000, 4 * Math.max(config.tmo.timeoutMs, config.crm.timeoutMs) * 2),
@@ -273,7 +275,7 @@ export async function buildHttpApp(
   const { operations, circuits, metrics } = deps;
 
   // Fail fast (503) rather than hang a request when Redis is away: idempotency is fail-closed.
-  const idemRedis = new Redis(deps.redis.url, { maxRetriesPerRequest: 1, commandTimeout: 2_000, lazyConnect: false });
+  const idemRedis = new Redis(deps.redis.url, redisClientOptions('commands', 2_000));
   idemRedis.on('error', () => undefined); // reported through health and the 503s, not as an unhandled event
   shutdown.add('idempotency redis', () => idemRedis.quit());
   // Last-known copies for stale-if-error reads share that client: a read never waits on it long.
@@ -295,7 +297,10 @@ export async function buildHttpApp(
     beforeWrite: createIdempotencyMiddleware({
       redis: idemRedis,
       ttlSeconds: config.idempotencyTtlSeconds,
-      keyPrefix: `${deps.prefix}:idem:`,
+      keyPrefix: operations.runtime.keys.idempotencyPrefix,
+      // a resend whose first request's process died resumes the same operation at once
+      liveness: { instanceId: operations.runtime.liveness.id, keyOf: (id) => operations.runtime.liveness.keyOf(id) },
+      newRef: newOperationId,
       // above the slowest inline write: four legacy calls at their timeout
       lockTtlSeconds: Math.ceil((4 * Math.max(config.tmo.timeoutMs, config.crm.timeoutMs)) / 1000) + 30,
       onError: (err, phase) => logger.error({ err, phase }, 'idempotency store failed'),

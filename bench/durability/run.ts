@@ -198,7 +198,7 @@ async function main(): Promise<number> {
   let tmo: TmoSimulator | undefined;
   let crm: CrmSimulator | undefined;
   const redis = new Redis(stack.redis.url, { maxRetriesPerRequest: null });
-  const queues = ['ops-tmo', 'ops-crm'].map((name) => new Queue(name, { connection: redis, prefix: 'lgw:bull' }));
+  const queues = ['ops-tmo', 'ops-crm'].map((name) => new Queue(name, { connection: redis, prefix: '{lgw}:bull' }));
   const hardCap = setTimeout(() => {
     say(`HARD CAP of ${HARD_CAP_MS / 1000}s reached: giving up (could not drain)`);
     // no orphans: the children and the private redis-server go with us

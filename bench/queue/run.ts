@@ -59,7 +59,7 @@ async function runOnce(concurrency: number): Promise<Result> {
   const stack = await startStack();
   const legacy = spawnTs('legacy', 'bench/support/legacy-process.ts', { PATH: process.env.PATH ?? '', TERMINALS: '200' }, join(stack.dir, 'legacy.log'));
   const redis = new Redis(stack.redis.url, { maxRetriesPerRequest: null });
-  const queue = new Queue('ops-tmo', { connection: redis, prefix: 'lgw:bull' });
+  const queue = new Queue('ops-tmo', { connection: redis, prefix: '{lgw}:bull' });
   let worker: ReturnType<typeof spawnTs> | undefined;
   let gw: Awaited<ReturnType<typeof startGateway>> | undefined;
   try {

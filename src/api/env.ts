@@ -20,5 +20,7 @@ export interface ApiEnv {
     logger: Logger;
     /** set on authenticated routes only */
     principal: Principal;
+    /** the reference bound to this request's Idempotency-Key (the operation id to use or resume) */
+    idempotencyRef?: string;
   };
 }

@@ -38,6 +38,7 @@ export function submitContext(c: Context<ApiEnv>): SubmitContext {
     requestId: c.get('requestId'),
     principal: c.get('principal').subject,
     preferAsync: RESPOND_ASYNC.test(c.req.header('Prefer') ?? ''),
+    ...(c.get('idempotencyRef') === undefined ? {} : { operationId: c.get('idempotencyRef') }),
   };
 }
 

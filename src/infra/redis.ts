@@ -92,3 +92,25 @@ export async function resolveRedis(
 export function createRedisConnection(url: string, opts: RedisOptions = {}): Redis {
   return new Redis(url, { ...opts, maxRetriesPerRequest: null });
 }
+
+/**
+ * How every Redis client of the gateway behaves when Redis restarts or stalls, by role:
+ *
+ * - `commands` (operation store, idempotency, health): reconnect every ≤ 1 s for ever; a command
+ *   fails after one reconnect attempt or `commandTimeoutMs`, so a request never hangs on an
+ *   absent Redis — it answers 503 (nothing recorded) or 202 (recorded, a worker resumes it).
+ * - `bullmq` (the queue producer and the workers' connections, blocking ones included): BullMQ
+ *   requires `maxRetriesPerRequest: null` (commands wait for the reconnect instead of failing),
+ *   and no command timeout (its blocking commands wait on purpose).
+ *
+ * Both: a `READONLY` reply (a replica promoted, a failover) reconnects and resends.
+ */
+export function redisClientOptions(role: 'commands' | 'bullmq', commandTimeoutMs = 3_000): RedisOptions {
+  const common: RedisOptions = {
+    retryStrategy: (times: number) => Math.min(100 * times, 1_000),
+    reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 2 : false),
+  };
+  return role === 'commands'
+    ? { ...common, maxRetriesPerRequest: 1, commandTimeout: commandTimeoutMs, enableOfflineQueue: true }
+    : { ...common, maxRetriesPerRequest: null, commandTimeout: undefined as unknown as number };
+}

@@ -89,7 +89,17 @@ function isKind(v: string | undefined): v is OperationKind {
  * The step store: operation records in Redis hashes. Writers are serialised by the operation
  * lease (see `acquireLease`), so plain HSETs are enough; every write refreshes `updatedAt`.
  */
-export function createOperationStore(redis: Redis, keys: Keys, opts: { succeededTtlMs: number }) {
+export function createOperationStore(
+  redis: Redis,
+  keys: Keys,
+  opts: {
+    succeededTtlMs: number;
+    /** this process's instance id (see `liveness.ts`): leases name it so a dead holder's can be taken over */
+    instanceId?: string;
+  },
+) {
+  // Without an instance id a lease names no process and is never taken over (only its TTL frees it).
+  const instanceId = opts.instanceId;
   async function write(id: string, fields: Record<string, string | number>): Promise<void> {
     await redis.hset(keys.operation(id), { ...fields, updatedAt: new Date().toISOString() });
   }
@@ -197,11 +207,19 @@ export function createOperationStore(redis: Redis, keys: Keys, opts: { succeeded
      * after a stalled-job recovery, must never run the same operation at once).
      */
     async acquireLease(id: string, ttlMs: number): Promise<Lease | null> {
-      const token = randomUUID();
-      const ok = await redis.set(keys.lease(id), token, 'PX', ttlMs, 'NX');
-      if (ok !== 'OK') return null;
+      const key = keys.lease(id);
+      const token = instanceId ? `${instanceId}|${randomUUID()}` : randomUUID();
+      if ((await redis.set(key, token, 'PX', ttlMs, 'NX')) !== 'OK') {
+        // Held. If its holder's process is dead (its liveness key is gone), take it over now
+        // rather than after the lease's TTL: a crashed gateway's inline run resumes at once.
+        const current = await redis.get(key);
+        const holder = current?.split('|')[0];
+        if (current === null || !holder || holder === instanceId || !current.includes('|')) return null;
+        const took = await redis.eval(TAKEOVER_LUA, 2, key, keys.instance(holder), current, token, String(ttlMs));
+        if (took !== 1) return null;
+      }
       const renew = setInterval(() => {
-        redis.eval(RENEW_LUA, 1, keys.lease(id), token, String(ttlMs)).catch(() => undefined);
+        redis.eval(RENEW_LUA, 1, key, token, String(ttlMs)).catch(() => undefined);
       }, Math.max(100, Math.floor(ttlMs / 3)));
       renew.unref();
       let released = false;
@@ -210,7 +228,7 @@ export function createOperationStore(redis: Redis, keys: Keys, opts: { succeeded
           if (released) return;
           released = true;
           clearInterval(renew);
-          await redis.eval(RELEASE_LUA, 1, keys.lease(id), token);
+          await redis.eval(RELEASE_LUA, 1, key, token);
         },
       };
     },
@@ -222,6 +240,8 @@ export interface Lease {
 }
 
 const RENEW_LUA = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+// KEYS[1] lease, KEYS[2] liveness key of its holder (same hash slot). ARGV[1] the holder's value, ARGV[2] ours, ARGV[3] ttl.
+const TAKEOVER_LUA = `if redis.call('get', KEYS[1]) == ARGV[1] and redis.call('exists', KEYS[2]) == 0 then redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 else return 0 end`;
 const RELEASE_LUA = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 export type OperationStore = ReturnType<typeof createOperationStore>;

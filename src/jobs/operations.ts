@@ -1,19 +1,23 @@
+import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import type { CircuitStatusPort } from '../domain/circuit.port.ts';
 import type { Services } from '../domain/services/types.ts';
 import { createAuditTrail, type AuditTrail } from './audit.ts';
 import { createDeadLetters, type DeadLetters } from './dead-letters.ts';
+import { redisClientOptions } from '../infra/redis.ts';
 import { createKeys, DEFAULT_PREFIX, type Keys } from './keys.ts';
-import { createOperationStore, newOperationId, toView, type OperationStore } from './operation-store.ts';
+import { createInstanceLiveness, type InstanceLiveness } from './liveness.ts';
+import { storeUnavailable } from './errors/store-unavailable-error.ts';
+import { createOperationStore, newOperationId, toView, type Lease, type OperationRecord, type OperationStore } from './operation-store.ts';
 import { sealPayload, type PayloadCipher } from './payload.ts';
-import { createQueues, type OperationQueues } from './queues.ts';
+import { createQueues, jobIdOf, type OperationQueues } from './queues.ts';
 import { createOrderSlots, type OrderSlots } from './order-slots.ts';
 import { park } from './park.ts';
 import { DEFAULT_RETRY_POLICY, backoffDelay, decideFailure, type RetryPolicy } from './retry-policy.ts';
 import { circuitOf, createRunner, initialSteps, type Runner } from './runner.ts';
 import { toStoredError } from './sanitize.ts';
-import type { OperationInputs, OperationKind, OperationView, SubmitContext, SubmitResult } from './types.ts';
+import type { OperationInputs, OperationJobData, OperationKind, OperationView, SubmitContext, SubmitResult } from './types.ts';
 
 export interface CreateOperationsOptions {
   /** An ioredis client to share. Not closed by `close()`; BullMQ gets its own duplicates. */
@@ -38,6 +42,22 @@ export interface CreateOperationsOptions {
   leaseTtlMs?: number;
   /** How long a succeeded operation stays readable. Default 7 days. */
   succeededTtlMs?: number;
+  /** TTL of this process's liveness key (see `liveness.ts`). Default 10 s. */
+  livenessMs?: number;
+}
+
+/** A legacy outcome the inline run rethrows as it is (a 4xx for the caller), told apart from store failures. */
+class InlineFailure {
+  constructor(readonly cause: unknown) {}
+}
+
+/** Runs a store write that must succeed before the write is durable; a failure is a 503 for the caller. */
+async function durably<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    throw storeUnavailable(err);
+  }
 }
 
 /** How long an inline order waits in the queue when another order of its merchant is in flight. */
@@ -57,6 +77,8 @@ export interface OperationsRuntime {
   cipher: PayloadCipher;
   logger: Logger;
   leaseTtlMs: number;
+  /** this process's liveness: leases and idempotency claims name it */
+  liveness: InstanceLiveness;
 }
 
 export interface Operations {
@@ -86,16 +108,23 @@ export interface Operations {
  */
 export function createOperations(opts: CreateOperationsOptions): Operations {
   const ownsRedis = opts.connection === undefined;
-  if (!opts.connection && !opts.redisUrl) throw new Error('createOperations needs `connection` or `redisUrl`');
-  const redis = opts.connection ?? new Redis(opts.redisUrl ?? '', { maxRetriesPerRequest: null });
-  // BullMQ requires `maxRetriesPerRequest: null` and must not share a client with our commands.
-  const bullRedis = redis.duplicate({ maxRetriesPerRequest: null });
-  const keys = createKeys(opts.prefix ?? DEFAULT_PREFIX);
-  const policy = opts.retryPolicy ?? DEFAULT_RETRY_POLICY;
   const logger = opts.logger ?? pino({ level: 'silent' });
+  if (!opts.connection && !opts.redisUrl) throw new Error('createOperations needs `connection` or `redisUrl`');
+  const redis = opts.connection ?? new Redis(opts.redisUrl ?? '', redisClientOptions('commands'));
+  // Reported through /health/ready and the 503s; without a listener a restart is an unhandled event.
+  if (ownsRedis) redis.on('error', () => undefined);
+  // BullMQ requires `maxRetriesPerRequest: null` and must not share a client with our commands.
+  // Offline queue off for the producer: an add during a Redis outage fails at once (→ 503)
+  // instead of waiting for the reconnect while the caller waits.
+  const bullRedis = redis.duplicate({ ...redisClientOptions('bullmq'), enableOfflineQueue: false });
+  bullRedis.on('error', () => undefined);
+  const keys = createKeys(opts.prefix ?? DEFAULT_PREFIX);
+  const liveness = createInstanceLiveness({ redis, keys, ttlMs: opts.livenessMs ?? 10_000 });
+  liveness.start().catch((err: unknown) => logger.warn({ err: { name: (err as Error).name } }, 'liveness key not written yet (Redis away): the heartbeat retries'));
+  const policy = opts.retryPolicy ?? DEFAULT_RETRY_POLICY;
   const leaseTtlMs = opts.leaseTtlMs ?? 30_000;
   const inlineGraceMs = opts.inlineGraceMs ?? 60_000;
-  const store = createOperationStore(redis, keys, { succeededTtlMs: opts.succeededTtlMs ?? 7 * 24 * 3_600_000 });
+  const store = createOperationStore(redis, keys, { succeededTtlMs: opts.succeededTtlMs ?? 7 * 24 * 3_600_000, instanceId: liveness.id });
   const queues = createQueues({ connection: bullRedis, prefix: keys.bullPrefix, policy });
   const audit = createAuditTrail(redis, keys);
   const deadLetters = createDeadLetters({ redis, keys, store, queues, audit, cipher: opts.cipher });
@@ -114,13 +143,19 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
     cipher: opts.cipher,
     logger,
     leaseTtlMs,
+    liveness,
   };
 
   async function submit<K extends OperationKind>(kind: K, input: OperationInputs[K], ctx: SubmitContext): Promise<SubmitResult> {
-    const id = newOperationId();
+    const id = ctx.operationId ?? newOperationId();
+    const log = logger.child({ operationId: id, kind, requestId: ctx.requestId });
+    if (ctx.operationId !== undefined) {
+      // A resend bound to an operation that may already exist: resume it, never start another.
+      const existing = await durably(() => store.get(id));
+      if (existing) return resume(existing, ctx, log);
+    }
     const createdAt = new Date().toISOString();
     const data = { operationId: id, kind, requestId: ctx.requestId };
-    const log = logger.child({ operationId: id, kind, requestId: ctx.requestId });
     const first = runner.upcoming({ kind, progress: {} });
     // With the breaker open, calling would fail fast anyway; the worker waits for the breaker
     // without burning attempts.
@@ -133,38 +168,77 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
     // worker drops once it is older than its grace (nothing was applied, no answer was given).
     // For an inline run the job is the safety net: should this process die during the run, the
     // delayed job resumes the operation from its stored progress.
-    const job = await queues.enqueue(data, 1, inline ? inlineGraceMs : 0);
-    await store.create({
-      id,
-      kind,
-      status: inline ? 'running' : 'queued',
-      createdAt,
-      principal: ctx.principal,
-      requestId: ctx.requestId,
-      input: sealPayload(input, opts.cipher),
-      progress: {},
-      steps: initialSteps(kind),
-      resource: null,
-      error: null,
-      attempts: 0,
-      run: 1,
-    });
+    // Until the record is written nothing is durable: a store failure is a 503 (the API never
+    // answers 202 for a write it could not record), and nothing was sent to a legacy system.
+    const job = await durably(() => queues.enqueue(data, 1, inline ? inlineGraceMs : 0));
+    await durably(() =>
+      store.create({
+        id,
+        kind,
+        status: inline ? 'running' : 'queued',
+        createdAt,
+        principal: ctx.principal,
+        requestId: ctx.requestId,
+        input: sealPayload(input, opts.cipher),
+        progress: {},
+        steps: initialSteps(kind),
+        resource: null,
+        error: null,
+        attempts: 0,
+        run: 1,
+      }),
+    );
     if (!inline) {
       log.info(ctx.preferAsync ? 'operation accepted (respond-async)' : `operation accepted: ${first.system} breaker open`);
       return { outcome: 'accepted', operationId: id };
     }
+    return runInline(id, job, ctx, log);
+  }
 
-    const lease = await store.acquireLease(id, leaseTtlMs);
-    if (!lease) throw new Error(`fresh operation ${id} is already leased`);
+  /**
+   * A resend found its operation already recorded: the first request's process died (or its
+   * answer was a 503 whose record write nevertheless landed). Finished or in other hands: the
+   * caller polls it (202). Still running with its runner gone: run it inline from its stored
+   * steps now — for an order, ListTerminals reconciliation before any resend.
+   */
+  async function resume(op: OperationRecord, ctx: SubmitContext, log: Logger): Promise<SubmitResult> {
+    const accepted: SubmitResult = { outcome: 'accepted', operationId: op.id };
+    if (op.status !== 'running' || ctx.preferAsync) return accepted;
+    let job: Job<OperationJobData> | undefined;
+    try {
+      job = await queues.getJob(op.kind, jobIdOf(op.id, op.run));
+    } catch {
+      return accepted; // the safety job will run it once the store answers
+    }
+    if (!job) return accepted;
+    log.info('resend of an operation whose runner is gone: resuming it inline');
+    return runInline(op.id, job, ctx, log);
+  }
+
+  /**
+   * The inline run of a recorded operation, under its lease. From here on the operation is
+   * durable: a store failure answers 202 (the delayed safety job resumes it from its steps).
+   */
+  async function runInline(id: string, job: Job<OperationJobData>, ctx: SubmitContext, log: Logger): Promise<SubmitResult> {
+    const accepted: SubmitResult = { outcome: 'accepted', operationId: id };
+    let lease: Lease | null;
+    try {
+      lease = await store.acquireLease(id, leaseTtlMs);
+    } catch {
+      log.warn('operation store unavailable before the inline run: accepted for the worker');
+      return accepted;
+    }
+    if (!lease) return accepted; // a live runner (a worker) has it
     try {
       const op = await store.get(id);
       if (!op) throw new Error(`operation ${id} vanished right after it was created`);
+      if (op.status !== 'running') return accepted; // finished meanwhile
       if (!(await orderSlots.acquire(op))) {
         // Another order of this merchant is still in flight: this one waits its turn in the queue.
         await store.markQueued(id, null, null);
         await job.changeDelay(ORDER_SLOT_WAIT_MS).catch(() => undefined);
         log.info('operation accepted: another order of this merchant is in flight');
-        return { outcome: 'accepted', operationId: id };
+        return accepted;
       }
       const outcome = await runner.runOnce(op, { requestId: ctx.requestId });
 
@@ -193,7 +267,7 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
         err: outcome.err,
         system: outcome.system,
         policy,
-        failedRuns: 0,
+        failedRuns: op.failures[outcome.system],
         enqueuedAt: now,
         now,
         circuit: circuitOf(opts.circuits, outcome.system),
@@ -202,7 +276,7 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
         await store.markFailed(id, stored, op.steps);
         await orderSlots.release(op);
         await job.remove().catch(() => undefined);
-        throw outcome.err;
+        throw new InlineFailure(outcome.err);
       }
       if (decision.action === 'dead_letter') {
         // A budget of one attempt: nothing left for the worker. Accepted all the same (something
@@ -210,7 +284,7 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
         await store.countFailure(id, outcome.system);
         await park({ store, deadLetters, orderSlots, logger }, op, stored, outcome.system, outcome.step, decision.reason);
         await job.remove().catch(() => undefined);
-        return { outcome: 'accepted', operationId: id };
+        return accepted;
       }
       let delayMs: number;
       if (decision.action === 'wait') {
@@ -224,9 +298,15 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
         // Not delayed any more (a worker took it, or it was promoted): nothing to reschedule.
       });
       log.warn({ code: stored.code, system: outcome.system }, 'inline run failed, operation accepted for retry');
-      return { outcome: 'accepted', operationId: id };
+      return accepted;
+    } catch (err) {
+      if (err instanceof InlineFailure) throw err.cause;
+      // The bookkeeping failed mid-run (Redis went away). The operation and its safety job are
+      // recorded: accepted, and resumed from its stored steps by a worker.
+      log.warn({ err: { name: (err as Error).name } }, 'operation store failed during the inline run: accepted for the worker');
+      return accepted;
     } finally {
-      await lease.release();
+      await lease.release().catch(() => undefined);
     }
   }
 
@@ -249,6 +329,7 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
       closing ??= (async () => {
         const errors: unknown[] = [];
         await queues.close().catch((e: unknown) => errors.push(e));
+        await liveness.stop().catch((e: unknown) => errors.push(e));
         await bullRedis.quit().catch((e: unknown) => errors.push(e));
         if (ownsRedis) await redis.quit().catch((e: unknown) => errors.push(e));
         if (errors.length > 0) throw errors[0];

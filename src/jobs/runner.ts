@@ -1,6 +1,7 @@
 import type { CircuitSnapshot, CircuitStatusPort } from '../domain/circuit.port.ts';
 import type { Services } from '../domain/services/types.ts';
 import { HANDLERS, nextStep, type HandlerResult, type OperationHandler } from './handlers/index.ts';
+import { storeUnavailable } from './errors/store-unavailable-error.ts';
 import type { OperationRecord, OperationStore } from './operation-store.ts';
 import { openPayload, sealPayload, type PayloadCipher } from './payload.ts';
 import { LEGACY_SYSTEMS, type LegacySystem, type OperationInputs, type OperationKind, type StepRecord } from './types.ts';
@@ -99,7 +100,11 @@ export function createRunner(deps: {
           current = sync();
           // Progress holds ids only, but it goes through the sealer anyway: it is the one field
           // a future service could extend without anyone re-reading this file.
-          await store.saveProgress(op.id, sealPayload(progress, cipher) as object, steps);
+          // A store failure here must not read as the legacy call's outcome (never retryable,
+          // a 500): it is an unavailable store, retried like any unavailable system.
+          await store.saveProgress(op.id, sealPayload(progress, cipher) as object, steps).catch((err: unknown) => {
+            throw storeUnavailable(err);
+          });
         },
       });
       for (const rec of steps) {

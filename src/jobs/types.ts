@@ -88,6 +88,12 @@ export interface SubmitContext {
   principal: string;
   /** the client sent `Prefer: respond-async` */
   preferAsync: boolean;
+  /**
+   * The operation id bound to the request's Idempotency-Key. When an operation with this id
+   * exists (a resend after the first request's process died), `submit` resumes it instead of
+   * starting another.
+   */
+  operationId?: string;
 }
 
 export type SubmitResult =

@@ -1,5 +1,6 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { isGatewayErrorLike } from '../domain/errors/index.ts';
+import { redisClientOptions } from '../infra/redis.ts';
 import { OperationExpiredError } from './errors/operation-expired-error.ts';
 import { RetryableOperationError } from './errors/retryable-operation-error.ts';
 import type { Operations, OperationsRuntime } from './operations.ts';
@@ -54,7 +55,7 @@ export function createWorkers(opts: CreateWorkersOptions): Workers {
 
   const workers = LEGACY_SYSTEMS.map((system) => {
     const w = new Worker<OperationJobData, JobResult>(rt.queues.byName[system].name, processor, {
-      connection: rt.redis.duplicate({ maxRetriesPerRequest: null }),
+      connection: rt.redis.duplicate(redisClientOptions('bullmq')),
       prefix: rt.keys.bullPrefix,
       concurrency: opts.concurrency ?? 4,
       lockDuration: opts.lockDurationMs ?? 30_000,

@@ -3,15 +3,17 @@
  * connected mode against the in-process simulators on port 0, the private test Redis, dev JWTs
  * verified through a JWKS file (as a deployment would), and payload keys shared by every process.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { ensureDevKeys, type DevKeys } from '../../src/api/auth/dev-keys.ts';
 import { startCrmSimulator, startTmoSimulator, type CrmSimulator, type TmoSimulator } from '../../src/simulators/index.ts';
-import { TEST_IBANS, TEST_PASSWORDS, TEST_USERNAMES } from '../support/log-capture.ts';
+import { TEST_IBANS, TEST_LOG_DIR, TEST_PASSWORDS, TEST_USERNAMES } from '../support/log-capture.ts';
 
 /** Legacy credentials taken from the leak-check fixtures, so a leaked one fails `npm test`. */
 export const LEGACY_CREDENTIALS = {
@@ -148,4 +150,50 @@ export async function waitFor<T>(
  */
 export function configOnFreePort(env: Record<string, string>): Config {
   return { ...loadConfig(env), port: 0 };
+}
+
+export interface ChildProcessHandle {
+  proc: ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** the last lines of its output (diagnostics on failure) */
+  output(): string;
+  /** SIGKILL (if still running); resolves once it is gone */
+  kill(): Promise<void>;
+}
+
+/**
+ * `node --import tsx <script>` from the repository root as ONE process (`tsx` as a CLI would put
+ * a wrapper in between, and a SIGKILL of the wrapper would leave the real one running). Its
+ * output goes to the run's log capture, so the leak check greps the child's log lines too.
+ */
+export function spawnChild(script: string, env: Record<string, string>, label: string): ChildProcessHandle {
+  mkdirSync(TEST_LOG_DIR, { recursive: true });
+  const log = createWriteStream(join(TEST_LOG_DIR, `child-${process.pid}-${label}.ndjson`), { flags: 'a' });
+  const proc = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: fileURLToPath(new URL('../../', import.meta.url)),
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const onData = (b: Buffer) => {
+    log.write(b);
+    out = (out + b.toString('utf8')).slice(-8_000);
+  };
+  proc.stdout?.on('data', onData);
+  proc.stderr?.on('data', onData);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    proc.once('exit', (code, signal) => {
+      log.end();
+      resolve({ code, signal });
+    });
+  });
+  return {
+    proc,
+    exited,
+    output: () => out,
+    async kill() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      await exited;
+    },
+  };
 }

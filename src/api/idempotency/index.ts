@@ -21,6 +21,8 @@ export { canonicalJson, requestFingerprint } from './fingerprint.ts';
  * | new key                                          | handler runs once (atomic claim), outcome per table  |
  * | same key, same fingerprint, finished             | stored status/body/headers + `Idempotent-Replayed`   |
  * | same key, same fingerprint, still running        | 409 `idempotency.in_progress` + `Retry-After: 1`     |
+ * | same key, same fingerprint, its runner is dead    | taken over: the handler runs again with the same ref |
+ * |   (process gone, or running past `lockTtlSeconds`) |   (the gateway resumes the same operation)           |
  * | same key, different fingerprint (any state)      | 422 `idempotency.key_reused`                         |
  * | Redis unreachable before the handler             | 503 `idempotency.unavailable` (fail closed)          |
  *
@@ -33,6 +35,8 @@ export { canonicalJson, requestFingerprint } from './fingerprint.ts';
  * | 401, 403, 408, 425, 429                            | released: refused before any work, client may retry    |
  * | 500 (thrown too), 502, 504                         | stored: the write may have half run; no second start   |
  * | 503                                                | released: nothing accepted, client may retry           |
+ * |                                                    |   (a released record keeps its `ref`: the retry binds  |
+ * |                                                    |   to the same operation, should any of it exist)       |
  * | handler threw past the app's error handler         | released, error rethrown                               |
  * | response body holds a clear IBAN (handler bug)     | released, never written to Redis, `onError` told       |
  */
@@ -42,10 +46,23 @@ export interface IdempotencyOptions {
   /** How long a finished response is kept and replayed. Default 86 400 (24 h). */
   ttlSeconds?: number;
   /**
-   * How long a running claim blocks duplicates. Must exceed the slowest handler (legacy
-   * timeouts included): once it lapses a duplicate may run. Default 120.
+   * How long a running claim blocks duplicates while its owner lives. Must exceed the slowest
+   * handler (legacy timeouts included): once it lapses a duplicate may take the claim over (with
+   * the same `ref`, see `newRef`). Default 120.
    */
   lockTtlSeconds?: number;
+  /**
+   * Liveness of the processes holding claims (see `src/jobs/liveness.ts`). With it, a claim
+   * names its process, and a resend finds a claim of a dead process (SIGKILL mid-request) and
+   * takes it over at once instead of answering 409 until `lockTtlSeconds`.
+   */
+  liveness?: { instanceId: string; keyOf(instanceId: string): string };
+  /**
+   * A reference bound to the key at its first claim and kept across takeovers and releases
+   * (the gateway uses the operation id): a resend after a crash resumes the same work instead of
+   * starting new work. The handler reads it as `c.var.idempotencyRef`. Default: none.
+   */
+  newRef?: () => string;
   /** Default `lgw:idem:`. */
   keyPrefix?: string;
   /** Methods for which a missing header is a 400. Default: POST only. */
@@ -88,6 +105,8 @@ export const REPLAYED_HEADER = 'Idempotent-Replayed';
 const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 const DEFAULT_STORED_HEADERS = ['content-type', 'location', 'content-location'] as const;
 const NO_BODY_STATUSES: ReadonlySet<number> = new Set([204, 205, 304]);
+/** background retries of a record write that failed after the handler ran (one a second) */
+const SETTLE_RETRIES = 10;
 const RELEASED_4XX: ReadonlySet<number> = new Set([401, 403, 408, 425, 429]);
 
 /**
@@ -120,6 +139,19 @@ interface RunningRecord {
   startedAt: string;
   /** random token of the request holding the claim: only it may finish or release it */
   owner: string;
+  /** instance id of the process holding the claim (liveness), when known */
+  instance?: string;
+  /** reference bound to the key (operation id), kept across takeovers */
+  ref?: string;
+}
+
+/** A claim given back (503 and the like): nothing is running; the next request takes it with its `ref`. */
+interface ReleasedRecord {
+  v: 1;
+  state: 'released';
+  fingerprint: string;
+  ref: string;
+  releasedAt: string;
 }
 
 interface DoneRecord {
@@ -132,7 +164,7 @@ interface DoneRecord {
   completedAt: string;
 }
 
-type StoredRecord = RunningRecord | DoneRecord;
+type StoredRecord = RunningRecord | ReleasedRecord | DoneRecord;
 
 // Returns the existing record, or nil after claiming the key.
 const CLAIM_SCRIPT = `
@@ -154,15 +186,29 @@ redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[3]))
 return 1
 `;
 
+// Gives the claim back. ARGV[2] (optional) is the released record that keeps the key's ref.
 const RELEASE_SCRIPT = `
 local current = redis.call('GET', KEYS[1])
 if not current then return 0 end
 local ok, rec = pcall(cjson.decode, current)
 if ok and rec.state == 'running' and rec.owner == ARGV[1] then
-  redis.call('DEL', KEYS[1])
+  if ARGV[2] and ARGV[2] ~= '' then
+    redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[3]))
+  else
+    redis.call('DEL', KEYS[1])
+  end
   return 1
 end
 return 0
+`;
+
+// Takes a claim over: only if the record is still exactly what we read (ARGV[1]) and, when
+// ARGV[4] is '1', its owner's liveness key (KEYS[2], same hash slot) is gone.
+const TAKEOVER_SCRIPT = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[4] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[3]))
+return 1
 `;
 
 /**
@@ -180,6 +226,8 @@ export function createIdempotencyMiddleware(options: IdempotencyOptions): Middle
     shouldStore = defaultShouldStore,
     problem = defaultProblem,
     onError,
+    liveness,
+    newRef,
   } = options;
   const storedHeaders = (options.storedHeaders ?? DEFAULT_STORED_HEADERS).map((h) => h.toLowerCase());
   assertPositiveInt('ttlSeconds', ttlSeconds);
@@ -218,25 +266,49 @@ export function createIdempotencyMiddleware(options: IdempotencyOptions): Middle
     // Hono caches the body: the handler can still read it (json(), text(), validators).
     const fingerprint = requestFingerprint(method, path, await c.req.text(), c.req.header('content-type'));
     const owner = randomUUID();
-    const claim: RunningRecord = { v: 1, state: 'running', fingerprint, startedAt: new Date().toISOString(), owner };
+    const claimOf = (ref: string | undefined): RunningRecord => ({
+      v: 1,
+      state: 'running',
+      fingerprint,
+      startedAt: new Date().toISOString(),
+      owner,
+      ...(liveness ? { instance: liveness.instanceId } : {}),
+      ...(ref === undefined ? {} : { ref }),
+    });
+    let claim = claimOf(newRef?.());
+    // A running record is kept as long as a finished one: the claim ends by completion, release
+    // or takeover, never by lapsing, so the key's ref survives whatever happens to its owner.
+    const recordTtl = Math.max(ttlSeconds, lockTtlSeconds);
 
-    let existing: unknown;
-    try {
-      existing = await redis.eval(CLAIM_SCRIPT, 1, redisKey, JSON.stringify(claim), lockTtlSeconds);
-    } catch {
+    const unavailable = () =>
       // Fail closed: without the store we cannot promise "at most once".
-      return problem(c, {
+      problem(c, {
         status: 503,
         code: 'idempotency.unavailable',
         title: 'Idempotency store unavailable',
         detail: 'The request was not processed; retry with the same Idempotency-Key.',
         retryAfterSeconds: 1,
       });
+    const inProgress = () =>
+      problem(c, {
+        status: 409,
+        code: 'idempotency.in_progress',
+        title: 'Request with this Idempotency-Key is in progress',
+        detail: 'A request with this Idempotency-Key is still being processed; retry shortly.',
+        retryAfterSeconds: 1,
+      });
+
+    let existing: unknown;
+    try {
+      existing = await redis.eval(CLAIM_SCRIPT, 1, redisKey, JSON.stringify(claim), recordTtl);
+    } catch {
+      return unavailable();
     }
 
     if (existing !== null && existing !== undefined) {
-      const record = parseRecord(existing);
-      if (record.fingerprint !== fingerprint) {
+      const raw = recordText(existing);
+      const record = parseRecord(raw);
+      if (record.fingerprint !== fingerprint && record.state !== 'released') {
         return problem(c, {
           status: 422,
           code: 'idempotency.key_reused',
@@ -245,24 +317,31 @@ export function createIdempotencyMiddleware(options: IdempotencyOptions): Middle
           errors: [{ field: IDEMPOTENCY_HEADER, reason: 'already used with a different request' }],
         });
       }
+      if (record.state === 'done') return replay(record);
+      // Released, or running under a dead or overdue owner: take it over, keeping its ref when
+      // it is the same request (the handler then resumes what the first one started).
+      let checkOwner = false;
       if (record.state === 'running') {
-        return problem(c, {
-          status: 409,
-          code: 'idempotency.in_progress',
-          title: 'Request with this Idempotency-Key is in progress',
-          detail: 'A request with this Idempotency-Key is still being processed; retry shortly.',
-          retryAfterSeconds: 1,
-        });
+        const overdue = Date.now() - Date.parse(record.startedAt) > lockTtlSeconds * 1000;
+        if (!overdue && (!liveness || !record.instance || record.instance === liveness.instanceId)) return inProgress();
+        checkOwner = !overdue;
       }
-      return replay(record);
+      if (record.fingerprint === fingerprint && record.ref !== undefined) claim = claimOf(record.ref);
+      const ownerKey = checkOwner && liveness && record.state === 'running' && record.instance ? liveness.keyOf(record.instance) : redisKey;
+      let took: unknown;
+      try {
+        took = await redis.eval(TAKEOVER_SCRIPT, 2, redisKey, ownerKey, raw, JSON.stringify(claim), recordTtl, checkOwner ? '1' : '0');
+      } catch {
+        return unavailable();
+      }
+      if (took !== 1) return inProgress();
     }
+    if (claim.ref !== undefined) c.set('idempotencyRef', claim.ref);
 
     const release = async (): Promise<void> => {
-      try {
-        await redis.eval(RELEASE_SCRIPT, 1, redisKey, owner);
-      } catch (err) {
-        onError?.(asError(err), 'release');
-      }
+      const released: ReleasedRecord | null =
+        claim.ref === undefined ? null : { v: 1, state: 'released', fingerprint, ref: claim.ref, releasedAt: new Date().toISOString() };
+      await settle('release', () => redis.eval(RELEASE_SCRIPT, 1, redisKey, owner, released ? JSON.stringify(released) : '', recordTtl));
     };
 
     try {
@@ -298,13 +377,32 @@ export function createIdempotencyMiddleware(options: IdempotencyOptions): Middle
       body,
       completedAt: new Date().toISOString(),
     };
-    try {
-      await redis.eval(COMPLETE_SCRIPT, 1, redisKey, owner, JSON.stringify(done), ttlSeconds);
-    } catch (err) {
-      // The work is done and the answer goes out; the claim lapses after lockTtlSeconds.
-      onError?.(asError(err), 'store');
-    }
+    await settle('store', () => redis.eval(COMPLETE_SCRIPT, 1, redisKey, owner, JSON.stringify(done), ttlSeconds));
   };
+
+  /**
+   * Runs a final write of the record; when the store is away (a Redis restart or stall), the
+   * answer goes out anyway and the write is tried again in the background, a few times a second
+   * apart, so resends see the outcome (or can take the claim) soon after Redis is back instead
+   * of 409 until `lockTtlSeconds`. Failures go to `onError`.
+   */
+  async function settle(phase: 'store' | 'release', write: () => Promise<unknown>): Promise<void> {
+    try {
+      await write();
+      return;
+    } catch (err) {
+      onError?.(asError(err), phase);
+    }
+    let tries = 0;
+    const again = () => {
+      tries += 1;
+      write().catch((err: unknown) => {
+        if (tries < SETTLE_RETRIES) setTimeout(again, 1_000).unref();
+        else onError?.(asError(err), phase);
+      });
+    };
+    setTimeout(again, 1_000).unref();
+  }
 }
 
 function replay(record: DoneRecord): Response {
@@ -313,10 +411,13 @@ function replay(record: DoneRecord): Response {
   return new Response(record.body, { status: record.status, headers });
 }
 
-function parseRecord(raw: unknown): StoredRecord {
-  const text = typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('utf8') : '';
+function recordText(raw: unknown): string {
+  return typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('utf8') : '';
+}
+
+function parseRecord(text: string): StoredRecord {
   const rec = JSON.parse(text) as Partial<StoredRecord>;
-  if (typeof rec.fingerprint !== 'string' || (rec.state !== 'running' && rec.state !== 'done')) {
+  if (typeof rec.fingerprint !== 'string' || (rec.state !== 'running' && rec.state !== 'done' && rec.state !== 'released')) {
     throw new Error('idempotency: malformed record in the store');
   }
   return rec as StoredRecord;

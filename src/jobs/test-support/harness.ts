@@ -86,7 +86,8 @@ export async function createHarness(
   });
   const h: Harness = {
     redis,
-    prefix,
+    // the hash-tagged form every key starts with (`{t…}`)
+    prefix: operations.runtime.keys.prefix,
     crm,
     tmo,
     services,
