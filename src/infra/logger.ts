@@ -300,9 +300,11 @@ function scrubbingDestination(dest: DestinationStream): DestinationStream {
  * (see the module comment for how).
  */
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
-  // stdout is written asynchronously in 4 KiB batches (one syscall per ~15 access-log lines
-  // instead of one per line); pino flushes what is buffered on exit, fatal paths included.
-  const destination = scrubbingDestination(options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }));
+  // stdout is written asynchronously: lines that arrive while a write is in flight go out together
+  // in the next one (one syscall for many access-log lines under load), yet a lone line at 3 a.m.
+  // is written at once — a minimum batch length would hold a start-up or error line back until
+  // 4 KiB of other lines arrived. pino flushes what is buffered on exit, fatal paths included.
+  const destination = scrubbingDestination(options.destination ?? pino.destination({ dest: 1, sync: false }));
   return pino(
     {
       level: options.level ?? 'info',

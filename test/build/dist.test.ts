@@ -95,10 +95,35 @@ describe('production build (dist/)', () => {
     expect(await gw.exited).toBe(0);
   }, 60_000);
 
-  it('when node runs dist/worker.js, then the worker starts (WSDLs found from dist/) and SIGTERM exits 0', async () => {
-    const worker = run('worker.js', { REDIS_URL: inject('redisUrl') }, /worker started/);
+  it('when node runs dist/worker.js in connected mode, then the worker starts (WSDLs found from dist/) and SIGTERM exits 0', async () => {
+    // a worker needs the gateway's connected-mode environment; it calls no legacy system until a job arrives
+    const worker = run(
+      'worker.js',
+      {
+        REDIS_URL: inject('redisUrl'),
+        REDIS_ALLOW_NO_PERSISTENCE: 'true',
+        TMO_URL: 'http://127.0.0.1:9/tmo',
+        CRM_URL: 'http://127.0.0.1:9/crm',
+        LEGACY_ALLOW_PLAINTEXT: 'true',
+        TMO_USERNAME: 'tmo-user',
+        TMO_PASSWORD: 'tmo-secret',
+        CRM_USERNAME: 'crm-user',
+        CRM_PASSWORD: 'crm-secret',
+        PAYLOAD_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
+        AUTH_JWKS_URL: 'https://127.0.0.1:9/jwks',
+        AUTH_ISSUER: 'https://issuer.test',
+        AUTH_AUDIENCE: 'legacy-gateway',
+      },
+      /worker started/,
+    );
     await worker.matched;
     worker.proc.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
+  }, 60_000);
+
+  it('when node runs dist/worker.js in embedded mode, then it refuses with exit 2 and says why', async () => {
+    const worker = run('worker.js', { REDIS_URL: inject('redisUrl') }, /refusing to start in embedded mode/);
+    await worker.matched;
+    expect(await worker.exited).toBe(2);
   }, 60_000);
 });
