@@ -99,3 +99,70 @@ export async function startPrivateRedis(opts: { binary?: string } = {}): Promise
     },
   };
 }
+
+/** A redis-server with AOF persistence that can be killed, restarted on the same data and paused (benches, fault tests). */
+export interface FaultableRedis {
+  url: string;
+  port: number;
+  /** the data directory (kept across restarts) */
+  dir: string;
+  /** SIGKILL: no shutdown, no final fsync — what an OOM kill or a lost node does */
+  kill(): Promise<void>;
+  /** starts redis-server again on the same port and data directory (replays the AOF); no-op while it runs */
+  restart(): Promise<void>;
+  /** SIGSTOP: the process holds its connections but answers nothing (a stall) */
+  pause(): void;
+  /** SIGCONT */
+  resume(): void;
+  /** kills it (if running) and removes the data directory; safe to call twice */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `redis-server` on a free loopback port with `appendonly yes` and the given `appendfsync`
+ * (`everysec` is Redis's default and what the gateway's guarantees are stated for; `always`
+ * fsyncs every write).
+ */
+export async function startFaultableRedis(opts: { appendfsync?: 'everysec' | 'always'; binary?: string } = {}): Promise<FaultableRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'lgw-redis-aof-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', opts.appendfsync ?? 'everysec', '--dir', dir, '--loglevel', 'warning'];
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
+  const start = async () => {
+    if (running()) return; // restart() of a running server is a no-op
+    const proc = spawn(opts.binary ?? 'redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = proc;
+    exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    proc.once('error', () => undefined);
+    for (let i = 0; i < 200; i++) {
+      if (await isListening('127.0.0.1', port, 200)) return;
+      if (proc.exitCode !== null) throw new Error(`redis-server exited with code ${String(proc.exitCode)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`redis-server did not start listening on port ${port}`);
+  };
+  const kill = async () => {
+    if (running() && child) {
+      child.kill('SIGCONT'); // a paused process must be able to die
+      child.kill('SIGKILL');
+    }
+    await exited;
+  };
+  await start();
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    dir,
+    kill,
+    restart: start,
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
+    stop() {
+      stopped ??= kill().finally(() => rmSync(dir, { recursive: true, force: true }));
+      return stopped;
+    },
+  };
+}

@@ -125,7 +125,13 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
   const leaseTtlMs = opts.leaseTtlMs ?? 30_000;
   const inlineGraceMs = opts.inlineGraceMs ?? 60_000;
   const store = createOperationStore(redis, keys, { succeededTtlMs: opts.succeededTtlMs ?? 7 * 24 * 3_600_000, instanceId: liveness.id });
-  const queues = createQueues({ connection: bullRedis, prefix: keys.bullPrefix, policy });
+  const queues = createQueues({
+    connection: bullRedis,
+    prefix: keys.bullPrefix,
+    policy,
+    // a Redis restart shows in /health/ready and in the 503s; one line per reconnect attempt is noise
+    onError: (err) => logger.debug({ err: { name: err.name, code: (err as { code?: unknown }).code } }, 'queue connection error'),
+  });
   const audit = createAuditTrail(redis, keys);
   const deadLetters = createDeadLetters({ redis, keys, store, queues, audit, cipher: opts.cipher });
   const orderSlots = createOrderSlots({ redis, keys, store, cipher: opts.cipher });

@@ -33,9 +33,15 @@ export interface OperationQueues {
  * The operation queues. Failed jobs are never removed by BullMQ (`removeOnFail: false`): the
  * dead-letter store is the operator's view, the failed set the forensic one.
  */
-export function createQueues(opts: { connection: Redis; prefix: string; policy: RetryPolicy }): OperationQueues {
-  const make = (system: LegacySystem) =>
-    new Queue<OperationJobData>(QUEUE_NAMES[system], {
+export function createQueues(opts: {
+  connection: Redis;
+  prefix: string;
+  policy: RetryPolicy;
+  /** told about connection errors (a Redis restart); without a listener BullMQ prints them to stderr */
+  onError?: (err: Error) => void;
+}): OperationQueues {
+  const make = (system: LegacySystem) => {
+    const q = new Queue<OperationJobData>(QUEUE_NAMES[system], {
       connection: opts.connection,
       prefix: opts.prefix,
       defaultJobOptions: {
@@ -47,6 +53,9 @@ export function createQueues(opts: { connection: Redis; prefix: string; policy: 
         stackTraceLimit: 0,
       },
     });
+    q.on('error', (err) => opts.onError?.(err));
+    return q;
+  };
   const byName: Record<LegacySystem, Queue<OperationJobData>> = { tmo: make('tmo'), crm: make('crm') };
   const all = [byName.tmo, byName.crm];
   let closing: Promise<void> | undefined;
