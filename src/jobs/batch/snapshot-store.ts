@@ -22,8 +22,8 @@
  * `d`ecommissioned), never a legacy code.
  */
 import type { Redis } from 'ioredis';
-import type { LifecycleStatus, Money } from '../../domain/model.ts';
-import type { TerminalSnapshotRecord } from '../../domain/terminal-snapshot.ts';
+import type { LifecycleStatus } from '../../domain/model.ts';
+import type { TerminalActivityPort, TerminalSnapshotRecord, TerminalSnapshotView } from '../../domain/terminal-snapshot.ts';
 
 export const BUCKETS = 32_768;
 
@@ -252,18 +252,14 @@ export async function dropStaleGenerations(redis: Redis, keys: SnapshotKeys): Pr
   return gens.length;
 }
 
-/** What the API shows about a terminal from the latest snapshot. */
-export interface TerminalActivityView {
-  lastSeenAt: string | null;
-  activity: { date: string; transactionCount: number; amount: Money };
-}
+type TerminalActivityView = TerminalSnapshotView;
 
 /**
  * Reads one terminal from the current snapshot. The pointer is cached for `pointerTtlMs`
  * (default 1 s): a read that races a swap and finds its generation gone retries once with a
  * fresh pointer.
  */
-export function createTerminalActivityReader(deps: { redis: Redis; prefix: string; pointerTtlMs?: number }) {
+export function createTerminalActivityReader(deps: { redis: Redis; prefix: string; pointerTtlMs?: number }): TerminalActivityPort {
   const keys = snapshotKeys(deps.prefix);
   const ttl = deps.pointerTtlMs ?? 1_000;
   let cached: { at: number; current: CurrentSnapshot | null } | null = null;
@@ -301,4 +297,3 @@ export function createTerminalActivityReader(deps: { redis: Redis; prefix: strin
     },
   };
 }
-export type TerminalActivityReader = ReturnType<typeof createTerminalActivityReader>;
