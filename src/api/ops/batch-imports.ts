@@ -96,7 +96,7 @@ export function mountBatchImportRoutes(
     request: { params: z.object({ date: DateParam }) },
     responses: {
       202: { description: 'Started', content: json(Started), headers: { Location: { schema: { type: 'string' } } } },
-      ...problemResponses(404, 422, ...COMMON_ERRORS),
+      ...problemResponses(404, ...COMMON_ERRORS),
     },
   });
   app.openapi(retry, async (c) => {
