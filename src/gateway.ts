@@ -31,6 +31,7 @@ import { createOperations, type Operations } from './jobs/operations.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, type SystemRetryPolicy } from './jobs/retry-policy.ts';
 import { createWorkers, type Workers } from './jobs/worker.ts';
 import { createTerminalActivityReader } from './jobs/batch/snapshot-store.ts';
+import { createKeys } from './jobs/keys.ts';
 import { createTermstatImporter, type TermstatImporter } from './jobs/batch/termstat-import.ts';
 import type { FileTransferPort } from './domain/file-transfer.port.ts';
 import type { TerminalActivityPort } from './domain/terminal-snapshot.ts';
@@ -280,7 +281,8 @@ export function buildTermstat(
     prefix: deps.prefix,
     files: deps.files,
     format: termstatFormat({ timeZone: config.legacyTimeZone }),
-    eventsStream: config.termstat.eventsStream ?? `${deps.prefix}:events:terminals`,
+    // on the deployment's hash tag like every key: `{<prefix>}:events:terminals`
+    eventsStream: config.termstat.eventsStream ?? `${createKeys(deps.prefix).prefix}:events:terminals`,
     eventsMaxLen: config.termstat.eventsMaxLen,
     settleMs: config.termstat.settleMs,
     logger: logger.child({ component: 'termstat' }),
