@@ -51,6 +51,10 @@
  * | `OPERATION_LEASE_MS` | `30000` | per-operation lease, renewed while running; a crashed runner's expires after it |
  * | `INSTANCE_LIVENESS_MS` | `10000` | TTL of each process's liveness key (heartbeat every tenth): a killed process's leases and idempotency claims are taken over after about this long. Must outlast the longest Redis stall to ride out (1000–600000) |
  * | `REDIS_KEY_PREFIX` | `lgw` | prefix of every Redis key (queues, operations, idempotency, audit): several gateways can share one Redis database with different prefixes |
+ * | `BATCH_SNAPSHOT_POLL_MS` | `60000` | how often the outbox is checked for a TERMSTAT snapshot (1000–86400000) |
+ * | `BATCH_SNAPSHOT_SETTLE_MS` | `2000` | a snapshot whose size or time changes within this window is still being written and not read (0–600000) |
+ * | `EVENTS_STREAM` | `<REDIS_KEY_PREFIX>:events:terminals` | Redis stream of `terminal.status_changed` events |
+ * | `EVENTS_STREAM_MAXLEN` | `1000000` | approximate cap of the events stream (`MAXLEN ~`, 1000–100000000) |
  * | `DEV_DATA_DIR` | `.tmp/dev` | where embedded mode keeps its dev keys; resolved against the working directory |
  * | `METRICS_PORT` | off in connected mode; `0` (a free port, shown in the banner) in embedded mode | port of the separate Prometheus listener (`GET /metrics` on `HOST`); `/metrics` is never served on the API port. `off` turns it off |
  * | `CORS_ORIGINS` | — (CORS off) | comma-separated origins (`https://console.example`) allowed to call the API from a browser |
@@ -150,6 +154,14 @@ export interface Config {
   };
   /** prefix of every Redis key the gateway writes (queues, operations, idempotency, audit) */
   readonly redisKeyPrefix: string;
+  /** the TERMSTAT snapshot import and the terminal events stream */
+  readonly termstat: {
+    readonly pollMs: number;
+    readonly settleMs: number;
+    /** undefined: `<effective Redis prefix>:events:terminals` */
+    readonly eventsStream: string | undefined;
+    readonly eventsMaxLen: number;
+  };
   /** absolute path */
   readonly devDataDir: string;
   /** port of the separate metrics listener; `null` = no metrics listener */
@@ -389,6 +401,10 @@ export const envSchema = z.object({
   OPERATION_LEASE_MS: int(1_000, 600_000, 30_000),
   INSTANCE_LIVENESS_MS: int(1_000, 600_000, 10_000),
   REDIS_KEY_PREFIX: keyPrefix,
+  BATCH_SNAPSHOT_POLL_MS: int(1_000, 86_400_000, 60_000),
+  BATCH_SNAPSHOT_SETTLE_MS: int(0, 600_000, 2_000),
+  EVENTS_STREAM: text,
+  EVENTS_STREAM_MAXLEN: int(1_000, 100_000_000, 1_000_000),
   DEV_DATA_DIR: text,
   METRICS_PORT: metricsPort,
   CORS_ORIGINS: origins,
@@ -529,6 +545,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       livenessMs: e.INSTANCE_LIVENESS_MS,
     },
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    termstat: {
+      pollMs: e.BATCH_SNAPSHOT_POLL_MS,
+      settleMs: e.BATCH_SNAPSHOT_SETTLE_MS,
+      eventsStream: e.EVENTS_STREAM,
+      eventsMaxLen: e.EVENTS_STREAM_MAXLEN,
+    },
     devDataDir: resolve(e.DEV_DATA_DIR ?? '.tmp/dev'),
     // embedded: a free port, so several demo gateways on one machine never collide
     metricsPort: e.METRICS_PORT === undefined ? (mode === 'embedded' ? 0 : null) : e.METRICS_PORT,
@@ -585,6 +607,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
         ? { source: 'dev', dir: config.devDataDir }
         : { source: 'env', keyIds: config.payloadEncryption.keys.map((k) => k.id), keys: '***' },
     workers: { ...config.workers },
+    termstat: { ...config.termstat },
     devDataDir: config.devDataDir,
     metricsPort: config.metricsPort ?? 'off',
     corsOrigins: [...config.corsOrigins],

@@ -30,6 +30,12 @@ import { createLastKnownStore } from './jobs/last-known.ts';
 import { createOperations, type Operations } from './jobs/operations.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, type SystemRetryPolicy } from './jobs/retry-policy.ts';
 import { createWorkers, type Workers } from './jobs/worker.ts';
+import { createTerminalActivityReader } from './jobs/batch/snapshot-store.ts';
+import { createKeys } from './jobs/keys.ts';
+import { createTermstatImporter, type TermstatImporter } from './jobs/batch/termstat-import.ts';
+import type { FileTransferPort } from './domain/file-transfer.port.ts';
+import type { TerminalActivityPort } from './domain/terminal-snapshot.ts';
+import { termstatFormat } from './translators/batch/termstat.ts';
 import { startCrmSimulator, startTmoSimulator, type CrmSimulator, type TmoSimulator } from './simulators/index.ts';
 
 export const TMO_WSDL_PATH = fileURLToPath(new URL('../fixtures/tmo/TerminalManagement.wsdl', import.meta.url));
@@ -85,6 +91,7 @@ function adapterOptions(c: LegacySystemConfig, endpoint: string) {
 export const SHUTDOWN_ORDER = [
   'http',
   'workers',
+  'batch',
   'operations',
   'tmo adapter',
   'crm adapter',
@@ -242,6 +249,51 @@ export function buildQueues(
   return { operations, workers };
 }
 
+export interface Termstat {
+  /** the latest snapshot per terminal, for `GET /v1/terminals/{id}` */
+  terminalActivity: TerminalActivityPort;
+  /** the import (ops API, poller); null without a file exchange */
+  termstatImporter: TermstatImporter | null;
+}
+
+/**
+ * The TERMSTAT snapshot import (issue 6): the read model's reader (a fail-fast Redis client:
+ * it sits on the terminal read path) and, given a file exchange, the importer; `poll` starts
+ * its poller (`BATCH_SNAPSHOT_POLL_MS`) in this process. One import runs at a time across all
+ * processes (a Redis lock), so every worker-running process may poll.
+ */
+export function buildTermstat(
+  config: Config,
+  logger: Logger,
+  deps: { redis: ResolvedRedis; prefix: string; metrics: Metrics; files: FileTransferPort | null; poll: boolean },
+  shutdown: Shutdown,
+): Termstat {
+  const readRedis = new Redis(deps.redis.url, { maxRetriesPerRequest: 1, commandTimeout: 1_000 });
+  readRedis.on('error', () => undefined); // a failed read answers without activity and is logged there
+  shutdown.add('batch', () => readRedis.quit());
+  const terminalActivity = createTerminalActivityReader({ redis: readRedis, prefix: deps.prefix });
+  if (!deps.files) return { terminalActivity, termstatImporter: null };
+
+  const redis = new Redis(deps.redis.url, { maxRetriesPerRequest: null });
+  redis.on('error', (err) => logger.warn({ err }, 'termstat redis connection error'));
+  const termstatImporter = createTermstatImporter({
+    redis,
+    prefix: deps.prefix,
+    files: deps.files,
+    format: termstatFormat({ timeZone: config.legacyTimeZone }),
+    // on the deployment's hash tag like every key: `{<prefix>}:events:terminals`
+    eventsStream: config.termstat.eventsStream ?? `${createKeys(deps.prefix).prefix}:events:terminals`,
+    eventsMaxLen: config.termstat.eventsMaxLen,
+    settleMs: config.termstat.settleMs,
+    logger: logger.child({ component: 'termstat' }),
+    metrics: deps.metrics.termstat,
+  });
+  if (deps.poll) termstatImporter.start(config.termstat.pollMs);
+  shutdown.add('batch', () => termstatImporter.close());
+  shutdown.add('batch', () => redis.quit());
+  return { terminalActivity, termstatImporter };
+}
+
 async function jwksOf(config: Config): Promise<{ devKeys: DevKeys | null; jwks: Parameters<typeof createJwtAuthenticator>[0]['jwks'] }> {
   if (config.auth.mode === 'dev') {
     const devKeys = await ensureDevKeys(config.devDataDir);
@@ -267,7 +319,15 @@ function payloadKeysOf(config: Config): readonly PayloadKey[] {
 export async function buildHttpApp(
   config: Config,
   logger: Logger,
-  deps: { redis: ResolvedRedis; prefix: string; services: Services; circuits: CircuitStatusPort; operations: Operations; metrics: Metrics },
+  deps: {
+    redis: ResolvedRedis;
+    prefix: string;
+    services: Services;
+    circuits: CircuitStatusPort;
+    operations: Operations;
+    metrics: Metrics;
+    termstat?: Termstat;
+  },
   shutdown: Shutdown,
 ): Promise<Http> {
   const { devKeys, jwks } = await jwksOf(config);
@@ -294,6 +354,7 @@ export async function buildHttpApp(
     lastKnown,
     bodyLimitBytes: config.bodyLimitBytes,
     writes: operations,
+    ...(deps.termstat ? { terminalActivity: deps.termstat.terminalActivity } : {}),
     beforeWrite: createIdempotencyMiddleware({
       redis: idemRedis,
       ttlSeconds: config.idempotencyTtlSeconds,
@@ -323,6 +384,7 @@ export async function buildHttpApp(
       circuits,
       queues: operations.queues.all,
       requireScope,
+      ...(deps.termstat?.termstatImporter ? { batchImports: deps.termstat.termstatImporter } : {}),
     }),
     extraRoutes: (root, tools) => {
       root.use('/v1/operations/*', tools.authenticate);
@@ -390,15 +452,18 @@ export interface WorkerProcess extends Legacy, Queues {
 export function startWorker(config: Config, logger: Logger): Promise<WorkerProcess> {
   return assemble(logger, async (shutdown) => {
     const redis = await buildRedis(config, logger, shutdown);
+    const prefix = redisPrefixOf(config);
     const metrics = createMetrics();
     const legacy = await buildLegacy(config, logger, metrics, shutdown);
     const services = createServices(legacy);
     const queues = buildQueues(
       config,
       logger,
-      { redis, prefix: redisPrefixOf(config), services, circuits: legacy.circuits, runWorkers: true },
+      { redis, prefix, services, circuits: legacy.circuits, runWorkers: true },
       shutdown,
     );
+    // TODO(sftp): pass the SFTP adapter (FileTransferPort) once it is merged; null = no import
+    buildTermstat(config, logger, { redis, prefix, metrics, files: null, poll: true }, shutdown);
     const metricsServer = await buildMetricsServer(config, metrics, shutdown);
     return { redis, metrics, metricsServer, ...legacy, ...queues };
   });
@@ -438,10 +503,12 @@ export function startGateway(config: Config, logger: Logger, opts: GatewayOption
     const services = createServices(legacy);
     const runWorkers = opts.workers ?? config.workers.inProcess;
     const queues = buildQueues(config, logger, { redis, prefix, services, circuits: legacy.circuits, runWorkers }, shutdown);
+    // TODO(sftp): pass the SFTP adapter (FileTransferPort) once it is merged; null = reader only
+    const termstat = buildTermstat(config, logger, { redis, prefix, metrics, files: null, poll: runWorkers }, shutdown);
     const { app, devKeys } = await buildHttpApp(
       config,
       logger,
-      { redis, prefix, services, circuits: legacy.circuits, operations: queues.operations, metrics },
+      { redis, prefix, services, circuits: legacy.circuits, operations: queues.operations, metrics, termstat },
       shutdown,
     );
     const metricsServer = await buildMetricsServer(config, metrics, shutdown);

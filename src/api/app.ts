@@ -33,6 +33,7 @@ import { partnerRoutes } from './routes/partners.ts';
 import { terminalRoutes } from './routes/terminals.ts';
 import { validationHook } from './validation.ts';
 import { directWrites, type WriteSubmitter } from './writes.ts';
+import type { TerminalActivityPort } from '../domain/terminal-snapshot.ts';
 
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
 
@@ -88,6 +89,8 @@ export interface AppDeps {
    * `Cache-Status`) while the legacy system is down; reads and completed writes refresh them.
    */
   lastKnown?: LastKnownPort;
+  /** The latest daily snapshot (TERMSTAT) per terminal: `activity` on `GET /v1/terminals/{id}`. */
+  terminalActivity?: TerminalActivityPort;
   /** Outermost middleware after the request id (metrics): sees every request and its final response. */
   middleware?: MiddlewareHandler<ApiEnv> | MiddlewareHandler<ApiEnv>[];
   /**
@@ -201,7 +204,13 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   app.route('/health', healthRoutes(deps.health, deps.logger));
 
   app.use('/v1/*', auth);
-  const routeDeps = { services: deps.services, beforeWrite, writes: deps.writes ?? directWrites(deps.services), lastKnown: deps.lastKnown };
+  const routeDeps = {
+    services: deps.services,
+    beforeWrite,
+    writes: deps.writes ?? directWrites(deps.services),
+    lastKnown: deps.lastKnown,
+    ...(deps.terminalActivity ? { terminalActivity: deps.terminalActivity } : {}),
+  };
   app.route('/v1', merchantRoutes(routeDeps));
   app.route('/v1', partnerRoutes(routeDeps));
   app.route('/v1', terminalRoutes(routeDeps));

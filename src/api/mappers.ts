@@ -6,6 +6,7 @@ import { maskIban as maskDomainIban } from '../domain/iban.ts';
 import type { z } from '@hono/zod-openapi';
 import type { Address, Merchant, Partner } from '../domain/model.ts';
 import type { MerchantTerminal } from '../domain/services/types.ts';
+import type { TerminalSnapshotView } from '../domain/terminal-snapshot.ts';
 import type { Merchant as MerchantSchema, Partner as PartnerSchema, Terminal as TerminalSchema } from './schemas/resources.ts';
 
 export type MerchantDto = z.infer<typeof MerchantSchema>;
@@ -56,7 +57,33 @@ export function toPartnerDto(p: Partner): PartnerDto {
   };
 }
 
-export function toTerminalDto(t: MerchantTerminal): TerminalDto {
+/** The later of two ISO instants (either may be null). */
+function later(a: string | null, b: string | null): string | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Date.parse(b) > Date.parse(a) ? b : a;
+}
+
+/**
+ * Terminal → DTO. With `snapshot` (a single read), `activity` comes from the latest daily
+ * snapshot (null when it does not have the terminal) and `lastSeenAt` is the later of the two.
+ */
+export function toTerminalDto(t: MerchantTerminal, snapshot?: TerminalSnapshotView | null): TerminalDto {
+  const base = toTerminalBase(t);
+  if (snapshot === undefined) return base;
+  if (snapshot === null) return { ...base, activity: null };
+  return {
+    ...base,
+    lastSeenAt: later(t.lastSeenAt, snapshot.lastSeenAt),
+    activity: {
+      date: snapshot.activity.date,
+      transactionCount: snapshot.activity.transactionCount,
+      amount: { amount: snapshot.activity.amount.amount, currency: snapshot.activity.amount.currency },
+    },
+  };
+}
+
+function toTerminalBase(t: MerchantTerminal): TerminalDto {
   return {
     id: t.id,
     merchantId: t.merchantId,

@@ -55,3 +55,24 @@ export interface TerminalSnapshotFormat {
   names(snapshotDate: string): { data: string; marker: string };
   createParser(options: { expectedDate?: string }): TerminalSnapshotParser;
 }
+
+/** A terminal's activity on the latest snapshot's date. */
+export interface TerminalActivity {
+  /** ISO date of the snapshot */
+  date: string;
+  transactionCount: number;
+  amount: Money;
+}
+
+/** What the latest applied snapshot says about one terminal. */
+export interface TerminalSnapshotView {
+  /** ISO 8601 instant, null when never seen */
+  lastSeenAt: string | null;
+  activity: TerminalActivity;
+}
+
+/** Read side of the snapshot read model (the API's view of the latest snapshot). */
+export interface TerminalActivityPort {
+  /** null before the first snapshot, or when the terminal is not in the latest one */
+  getTerminalActivity(terminalId: string): Promise<TerminalSnapshotView | null>;
+}

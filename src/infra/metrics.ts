@@ -19,6 +19,12 @@ export interface Metrics {
   /** Reads state and window counts from the breakers at each scrape. */
   watchCircuits(circuits: CircuitStatusPort): void;
   render(): Promise<string>;
+  /** TERMSTAT snapshot import counters (labels: statuses only) */
+  termstat: {
+    recordsImported(n: number): void;
+    corruptFile(): void;
+    statusChanges(from: string, to: string, n: number): void;
+  };
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -85,9 +91,30 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     }
     return child;
   };
+  const termstatRecords = new Counter({
+    name: 'lgw_termstat_records_imported_total',
+    help: 'TERMSTAT snapshot records applied to the terminal read model',
+    registers: [registry],
+  });
+  const termstatCorrupt = new Counter({
+    name: 'lgw_termstat_corrupt_files_total',
+    help: 'TERMSTAT snapshot files refused as corrupt (nothing applied)',
+    registers: [registry],
+  });
+  const termstatChanges = new Counter({
+    name: 'lgw_termstat_status_changes_total',
+    help: 'Terminal status changes found between consecutive snapshots, by from and to status',
+    labelNames: ['from', 'to'] as const,
+    registers: [registry],
+  });
 
   return {
     contentType: registry.contentType,
+    termstat: {
+      recordsImported: (n) => termstatRecords.inc(n),
+      corruptFile: () => termstatCorrupt.inc(),
+      statusChanges: (from, to, n) => termstatChanges.inc({ from, to }, n),
+    },
     http: async function httpMetrics(c, next) {
       const start = performance.now();
       await next();

@@ -17,6 +17,8 @@ import type { ApiEnv } from '../env.ts';
 import { problemFromError, problemResponse } from '../problem.ts';
 import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
 import { validationHook } from '../validation.ts';
+import type { TermstatImporter } from '../../jobs/batch/termstat-import.ts';
+import { mountBatchImportRoutes } from './batch-imports.ts';
 import { queueConsole } from './queue-console.ts';
 
 export const OPS_READ = 'ops:read';
@@ -30,6 +32,8 @@ export interface OpsAppDeps {
   /** queues shown in the console (`operations.queues.all`) */
   queues: readonly Queue[];
   requireScope: (...scopes: string[]) => MiddlewareHandler<ApiEnv>;
+  /** the TERMSTAT import (`/ops/batch/imports`); absent when no file exchange is configured */
+  batchImports?: TermstatImporter;
   /** where the app is mounted (for the console's asset URLs and Location headers). Default `/ops`. */
   mountPath?: string;
 }
@@ -39,7 +43,7 @@ const security = (scope: string) => [{ bearerAuth: [scope] }];
 
 const System = z.enum(LEGACY_SYSTEMS);
 const State = z.enum(['open', 'retrying', 'resolved', 'discarded']);
-const DeadLetterId = z.string().regex(/^op_[0-9a-f]{32}$/).openapi({ example: 'op_3f1c0d7e9b2a4c6d8e0f1a2b3c4d5e6f' });
+const DeadLetterId = z.string().regex(/^(op|batch)_[0-9a-f]{32}$/).openapi({ example: 'op_3f1c0d7e9b2a4c6d8e0f1a2b3c4d5e6f' });
 
 const DeadLetterSchema = z
   .object({
@@ -320,6 +324,8 @@ export function createOpsApp(deps: OpsAppDeps): OpenAPIHono<ApiEnv> {
       200,
     ),
   );
+
+  if (deps.batchImports) mountBatchImportRoutes(app, { importer: deps.batchImports, read, write, mountPath });
 
   const console = queueConsole({
     queues: deps.queues,

@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { LastKnownPort } from '../../domain/read-model.port.ts';
 import type { Services } from '../../domain/services/types.ts';
+import type { TerminalActivityPort } from '../../domain/terminal-snapshot.ts';
 import type { ApiEnv } from '../env.ts';
 import type { WriteSubmitter } from '../writes.ts';
 import { validationHook } from '../validation.ts';
@@ -15,6 +16,8 @@ export interface RouteDeps {
   writes: WriteSubmitter;
   /** last-known copies for reads during a legacy outage (absent: outages answer 503/504) */
   lastKnown?: LastKnownPort | undefined;
+  /** the latest daily snapshot's view of a terminal (`activity`); absent: the field is left out */
+  terminalActivity?: TerminalActivityPort;
 }
 
 /** A sub-app with the gateway's validation hook (zod failures → problem+json). */

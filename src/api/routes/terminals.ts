@@ -16,7 +16,7 @@ export const TERMINALS_MAX_LIMIT = 50;
 const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 
 /** `/v1/merchants/{merchantId}/terminals` and `/v1/terminals` routes. */
-export function terminalRoutes({ services, beforeWrite, writes, lastKnown }: RouteDeps) {
+export function terminalRoutes({ services, beforeWrite, writes, lastKnown, terminalActivity }: RouteDeps) {
   const app = routeGroup();
 
   const order = createRoute({
@@ -75,7 +75,7 @@ export function terminalRoutes({ services, beforeWrite, writes, lastKnown }: Rou
     const filter = { list: 'merchant-terminals', merchantId };
     const page = pageFromQuery(q, filter, { defaultLimit: DEFAULT_LIMIT, maxLimit: TERMINALS_MAX_LIMIT });
     const result = await services.terminals.listForMerchant(merchantId, page, callContext(c));
-    return c.json({ items: result.items.map(toTerminalDto), nextCursor: nextCursor(result.nextPage, page.pageSize, filter) }, 200);
+    return c.json({ items: result.items.map((t) => toTerminalDto(t)), nextCursor: nextCursor(result.nextPage, page.pageSize, filter) }, 200);
   });
 
   const get = createRoute({
@@ -93,8 +93,16 @@ export function terminalRoutes({ services, beforeWrite, writes, lastKnown }: Rou
 
   app.openapi(get, async (c) => {
     const { terminalId } = c.req.valid('param');
-    const terminal = await readThrough(c, lastKnown, 'terminal', terminalId, () => services.terminals.get(terminalId, callContext(c)));
-    return c.json(toTerminalDto(terminal), 200);
+    // the snapshot read model is a secondary source: if Redis fails, TMO's answer still goes out
+    const snapshot = terminalActivity?.getTerminalActivity(terminalId).catch((err: unknown) => {
+      c.get('logger').warn({ err }, 'terminal snapshot read failed; answering without activity');
+      return null;
+    });
+    const [terminal, view] = await Promise.all([
+      readThrough(c, lastKnown, 'terminal', terminalId, () => services.terminals.get(terminalId, callContext(c))),
+      snapshot,
+    ]);
+    return c.json(toTerminalDto(terminal, view), 200);
   });
 
   const changeStatus = createRoute({

@@ -146,6 +146,16 @@ export const TerminalStatusBody = z
   })
   .openapi('TerminalStatusChange', { description: '`decommissioned` is final: a later change is refused (422).' });
 
+export const TerminalActivity = z
+  .object({
+    date: z.string().openapi({ description: 'ISO date of the snapshot', example: '2026-11-27' }),
+    transactionCount: z.number().int().openapi({ example: 42 }),
+    amount: z
+      .object({ amount: z.number().int().openapi({ description: 'Minor units (euro cents)', example: 123_450 }), currency: z.literal('EUR') })
+      .openapi({ description: 'Amount transacted on that date' }),
+  })
+  .openapi('TerminalActivity');
+
 export const Terminal = z
   .object({
     id: z.string().openapi({ example: 'T0000001' }),
@@ -156,7 +166,13 @@ export const Terminal = z
     status: z.enum(LIFECYCLE_STATUSES),
     contactless: z.boolean(),
     currency: z.literal('EUR'),
-    lastSeenAt: z.string().nullable().openapi({ description: 'ISO 8601 instant, null when never seen.' }),
+    lastSeenAt: z.string().nullable().openapi({
+      description: 'ISO 8601 instant, null when never seen. On a single read, the later of TMO\'s live value and the latest daily snapshot\'s.',
+    }),
+    activity: TerminalActivity.nullable().optional().openapi({
+      description:
+        'Activity on the date of the latest daily snapshot (TMO\'s TERMSTAT). Present on `GET /v1/terminals/{terminalId}`; null when no snapshot has the terminal yet.',
+    }),
   })
   .openapi('Terminal');
 

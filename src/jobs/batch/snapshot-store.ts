@@ -3,27 +3,28 @@
  * full and then made current by one atomic pointer swap, so a reader sees the old snapshot or
  * the new one, never half of each, and a corrupt or interrupted import leaves nothing behind.
  *
- * Every key sits on one Redis Cluster hash tag (`{termstat}`), so the multi-key scripts below
- * run on one slot:
+ * Every key sits on the deployment's Redis Cluster hash tag (`{p}`, src/jobs/keys.ts), so the
+ * multi-key scripts below run on one slot:
  *
  * | key | type | what |
  * | --- | --- | --- |
- * | `{p}:{termstat}:current` | string | `<generation>\|<snapshot date>` of the applied snapshot |
- * | `{p}:{termstat}:seq` | string | generation counter (INCR) |
- * | `{p}:{termstat}:gens` | set | generations that have keys (staged, current, or left by a crash) |
- * | `{p}:{termstat}:g:<gen>:b:<bucket>` | hash | TID → `<status>\|<lastSeenAt>\|<transactions>\|<amount>` (32,768 buckets: small hashes stay listpack-encoded, about half the memory of one big hash) |
- * | `{p}:{termstat}:g:<gen>:changes` | list | `<TID>\|<MID>\|<from>\|<to>` status changes against the generation it replaced, until emitted |
- * | `{p}:{termstat}:lock` | string, PX | the one process importing now |
- * | `{p}:{termstat}:run:<id>` | hash | one import run (ops API) |
- * | `{p}:{termstat}:runs` | zset | run ids by start time |
- * | `{p}:{termstat}:open` | set | runs not finished (resumed after a crash) |
+ * | `{p}:termstat:current` | string | `<generation>\|<snapshot date>` of the applied snapshot |
+ * | `{p}:termstat:seq` | string | generation counter (INCR) |
+ * | `{p}:termstat:gens` | set | generations that have keys (staged, current, or left by a crash) |
+ * | `{p}:termstat:g:<gen>:b:<bucket>` | hash | TID → `<status>\|<lastSeenAt>\|<transactions>\|<amount>` (32,768 buckets: small hashes stay listpack-encoded, about half the memory of one big hash) |
+ * | `{p}:termstat:g:<gen>:changes` | list | `<TID>\|<MID>\|<from>\|<to>` status changes against the generation it replaced, until emitted |
+ * | `{p}:termstat:lock` | string, PX | the one process importing now |
+ * | `{p}:termstat:run:<id>` | hash | one import run (ops API) |
+ * | `{p}:termstat:runs` | zset | run ids by start time |
+ * | `{p}:termstat:open` | set | runs not finished (resumed after a crash) |
  *
  * Stored statuses are one letter of the API vocabulary (`p`ending, `a`ctive, `s`uspended,
  * `d`ecommissioned), never a legacy code.
  */
 import type { Redis } from 'ioredis';
-import type { LifecycleStatus, Money } from '../../domain/model.ts';
-import type { TerminalSnapshotRecord } from '../../domain/terminal-snapshot.ts';
+import type { LifecycleStatus } from '../../domain/model.ts';
+import type { TerminalActivityPort, TerminalSnapshotRecord, TerminalSnapshotView } from '../../domain/terminal-snapshot.ts';
+import { createKeys } from '../keys.ts';
 
 export const BUCKETS = 32_768;
 
@@ -48,7 +49,8 @@ export function bucketOf(terminalId: string): number {
 }
 
 export function snapshotKeys(prefix: string) {
-  const tag = `${prefix}:{termstat}`;
+  // on the deployment's hash tag, like every other key (src/jobs/keys.ts)
+  const tag = `${createKeys(prefix).prefix}:termstat`;
   return {
     tag,
     current: `${tag}:current`,
@@ -252,18 +254,14 @@ export async function dropStaleGenerations(redis: Redis, keys: SnapshotKeys): Pr
   return gens.length;
 }
 
-/** What the API shows about a terminal from the latest snapshot. */
-export interface TerminalActivityView {
-  lastSeenAt: string | null;
-  activity: { date: string; transactionCount: number; amount: Money };
-}
+type TerminalActivityView = TerminalSnapshotView;
 
 /**
  * Reads one terminal from the current snapshot. The pointer is cached for `pointerTtlMs`
  * (default 1 s): a read that races a swap and finds its generation gone retries once with a
  * fresh pointer.
  */
-export function createTerminalActivityReader(deps: { redis: Redis; prefix: string; pointerTtlMs?: number }) {
+export function createTerminalActivityReader(deps: { redis: Redis; prefix: string; pointerTtlMs?: number }): TerminalActivityPort {
   const keys = snapshotKeys(deps.prefix);
   const ttl = deps.pointerTtlMs ?? 1_000;
   let cached: { at: number; current: CurrentSnapshot | null } | null = null;
@@ -301,4 +299,3 @@ export function createTerminalActivityReader(deps: { redis: Redis; prefix: strin
     },
   };
 }
-export type TerminalActivityReader = ReturnType<typeof createTerminalActivityReader>;
