@@ -25,6 +25,7 @@ import { createOperations, type Operations } from './jobs/operations.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, type SystemRetryPolicy } from './jobs/retry-policy.ts';
 import { createWorkers, type Workers } from './jobs/worker.ts';
 import { startCrmSimulator, startTmoSimulator, type CrmSimulator, type TmoSimulator } from './simulators/index.ts';
+import { startFileExchange, type FileExchange } from './file-exchange.ts';
 
 export const TMO_WSDL_PATH = fileURLToPath(new URL('../fixtures/tmo/TerminalManagement.wsdl', import.meta.url));
 export const CRM_WSDL_PATH = fileURLToPath(new URL('../fixtures/crm/CustomerService.wsdl', import.meta.url));
@@ -48,6 +49,8 @@ export interface Gateway {
   workers: Workers | undefined;
   /** the embedded simulators, when no legacy URLs are configured */
   simulators: { tmo: TmoSimulator; crm: CrmSimulator } | null;
+  /** the batch file exchange: SFTP adapter (`files`) and, in embedded mode, TMO's SFTP simulator */
+  fileExchange: FileExchange;
   /** dev signing keys in embedded mode (mint tokens with `devKeys.signToken`) */
   devKeys: DevKeys | null;
   metrics: Metrics;
@@ -151,7 +154,15 @@ export async function startGateway(config: Config, logger: Logger, opts: Gateway
         logger.warn({ system: ch.system, from: ch.from, to: ch.to }, 'circuit %s is now %s', ch.system, ch.to);
       });
     }
-    const circuits = createCircuitStatus(tmo, crm);
+    const fileExchange = await startFileExchange(config, logger, simulators?.tmo ?? null);
+    cleanup.push(['file exchange', () => fileExchange.close()]);
+    if (fileExchange.files) {
+      fileExchange.files.onStateChange((ch) => {
+        metrics.circuitTransition(ch.system, ch.to);
+        logger.warn({ system: ch.system, from: ch.from, to: ch.to }, 'circuit %s is now %s', ch.system, ch.to);
+      });
+    }
+    const circuits = createCircuitStatus(tmo, crm, ...(fileExchange.files ? [fileExchange.files] : []));
     metrics.watchCircuits(circuits);
 
     const services = createServices({ tmo, crm });
@@ -268,6 +279,7 @@ export async function startGateway(config: Config, logger: Logger, opts: Gateway
       operations,
       workers,
       simulators,
+      fileExchange,
       devKeys,
       metrics,
       close() {
@@ -286,6 +298,7 @@ export async function startGateway(config: Config, logger: Logger, opts: Gateway
           ...step('operations'),
           ...step('tmo adapter'),
           ...step('crm adapter'),
+          ...step('file exchange'),
           ...step('idempotency redis'),
           ...step('simulators'),
           ...step('private redis'),
