@@ -37,6 +37,7 @@ import type { FileTransferPort } from './domain/file-transfer.port.ts';
 import type { TerminalActivityPort } from './domain/terminal-snapshot.ts';
 import { termstatFormat } from './translators/batch/termstat.ts';
 import { startCrmSimulator, startTmoSimulator, type CrmSimulator, type TmoSimulator } from './simulators/index.ts';
+import { startFileExchange, type FileExchange } from './file-exchange.ts';
 
 export const TMO_WSDL_PATH = fileURLToPath(new URL('../fixtures/tmo/TerminalManagement.wsdl', import.meta.url));
 export const CRM_WSDL_PATH = fileURLToPath(new URL('../fixtures/crm/CustomerService.wsdl', import.meta.url));
@@ -95,6 +96,7 @@ export const SHUTDOWN_ORDER = [
   'operations',
   'tmo adapter',
   'crm adapter',
+  'file exchange',
   'idempotency redis',
   'metrics server',
   'simulators',
@@ -164,6 +166,8 @@ export interface Legacy {
   circuits: CircuitStatusPort;
   /** the embedded simulators, when no legacy URLs are configured */
   simulators: { tmo: TmoSimulator; crm: CrmSimulator } | null;
+  /** the batch file exchange: SFTP adapter (`files`) and, in embedded mode, TMO's SFTP simulator */
+  fileExchange: FileExchange;
 }
 
 /** Starts both SOAP simulators in-process (embedded mode), on free loopback ports. */
@@ -197,15 +201,18 @@ export async function buildLegacy(config: Config, logger: Logger, metrics: Metri
     logger: logger.child({ system: 'crm' }),
   });
   shutdown.add('crm adapter', () => crm.close());
-  for (const a of [tmo, crm]) {
+  const fileExchange = await startFileExchange(config, logger, simulators?.tmo ?? null);
+  shutdown.add('file exchange', () => fileExchange.close());
+  const withCircuits = fileExchange.files ? [tmo, crm, fileExchange.files] : [tmo, crm];
+  for (const a of withCircuits) {
     a.onStateChange((ch) => {
       metrics.circuitTransition(ch.system, ch.to);
       logger.warn({ system: ch.system, from: ch.from, to: ch.to }, 'circuit %s is now %s', ch.system, ch.to);
     });
   }
-  const circuits = createCircuitStatus(tmo, crm);
+  const circuits = createCircuitStatus(...withCircuits);
   metrics.watchCircuits(circuits);
-  return { tmo, crm, circuits, simulators };
+  return { tmo, crm, circuits, simulators, fileExchange };
 }
 
 export interface Queues {
@@ -463,7 +470,7 @@ export function startWorker(config: Config, logger: Logger): Promise<WorkerProce
       shutdown,
     );
     // TODO(sftp): pass the SFTP adapter (FileTransferPort) once it is merged; null = no import
-    buildTermstat(config, logger, { redis, prefix, metrics, files: null, poll: true }, shutdown);
+    buildTermstat(config, logger, { redis, prefix, metrics, files: legacy.fileExchange.files, poll: true }, shutdown);
     const metricsServer = await buildMetricsServer(config, metrics, shutdown);
     return { redis, metrics, metricsServer, ...legacy, ...queues };
   });
@@ -504,7 +511,7 @@ export function startGateway(config: Config, logger: Logger, opts: GatewayOption
     const runWorkers = opts.workers ?? config.workers.inProcess;
     const queues = buildQueues(config, logger, { redis, prefix, services, circuits: legacy.circuits, runWorkers }, shutdown);
     // TODO(sftp): pass the SFTP adapter (FileTransferPort) once it is merged; null = reader only
-    const termstat = buildTermstat(config, logger, { redis, prefix, metrics, files: null, poll: runWorkers }, shutdown);
+    const termstat = buildTermstat(config, logger, { redis, prefix, metrics, files: legacy.fileExchange.files, poll: runWorkers }, shutdown);
     const { app, devKeys } = await buildHttpApp(
       config,
       logger,

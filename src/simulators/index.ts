@@ -9,7 +9,7 @@
  * await tmo.close(); await crm.close();
  * ```
  */
-export type { FaultConfig, FaultController, RunningSimulator, SimulatedCall, SimulatorCredentials, SimulatorOptions } from './types.ts';
+export type { ControlHandler, ControlResponse, ControlRoutes, FaultConfig, FaultController, RunningSimulator, SimulatedCall, SimulatorCredentials, SimulatorOptions } from './types.ts';
 export { startTmoSimulator, TMO_DENIED_MCC, TMO_MSG } from './tmo/simulator.ts';
 export type { TmoSimulator, TmoSimulatorOptions } from './tmo/simulator.ts';
 export type {
@@ -23,6 +23,8 @@ export type {
   TmoSummary,
   TmoTerminalRecord,
   TmoTerminalSeed,
+  TmoTerminalSettings,
+  TmoSettingsApplication,
 } from './tmo/state.ts';
 export { startCrmSimulator, CRM_TEXT } from './crm/simulator.ts';
 export type { CrmSimulator, CrmSimulatorOptions } from './crm/simulator.ts';
