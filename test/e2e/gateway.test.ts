@@ -219,8 +219,11 @@ describe('the gateway end to end', () => {
     expect(((await t.json()) as { code: string }).code).toBe('terminal.not_found');
   });
 
-  it('when TMO has an outage, then reads answer 503 with Retry-After, the breaker opens, and a write is accepted for later and applied once', async () => {
+  it('when TMO has an outage, then reads answer 503 with Retry-After (or the last-known copy when allowed), the breaker opens, and a write is accepted for later and applied once', async () => {
     tmo.faults.outageFor(2_500);
+    // Since stale-if-error (issue 8) a read of a terminal seen before answers from its last-known
+    // copy; `Cache-Control: no-cache` asks for legacy's own answer, which is the 503 checked here.
+    const fresh = { 'Cache-Control': 'no-cache' };
     // The rolling window still holds the journey's successes: keep reading until the failure
     // share crosses the threshold (bounded), every answer a 503 meanwhile.
     const tmoState = async () =>
@@ -228,13 +231,17 @@ describe('the gateway end to end', () => {
         (c) => c.system === 'tmo',
       )?.state;
     const statuses: number[] = [];
-    while (statuses.length < 60 && (await tmoState()) !== 'open') statuses.push((await call('GET', `/v1/terminals/${terminalId}`)).status);
+    while (statuses.length < 60 && (await tmoState()) !== 'open') statuses.push((await call('GET', `/v1/terminals/${terminalId}`, undefined, fresh)).status);
     expect(statuses.length).toBeGreaterThan(0);
     expect(statuses.every((s) => s === 503)).toBe(true);
     expect(await tmoState()).toBe('open');
-    const open = await call('GET', `/v1/terminals/${terminalId}`);
+    const open = await call('GET', `/v1/terminals/${terminalId}`, undefined, fresh);
     expect(open.status).toBe(503);
     expect(open.headers.get('retry-after')).toMatch(/^\d+$/);
+    const stale = await call('GET', `/v1/terminals/${terminalId}`);
+    expect(stale.status).toBe(200);
+    expect(stale.headers.get('cache-status')).toBe('legacy-gateway; hit; detail=stale-if-error');
+    expect(stale.headers.get('age')).toMatch(/^\d+$/);
 
     const before = tmo.state.terminalsByMid().get(String(tmo.state.merchantsByVat().get('01234567897')?.MID))?.length ?? 0;
     const accepted = await call('POST', `/v1/merchants/${merchantId}/terminals`, { ...order, model: 'S1F2' }, { 'Idempotency-Key': 'e2e-order-2' });
