@@ -23,6 +23,8 @@ export type {
   TmoSummary,
   TmoTerminalRecord,
   TmoTerminalSeed,
+  TmoTerminalSettings,
+  TmoSettingsApplication,
 } from './tmo/state.ts';
 export { startCrmSimulator, CRM_TEXT } from './crm/simulator.ts';
 export type { CrmSimulator, CrmSimulatorOptions } from './crm/simulator.ts';

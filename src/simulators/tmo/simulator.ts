@@ -240,6 +240,7 @@ export async function startTmoSimulator(opts: TmoSimulatorOptions = {}): Promise
         shipTo,
         orderedAt: now(),
         history: [],
+        SETTINGS: null,
       });
       return { TID };
     }),

@@ -47,6 +47,31 @@ export interface TmoStatusChange {
   readonly at: number;
 }
 
+/**
+ * The settings TMO only takes by file (BATCH.md §1, one TPU detail): each accepted detail
+ * replaces all of them. Values as in the file, receipt lines without their space padding.
+ */
+export interface TmoTerminalSettings {
+  /** contactless limit in euro cents, 6 digits */
+  readonly CTLS_LIMIT: string;
+  readonly TIPPING: 'Y' | 'N';
+  readonly CONTACTLESS: 'Y' | 'N';
+  /** '' = cleared */
+  readonly RECEIPT_LINE_1: string;
+  readonly RECEIPT_LINE_2: string;
+  readonly LANGUAGE: 'IT' | 'EN' | 'DE' | 'FR';
+}
+
+/** One TPU detail TMO applied to a terminal (the simulator's side of "reached TMO exactly once"). */
+export interface TmoSettingsApplication {
+  readonly tid: string;
+  /** the TPU file name and the detail's record number */
+  readonly file: string;
+  readonly recordNo: number;
+  readonly at: number;
+  readonly settings: TmoTerminalSettings;
+}
+
 /** A terminal as TMO stores it (legacy field names) plus simulator metadata. */
 export interface TmoTerminalRecord {
   readonly TID: string;
@@ -64,12 +89,16 @@ export interface TmoTerminalRecord {
   /** Epoch ms of the OrderTerminal call. */
   readonly orderedAt: number;
   readonly history: readonly TmoStatusChange[];
+  /** The file-managed settings last applied from a TPU file; null while never set by file. */
+  readonly SETTINGS: TmoTerminalSettings | null;
 }
 
 /** Input of `TmoState.seedMerchant` (bypasses SOAP and validation; for benches and test set-up). */
 export type TmoMerchantSeed = Omit<TmoMerchantRecord, 'MID' | 'STATUS' | 'REG_DATE'> & { REG_DATE?: string };
 /** Input of `TmoState.seedTerminal`. */
 export interface TmoTerminalSeed {
+  /** a fixed TID (8 chars `[A-Z0-9]`, unused); default: the next one from the seeded PRNG */
+  TID?: string;
   MODEL?: string;
   CONTACTLESS?: string;
   STATUS?: TmoStatus;
@@ -89,6 +118,7 @@ export interface MutableTerminal {
   shipTo: TmoShipTo;
   orderedAt: number;
   history: TmoStatusChange[];
+  SETTINGS: TmoTerminalSettings | null;
 }
 
 /**
@@ -128,6 +158,15 @@ export interface TmoState {
   seedMerchant(seed: TmoMerchantSeed): string;
   /** Adds a terminal directly for an existing MID (no SOAP, no validation); returns its TID. */
   seedTerminal(mid: string, seed?: TmoTerminalSeed): string;
+  /**
+   * TMO applies one accepted TPU detail (BATCH.md §1): replaces the terminal's SETTINGS (and its
+   * CONTACTLESS flag, the same setting) and journals the application. False when unknown.
+   */
+  applySettings(tid: string, settings: TmoTerminalSettings, origin: { file: string; recordNo: number }): boolean;
+  /** Every TPU detail applied to this TID, oldest first. */
+  settingsApplications(tid: string): TmoSettingsApplication[];
+  /** TPU details applied to any terminal since start (or reset). */
+  settingsApplicationCount(): number;
   /** Counts only (nothing sensitive), as served at `GET /_sim/state/summary`. */
   summary(): TmoSummary;
   /** Forgets every merchant, terminal, counter and journal entry (id sequences restart). */
@@ -153,6 +192,8 @@ export class TmoStore implements TmoState {
   private readonly registerByVat = new Map<string, number>();
   private readonly orderByMid = new Map<string, number>();
   private readonly changeByTid = new Map<string, number>();
+  private readonly settingsByTid = new Map<string, TmoSettingsApplication[]>();
+  private settingsApplied = 0;
   calls: Record<TmoOperation, number> = zeroCalls();
   private midSeq = 0;
   private serialSeq = 0;
@@ -311,6 +352,27 @@ export class TmoStore implements TmoState {
     t.LAST_SEEN_TIME = hhmmss(at, this.timeZone);
     return true;
   }
+  applySettings(tid: string, settings: TmoTerminalSettings, origin: { file: string; recordNo: number }): boolean {
+    const t = this.liveTerminal(tid);
+    if (!t) return false;
+    const frozen = Object.freeze({ ...settings });
+    t.SETTINGS = frozen;
+    t.CONTACTLESS = frozen.CONTACTLESS;
+    let list = this.settingsByTid.get(tid);
+    if (!list) {
+      list = [];
+      this.settingsByTid.set(tid, list);
+    }
+    list.push(Object.freeze({ tid, file: origin.file, recordNo: origin.recordNo, at: this.now(), settings: frozen }));
+    this.settingsApplied += 1;
+    return true;
+  }
+  settingsApplications(tid: string): TmoSettingsApplication[] {
+    return [...(this.settingsByTid.get(tid) ?? [])];
+  }
+  settingsApplicationCount(): number {
+    return this.settingsApplied;
+  }
   seedMerchant(seed: TmoMerchantSeed): string {
     const existing = this.midByVat.get(seed.VAT_NO);
     if (existing) throw new Error(`seedMerchant: VAT_NO already registered as ${existing}`);
@@ -320,7 +382,10 @@ export class TmoStore implements TmoState {
   }
   seedTerminal(mid: string, seed: TmoTerminalSeed = {}): string {
     if (!this.merchantsByMid.has(mid)) throw new Error(`seedTerminal: unknown MID ${mid}`);
-    const TID = this.nextTid();
+    if (seed.TID !== undefined && (!/^[A-Z0-9]{8}$/.test(seed.TID) || this.terminalsByTid.has(seed.TID))) {
+      throw new Error(`seedTerminal: TID ${seed.TID} is malformed or taken`);
+    }
+    const TID = seed.TID ?? this.nextTid();
     const MODEL = seed.MODEL ?? 'A920';
     const at = this.now();
     const STATUS = seed.STATUS ?? 'PE';
@@ -338,6 +403,7 @@ export class TmoStore implements TmoState {
       shipTo: { SHIP_ADDR_LINE: '', SHIP_CITY: '', SHIP_ZIP: '', SHIP_PROV: '' },
       orderedAt: at,
       history: [],
+      SETTINGS: null,
     });
     return TID;
   }
@@ -363,6 +429,8 @@ export class TmoStore implements TmoState {
     this.registerByVat.clear();
     this.orderByMid.clear();
     this.changeByTid.clear();
+    this.settingsByTid.clear();
+    this.settingsApplied = 0;
     this.calls = zeroCalls();
     this.midSeq = 0;
     this.serialSeq = 0;
