@@ -9,7 +9,7 @@
  * await tmo.close(); await crm.close();
  * ```
  */
-export type { FaultConfig, FaultController, RunningSimulator, SimulatedCall, SimulatorCredentials, SimulatorOptions } from './types.ts';
+export type { ControlHandler, ControlResponse, ControlRoutes, FaultConfig, FaultController, RunningSimulator, SimulatedCall, SimulatorCredentials, SimulatorOptions } from './types.ts';
 export { startTmoSimulator, TMO_DENIED_MCC, TMO_MSG } from './tmo/simulator.ts';
 export type { TmoSimulator, TmoSimulatorOptions } from './tmo/simulator.ts';
 export type {

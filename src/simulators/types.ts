@@ -36,12 +36,28 @@ export interface FaultController {
   outageFor(ms: number): void;
 }
 
+/** Answer of a control route: HTTP status and a JSON body. */
+export interface ControlResponse {
+  status: number;
+  body: unknown;
+}
+
+/** Handler of an extra `/_sim/…` control route; `body` is the raw request body (≤ 1 MB). */
+export type ControlHandler = (body: string) => Promise<ControlResponse> | ControlResponse;
+
+/** Extra `/_sim/…` routes other simulators hang on this one (e.g. the SFTP simulator's `POST /_sim/termstat` on TMO). */
+export interface ControlRoutes {
+  /** Adds `method path` (path must start with `/_sim/`); returns a function that removes it. */
+  add(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, handler: ControlHandler): () => void;
+}
+
 /** A running simulator: where it listens, its fault controls and its state inspection. */
 export interface RunningSimulator<S> {
   /** Full endpoint URL, e.g. `http://127.0.0.1:PORT/tmo`. */
   url: string;
   faults: FaultController;
   state: S;
+  control: ControlRoutes;
   /** Stops listening and drops open connections; safe to call twice. */
   close(): Promise<void>;
 }

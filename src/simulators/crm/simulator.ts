@@ -368,7 +368,7 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
     port: opts.port ?? 0,
     host: opts.host ?? '127.0.0.1',
   });
-  return { url: host.url, faults: faults.controller, state: store, close: () => host.close() };
+  return { url: host.url, faults: faults.controller, state: store, control: host.control, close: () => host.close() };
 }
 
 /** The parent element without its `Customer` child (read separately, with its own rules). */

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { SimulatedCall } from '../types.ts';
+import type { ControlHandler, ControlRoutes, SimulatedCall } from '../types.ts';
 import { parseFaultConfig, type FaultEngine } from './faults.ts';
 import { scanNamespaces } from './namespaces.ts';
 import { renderFault, renderResponse, SoapFault, type CallCtx, type LoadedWsdl, type OperationHandler } from './soap.ts';
@@ -56,6 +56,7 @@ export interface SoapHostOptions {
 
 export interface SoapHost {
   url: string;
+  control: ControlRoutes;
   close(): Promise<void>;
 }
 
@@ -92,6 +93,7 @@ function soapActionOf(req: http.IncomingMessage): string {
  */
 export async function startSoapHost(o: SoapHostOptions): Promise<SoapHost> {
   const timers = new Set<NodeJS.Timeout>();
+  const extraRoutes = new Map<string, ControlHandler>();
   let closed = false;
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -191,6 +193,17 @@ export async function startSoapHost(o: SoapHostOptions): Promise<SoapHost> {
       return json(200, o.faults.controller.get());
     }
     if (path === '/_sim/state/summary' && req.method === 'GET') return json(200, o.summary());
+    const extra = extraRoutes.get(`${req.method ?? ''} ${path}`);
+    if (extra) {
+      const text = await readBody(req);
+      if (text === null) return json(413, { error: 'body too large' });
+      try {
+        const answer = await extra(text);
+        return json(answer.status, answer.body);
+      } catch (e) {
+        return json(500, { error: e instanceof Error ? e.message : 'control route failed' });
+      }
+    }
     return json(404, { error: 'not found' });
   }
 
@@ -236,6 +249,14 @@ export async function startSoapHost(o: SoapHostOptions): Promise<SoapHost> {
   let closing: Promise<void> | undefined;
   return {
     url: `http://${hostForUrl}:${addr.port}${o.path}`,
+    control: {
+      add(method, path, handler) {
+        if (!path.startsWith('/_sim/')) throw new Error(`control routes live under /_sim/, got ${path}`);
+        const key = `${method} ${path}`;
+        extraRoutes.set(key, handler);
+        return () => extraRoutes.delete(key);
+      },
+    },
     close() {
       closing ??= new Promise<void>((resolve) => {
         closed = true;

@@ -306,5 +306,5 @@ export async function startTmoSimulator(opts: TmoSimulatorOptions = {}): Promise
     port: opts.port ?? 0,
     host: opts.host ?? '127.0.0.1',
   });
-  return { url: host.url, faults: faults.controller, state: store, close: () => host.close() };
+  return { url: host.url, faults: faults.controller, state: store, control: host.control, close: () => host.close() };
 }
