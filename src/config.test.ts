@@ -229,6 +229,46 @@ describe('loadConfig: surfaces and retention', () => {
   });
 });
 
+describe('loadConfig: SFTP', () => {
+  const FP = `SHA256:${'a'.repeat(42)}Q`;
+  const SFTP = { SFTP_HOST: 'sftp.tmo.example.test', SFTP_USERNAME: 'gateway', SFTP_PRIVATE_KEY_FILE: '/etc/lgw/id_ed25519' };
+
+  it('when no SFTP variable is set, then the host is unset and the documented defaults apply', () => {
+    expect(loadConfig({}).sftp).toEqual({
+      host: undefined,
+      port: 22,
+      username: undefined,
+      privateKeyFile: undefined,
+      hostKeySha256: [],
+      knownHostsFile: undefined,
+      connectTimeoutMs: 10_000,
+      timeoutMs: 30_000,
+      inactivityTimeoutMs: 30_000,
+      readDepth: 64,
+      simPickupMs: 5_000,
+    });
+  });
+
+  it('when a real server is configured with pinned fingerprints, then they are all kept', () => {
+    const c = loadConfig({ ...SFTP, SFTP_PORT: '2222', SFTP_HOST_KEY_SHA256: `${FP}, SHA256:${'b'.repeat(43)}`, SFTP_READ_DEPTH: '1' });
+    expect(c.sftp).toMatchObject({ host: 'sftp.tmo.example.test', port: 2222, hostKeySha256: [FP, `SHA256:${'b'.repeat(43)}`], readDepth: 1 });
+  });
+
+  it.each([
+    [{ ...SFTP }, 'SFTP_HOST_KEY_SHA256', 'exactly one'],
+    [{ ...SFTP, SFTP_HOST_KEY_SHA256: FP, SFTP_KNOWN_HOSTS_FILE: '/etc/ssh/known' }, 'SFTP_HOST_KEY_SHA256', 'exactly one'],
+    [{ ...SFTP, SFTP_HOST_KEY_SHA256: 'MD5:aa:bb' }, 'SFTP_HOST_KEY_SHA256', 'ssh-keygen -lf'],
+    [{ ...SFTP, SFTP_HOST_KEY_SHA256: `${FP}=` }, 'SFTP_HOST_KEY_SHA256', 'ssh-keygen -lf'],
+    [{ SFTP_HOST: 'sftp.example.test', SFTP_KNOWN_HOSTS_FILE: '/k' }, 'SFTP_USERNAME', 'required'],
+    [{ SFTP_HOST: 'sftp.example.test', SFTP_KNOWN_HOSTS_FILE: '/k', SFTP_USERNAME: 'u' }, 'SFTP_PRIVATE_KEY_FILE', 'required'],
+    [{ SFTP_READ_DEPTH: '0' }, 'SFTP_READ_DEPTH', '1–256'],
+    [{ SFTP_HOST: 'not a host' }, 'SFTP_HOST', 'host name'],
+  ])('when the SFTP variables are %o, then %s is reported (%s)', (env, variable, message) => {
+    const issue = errorOf(env).issues.find((i) => i.variable === variable);
+    expect(issue?.message).toContain(message);
+  });
+});
+
 describe('describeConfig', () => {
   it('when described, then passwords, keys and URL passwords are hidden and the rest is shown', () => {
     const summary = describeConfig(loadConfig({ ...CONNECTED, REDIS_URL: 'redis://user:redis-Secret-3@r:6379' }));

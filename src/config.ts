@@ -56,6 +56,17 @@
  * | `CORS_ORIGINS` | — (CORS off) | comma-separated origins (`https://console.example`) allowed to call the API from a browser |
  * | `OPERATION_RETENTION_DAYS` | `30` | how long finished operation records (succeeded and failed), resolved dead letters and BullMQ's finished jobs are kept (1–3650) |
  * | `AUDIT_RETENTION_DAYS` | `400` | how long ops audit entries are kept (1–3650) |
+ * | `SFTP_HOST` | — | TMO's SFTP server (batch files). Unset in embedded mode: an in-process SFTP server plays TMO's side; unset in connected mode: the batch exchange is off |
+ * | `SFTP_PORT` | `22` | its port |
+ * | `SFTP_USERNAME` | — | login user; required with `SFTP_HOST` |
+ * | `SFTP_PRIVATE_KEY_FILE` | — | the login key (OpenSSH or PEM, no passphrase); required with `SFTP_HOST` |
+ * | `SFTP_HOST_KEY_SHA256` | — | pinned host key fingerprint(s) `SHA256:<base64>` as `ssh-keygen -lf` prints them, comma-separated during a key rotation |
+ * | `SFTP_KNOWN_HOSTS_FILE` | — | an OpenSSH known_hosts file instead. Exactly one of the two with `SFTP_HOST` |
+ * | `SFTP_CONNECT_TIMEOUT_MS` | `10000` | connect + handshake + login, per attempt (3 attempts with backoff) |
+ * | `SFTP_TIMEOUT_MS` | `30000` | per operation (list, stat, rename, remove, open, close) |
+ * | `SFTP_INACTIVITY_TIMEOUT_MS` | `30000` | a transfer with no bytes moving for this long is aborted (counts toward the breaker) |
+ * | `SFTP_READ_DEPTH` | `64` | 64 KiB reads in flight per download (1–256; 1 = sequential, for servers that fail on parallel reads) |
+ * | `SFTP_SIM_PICKUP_MS` | `5000` | embedded mode: how often the simulated TMO picks up `/inbox` (BATCH.md: 5 minutes; 0 = only on `POST /_sim/batch/pickup`) |
  *
  * @module
  */
@@ -121,6 +132,25 @@ export type PayloadEncryptionConfig =
   /** embedded mode without the variable: use {@link ensureDevPayloadKey}(`devDataDir`) */
   | { readonly source: 'dev' };
 
+/** TMO's SFTP server (BATCH.md); `host` undefined = embedded simulator (embedded mode) or no batch exchange. */
+export interface SftpConfig {
+  readonly host: string | undefined;
+  readonly port: number;
+  readonly username: string | undefined;
+  /** absolute path of the private key file (read at start-up, never logged) */
+  readonly privateKeyFile: string | undefined;
+  /** pinned host key fingerprints `SHA256:…` */
+  readonly hostKeySha256: readonly string[];
+  /** absolute path */
+  readonly knownHostsFile: string | undefined;
+  readonly connectTimeoutMs: number;
+  readonly timeoutMs: number;
+  readonly inactivityTimeoutMs: number;
+  readonly readDepth: number;
+  /** embedded simulator's pick-up interval (0 = on demand only) */
+  readonly simPickupMs: number;
+}
+
 export interface Config {
   readonly mode: 'embedded' | 'connected';
   readonly port: number;
@@ -161,6 +191,7 @@ export interface Config {
     readonly operationDays: number;
     readonly auditDays: number;
   };
+  readonly sftp: SftpConfig;
 }
 
 /** Credentials the embedded simulators accept; never valid against a real legacy system. */
@@ -341,6 +372,26 @@ const origins = raw.transform((v, ctx): string[] => {
   return out;
 });
 
+const optionalHost = raw.transform((v, ctx) => {
+  if (v === undefined) return undefined;
+  const hostname = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+  if (isIP(v) === 0 && !hostname.test(v)) {
+    ctx.addIssue({ code: 'custom', message: 'must be an IP address or a host name' });
+    return z.NEVER;
+  }
+  return v;
+});
+
+const fingerprints = raw.transform((v, ctx): string[] => {
+  if (v === undefined) return [];
+  const list = v.split(',').map((f) => f.trim());
+  if (list.some((f) => !/^SHA256:[A-Za-z0-9+/]{43}$/.test(f))) {
+    ctx.addIssue({ code: 'custom', message: 'must be SHA256:<43 base64 characters> as `ssh-keygen -lf` prints it (comma-separated for several)' });
+    return z.NEVER;
+  }
+  return list;
+});
+
 /** The variables of one legacy system, without their `TMO_` / `CRM_` prefix. */
 export const legacySystemEnvSchema = z.object({
   URL: url(['http:', 'https:']),
@@ -394,6 +445,17 @@ export const envSchema = z.object({
   CORS_ORIGINS: origins,
   OPERATION_RETENTION_DAYS: int(1, 3650, 30),
   AUDIT_RETENTION_DAYS: int(1, 3650, 400),
+  SFTP_HOST: optionalHost,
+  SFTP_PORT: int(1, 65_535, 22),
+  SFTP_USERNAME: text,
+  SFTP_PRIVATE_KEY_FILE: text,
+  SFTP_HOST_KEY_SHA256: fingerprints,
+  SFTP_KNOWN_HOSTS_FILE: text,
+  SFTP_CONNECT_TIMEOUT_MS: int(100, 120_000, 10_000),
+  SFTP_TIMEOUT_MS: int(100, 600_000, 30_000),
+  SFTP_INACTIVITY_TIMEOUT_MS: int(100, 600_000, 30_000),
+  SFTP_READ_DEPTH: int(1, 256, 64),
+  SFTP_SIM_PICKUP_MS: int(0, 86_400_000, 5_000),
 });
 
 /** Rules between variables; they look only at presence, so they run even when values are bad. */
@@ -434,6 +496,17 @@ function crossIssues(env: NodeJS.ProcessEnv): ConfigIssue[] {
       variable: 'PAYLOAD_ENCRYPTION_KEYS',
       message: 'is required when TMO_URL/CRM_URL are set (e.g. k1:<base64 of 32 random bytes>)',
     });
+  }
+  if (has('SFTP_HOST')) {
+    for (const v of ['SFTP_USERNAME', 'SFTP_PRIVATE_KEY_FILE']) {
+      if (!has(v)) issues.push({ variable: v, message: 'is required when SFTP_HOST is set' });
+    }
+    if (has('SFTP_HOST_KEY_SHA256') === has('SFTP_KNOWN_HOSTS_FILE')) {
+      issues.push({
+        variable: 'SFTP_HOST_KEY_SHA256',
+        message: 'set exactly one of SFTP_HOST_KEY_SHA256 or SFTP_KNOWN_HOSTS_FILE when SFTP_HOST is set: the host key must be pinned',
+      });
+    }
   }
   return issues;
 }
@@ -534,6 +607,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsPort: e.METRICS_PORT === undefined ? (mode === 'embedded' ? 0 : null) : e.METRICS_PORT,
     corsOrigins: e.CORS_ORIGINS,
     retention: { operationDays: e.OPERATION_RETENTION_DAYS, auditDays: e.AUDIT_RETENTION_DAYS },
+    sftp: {
+      host: e.SFTP_HOST,
+      port: e.SFTP_PORT,
+      username: e.SFTP_USERNAME,
+      privateKeyFile: e.SFTP_PRIVATE_KEY_FILE === undefined ? undefined : resolve(e.SFTP_PRIVATE_KEY_FILE),
+      hostKeySha256: e.SFTP_HOST_KEY_SHA256,
+      knownHostsFile: e.SFTP_KNOWN_HOSTS_FILE === undefined ? undefined : resolve(e.SFTP_KNOWN_HOSTS_FILE),
+      connectTimeoutMs: e.SFTP_CONNECT_TIMEOUT_MS,
+      timeoutMs: e.SFTP_TIMEOUT_MS,
+      inactivityTimeoutMs: e.SFTP_INACTIVITY_TIMEOUT_MS,
+      readDepth: e.SFTP_READ_DEPTH,
+      simPickupMs: e.SFTP_SIM_PICKUP_MS,
+    },
   };
   return deepFreeze(config);
 }
@@ -589,6 +675,21 @@ export function describeConfig(config: Config): Record<string, unknown> {
     metricsPort: config.metricsPort ?? 'off',
     corsOrigins: [...config.corsOrigins],
     retention: { ...config.retention },
+    sftp:
+      config.sftp.host === undefined
+        ? { host: config.mode === 'embedded' ? '(embedded simulator)' : '(not configured: batch exchange off)' }
+        : {
+            host: config.sftp.host,
+            port: config.sftp.port,
+            username: config.sftp.username,
+            privateKeyFile: config.sftp.privateKeyFile,
+            hostKeySha256: config.sftp.hostKeySha256,
+            knownHostsFile: config.sftp.knownHostsFile,
+            connectTimeoutMs: config.sftp.connectTimeoutMs,
+            timeoutMs: config.sftp.timeoutMs,
+            inactivityTimeoutMs: config.sftp.inactivityTimeoutMs,
+            readDepth: config.sftp.readDepth,
+          },
   };
 }
 

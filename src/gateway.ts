@@ -31,6 +31,7 @@ import { createOperations, type Operations } from './jobs/operations.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, type SystemRetryPolicy } from './jobs/retry-policy.ts';
 import { createWorkers, type Workers } from './jobs/worker.ts';
 import { startCrmSimulator, startTmoSimulator, type CrmSimulator, type TmoSimulator } from './simulators/index.ts';
+import { startFileExchange, type FileExchange } from './file-exchange.ts';
 
 export const TMO_WSDL_PATH = fileURLToPath(new URL('../fixtures/tmo/TerminalManagement.wsdl', import.meta.url));
 export const CRM_WSDL_PATH = fileURLToPath(new URL('../fixtures/crm/CustomerService.wsdl', import.meta.url));
@@ -88,6 +89,7 @@ export const SHUTDOWN_ORDER = [
   'operations',
   'tmo adapter',
   'crm adapter',
+  'file exchange',
   'idempotency redis',
   'metrics server',
   'simulators',
@@ -157,6 +159,8 @@ export interface Legacy {
   circuits: CircuitStatusPort;
   /** the embedded simulators, when no legacy URLs are configured */
   simulators: { tmo: TmoSimulator; crm: CrmSimulator } | null;
+  /** the batch file exchange: SFTP adapter (`files`, circuit `sftp`) and, in embedded mode, TMO's SFTP simulator */
+  fileExchange: FileExchange;
 }
 
 /** Starts both SOAP simulators in-process (embedded mode), on free loopback ports. */
@@ -190,15 +194,18 @@ export async function buildLegacy(config: Config, logger: Logger, metrics: Metri
     logger: logger.child({ system: 'crm' }),
   });
   shutdown.add('crm adapter', () => crm.close());
-  for (const a of [tmo, crm]) {
+  const fileExchange = await startFileExchange(config, logger, simulators?.tmo ?? null);
+  shutdown.add('file exchange', () => fileExchange.close());
+  const sftp = fileExchange.files ? [fileExchange.files] : [];
+  for (const a of [tmo, crm, ...sftp]) {
     a.onStateChange((ch) => {
       metrics.circuitTransition(ch.system, ch.to);
       logger.warn({ system: ch.system, from: ch.from, to: ch.to }, 'circuit %s is now %s', ch.system, ch.to);
     });
   }
-  const circuits = createCircuitStatus(tmo, crm);
+  const circuits = createCircuitStatus(tmo, crm, ...sftp);
   metrics.watchCircuits(circuits);
-  return { tmo, crm, circuits, simulators };
+  return { tmo, crm, circuits, simulators, fileExchange };
 }
 
 export interface Queues {

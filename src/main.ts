@@ -19,6 +19,17 @@ function banner(gw: Gateway): string {
     `  Ops           ${gw.url}/ops/dead-letters   (queue console: ${gw.url}/ops/queues)`,
     `  Redis         ${gw.redis.url} (${gw.redis.source})`,
   ];
+  const sftpSim = gw.fileExchange.simulator;
+  if (sftpSim) {
+    lines.push(
+      `  Simulated SFTP sftp://${sftpSim.username}@${sftpSim.host}:${sftpSim.port}   (host key ${sftpSim.hostKeySha256}; folder ${sftpSim.root})`,
+      `                TERMSTAT now: POST ${new URL('/_sim/termstat', gw.simulators?.tmo.url ?? 'http://127.0.0.1').href}   pick-up now: POST ${new URL('/_sim/batch/pickup', gw.simulators?.tmo.url ?? 'http://127.0.0.1').href}`,
+    );
+  } else if (gw.fileExchange.files) {
+    lines.push('  SFTP          TMO batch exchange (SFTP_HOST)');
+  } else {
+    lines.push('  SFTP          off (SFTP_HOST not set)');
+  }
   if (gw.simulators) {
     lines.push(
       `  Simulated TMO ${gw.simulators.tmo.url}   (faults: PUT ${new URL('/_sim/faults', gw.simulators.tmo.url).href})`,
