@@ -8,6 +8,7 @@ import { startFileExchange, type FileExchange } from './file-exchange.ts';
 import { startGateway, type Gateway } from './gateway.ts';
 import { createLogger } from './infra/logger.ts';
 import { startTmoSimulator, type TmoSimulator } from './simulators/index.ts';
+import { merchantSeed } from './simulators/test-support.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/batch/', import.meta.url));
 const logger = createLogger({ level: 'silent' });
@@ -45,17 +46,7 @@ describe('file exchange (embedded SFTP)', () => {
 
   it('when POST /_sim/termstat is called on the TMO simulator, then TERMSTAT and its .OK appear in /outbox', async () => {
     const { exchange, tmo } = await embedded();
-    const mid = tmo.state.seedMerchant({
-      VAT_NO: '01234567890',
-      MERCH_NAME: 'BAR',
-      MCC: '5812',
-      ADDR_LINE: 'VIA ROMA 1',
-      CITY: 'MILANO',
-      ZIP: '20121',
-      PROV: 'MI',
-      COUNTRY: 'IT',
-      CRM_REF: 'C000000001',
-    });
+    const mid = tmo.state.seedMerchant(merchantSeed('01234567890'));
     tmo.state.seedTerminal(mid, { STATUS: 'AC' });
     const res = await fetch(new URL('/_sim/termstat', tmo.url), { method: 'POST', body: JSON.stringify({ date: '2026-11-27' }) });
     expect(await res.json()).toEqual({ path: '/outbox/TERMSTAT_20261127.DAT', records: 1, bytes: 3 * 82 });

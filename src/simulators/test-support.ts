@@ -65,3 +65,18 @@ export async function call<T = Record<string, unknown>>(
   const [result] = await fn.call(client, args, options, extraHeaders);
   return result;
 }
+
+/** A valid merchant for `state.seedMerchant` (tests that need terminals, not merchant details). */
+export function merchantSeed(vatNo: string) {
+  return {
+    VAT_NO: vatNo,
+    MERCH_NAME: 'BAR CENTRALE',
+    MCC: '5812',
+    ADDR_LINE: 'VIA ROMA 1',
+    CITY: 'MILANO',
+    ZIP: '20121',
+    PROV: 'MI',
+    COUNTRY: 'IT',
+    CRM_REF: 'C000000001',
+  };
+}

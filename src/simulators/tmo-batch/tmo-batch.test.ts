@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTmoSimulator, type TmoSimulator } from '../index.ts';
+import { merchantSeed } from '../test-support.ts';
 import { createTmoBatch, syntheticTermstat, writeSyntheticTermstat, type TmoBatch } from './index.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../../fixtures/batch/', import.meta.url));
@@ -17,19 +18,8 @@ let batch: TmoBatch;
 
 /** The terminals fixtures/batch/make-fixtures.py assumes (README there). */
 function seedGoldenTerminals(sim: TmoSimulator): void {
-  const merchant = (vat: string) => ({
-    VAT_NO: vat,
-    MERCH_NAME: 'BAR CENTRALE',
-    MCC: '5812',
-    ADDR_LINE: 'VIA ROMA 1',
-    CITY: 'MILANO',
-    ZIP: '20121',
-    PROV: 'MI',
-    COUNTRY: 'IT',
-    CRM_REF: 'C000000001',
-  });
-  const mid1 = sim.state.seedMerchant(merchant('01234567890'));
-  const mid2 = sim.state.seedMerchant(merchant('09876543210'));
+  const mid1 = sim.state.seedMerchant(merchantSeed('01234567890'));
+  const mid2 = sim.state.seedMerchant(merchantSeed('09876543210'));
   expect([mid1, mid2]).toEqual(['000000000000001', '000000000000002']);
   const rows: Array<[string, string, 'AC' | 'DC' | 'SU' | 'PE']> = [
     ['TERM0001', mid1, 'AC'],
