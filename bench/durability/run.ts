@@ -275,10 +275,10 @@ async function runScenario(scenario: Scenario): Promise<boolean> {
       token: await stack.devKeys.signToken(BENCH_SCOPES, { subject: 'bench-client', expiresIn: '2h' }),
       fiveHundreds: [],
     };
-    const ready = (base: string) => waitFor(`the gateway ${base}`, async () => (await fetch(`${base}/health/ready`)).status === 200, 60_000, 200);
+    const ready = (base: string) => waitFor(`the gateway ${base}`, async () => (await fetch(`${base}/health/ready`)).status === 200, 180_000, 200);
     await Promise.all(http.bases.map(ready));
     const workersOnline = async () => (await queues[0]?.getWorkersCount()) ?? 0;
-    await waitFor('the workers', async () => (await workersOnline()) >= Math.max(1, nWorkers), 60_000, 200);
+    await waitFor("the workers", async () => (await workersOnline()) >= Math.max(1, nWorkers), 180_000, 200);
     say(`gateways ${http.bases.join(', ')} and ${nWorkers === 0 ? 'in-process workers' : `${nWorkers} worker process(es)`} are up`);
 
     // ---- set-up: the merchants the orders are for, onboarded while the systems are healthy
