@@ -45,8 +45,15 @@ const { values: argv } = parseArgs({
     // below the slowest inline write on purpose: the client gives up on slow answers and resends
     // with the same key, which is what exercises the idempotency store
     'client-timeout-ms': { type: 'string', default: '2500' },
+    // legacy: the legacy systems misbehave and a worker is killed; infra: Redis is killed and
+    // restarted (AOF), a gateway is killed, Redis stalls; scale: two gateways and two workers
+    scenario: { type: 'string', default: 'legacy' },
   },
 });
+type Scenario = 'legacy' | 'infra' | 'scale';
+const SCENARIOS: readonly Scenario[] =
+  argv.scenario === 'all' ? ['legacy', 'infra', 'scale'] : (['legacy', 'infra', 'scale'] as const).filter((s) => s === argv.scenario);
+if (SCENARIOS.length === 0) throw new Error('--scenario must be legacy, infra, scale or all');
 const N = Number(argv.n);
 const CONCURRENCY = Number(argv.concurrency);
 const SEED = Number(argv.seed);
@@ -126,12 +133,15 @@ function orderBody(w: Extract<Write, { kind: 'order' }>) {
 // ---------------------------------------------------------------- HTTP client
 
 interface Http {
-  base: string;
+  /** the gateways; writes spread over them (a resend may go to another one) */
+  bases: string[];
   token: string;
+  /** every 5xx answer and when (503s during the Redis outage and stall are reported) */
+  fiveHundreds: { at: number; status: number }[];
 }
 
-async function send(http: Http, method: string, path: string, body: unknown, key?: string, timeoutMs = 30_000): Promise<{ status: number; json: unknown; headers: Headers }> {
-  const res = await fetch(`${http.base}${path}`, {
+async function send(http: Http, method: string, path: string, body: unknown, key?: string, timeoutMs = 30_000, gateway = 0): Promise<{ status: number; json: unknown; headers: Headers }> {
+  const res = await fetch(`${http.bases[gateway % http.bases.length] ?? ''}${path}`, {
     method,
     headers: {
       Authorization: `Bearer ${http.token}`,
@@ -142,6 +152,7 @@ async function send(http: Http, method: string, path: string, body: unknown, key
     signal: AbortSignal.timeout(timeoutMs),
   });
   const text = await res.text();
+  if (res.status >= 500) http.fiveHundreds.push({ at: Date.now(), status: res.status });
   let json: unknown = null;
   try {
     json = text ? (JSON.parse(text) as unknown) : null;
@@ -153,6 +164,13 @@ async function send(http: Http, method: string, path: string, body: unknown, key
 
 const field = (v: unknown, k: string): unknown => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined);
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/** Which gateway a send goes to: spread by key, and a resend goes to the next one. */
+function gatewayOf(key: string, sends: number): number {
+  let h = 0;
+  for (const ch of key) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return h + sends;
+}
 
 /**
  * One logical write as a real client does it: same Idempotency-Key on every resend; resend on
@@ -167,7 +185,7 @@ async function write(http: Http, path: string, body: unknown, key: string, rando
   for (let sends = 1; ; sends++) {
     let wait = Math.min(3000, 100 * 2 ** Math.min(sends, 6)) * (0.5 + random());
     try {
-      const r = await send(http, 'POST', path, body, key, CLIENT_TIMEOUT_MS);
+      const r = await send(http, 'POST', path, body, key, CLIENT_TIMEOUT_MS, gatewayOf(key, sends));
       const code = str(field(r.json, 'code'));
       if (r.status === 200 || r.status === 201) {
         return { status: r.status, code: null, operationId: null, resourceId: str(field(r.json, 'id')), sends, opStatus: 'succeeded', finishedAt: Date.now() };
@@ -192,13 +210,15 @@ async function write(http: Http, path: string, body: unknown, key: string, rando
 
 // ---------------------------------------------------------------- main
 
-async function main(): Promise<number> {
-  const stack = await startStack();
+async function runScenario(scenario: Scenario): Promise<boolean> {
+  const stack = await startStack({ aof: scenario === 'infra' });
   const children: Child[] = [];
   let tmo: TmoSimulator | undefined;
   let crm: CrmSimulator | undefined;
   const redis = new Redis(stack.redis.url, { maxRetriesPerRequest: null });
+  redis.on('error', () => undefined); // the infra scenario kills Redis on purpose
   const queues = ['ops-tmo', 'ops-crm'].map((name) => new Queue(name, { connection: redis, prefix: '{lgw}:bull' }));
+  for (const q of queues) q.on('error', () => undefined);
   const hardCap = setTimeout(() => {
     say(`HARD CAP of ${HARD_CAP_MS / 1000}s reached: giving up (could not drain)`);
     // no orphans: the children and the private redis-server go with us
@@ -209,25 +229,37 @@ async function main(): Promise<number> {
 
   try {
     [tmo, crm] = await Promise.all([startTmoSimulator({ seed: SEED }), startCrmSimulator({ seed: SEED })]);
-    const port = await freePort();
-    const env = stack.env(
-      { tmoUrl: tmo.url, crmUrl: crm.url },
-      {
-        PORT: String(port),
-        WORKERS_IN_PROCESS: 'false',
-        WORKER_CONCURRENCY: argv['worker-concurrency'],
-        TMO_TIMEOUT_MS: String(LEGACY_TIMEOUT_MS),
-        CRM_TIMEOUT_MS: String(LEGACY_TIMEOUT_MS),
-        // faster than the production default (2 s) so the bench drains in minutes; same shape
-        TMO_RETRY_BACKOFF_MS: '500',
-        CRM_RETRY_BACKOFF_MS: '500',
-        TMO_BREAKER_RESET_MS: '5000',
-        CRM_BREAKER_RESET_MS: '5000',
-      },
-    );
-    say(`stack: redis ${stack.redis.url}, TMO ${tmo.url}, CRM ${crm.url}, logs in ${stack.dir}`);
-    const gateway = spawnTs('gateway', 'src/main.ts', env, join(stack.dir, 'gateway.log'));
-    children.push(gateway);
+    // legacy: one HTTP-only gateway + one worker; infra: one gateway running inline writes AND
+    // the workers (the process that is killed); scale: two HTTP-only gateways + two workers
+    const nGateways = scenario === 'scale' ? 2 : 1;
+    const nWorkers = scenario === 'scale' ? 2 : scenario === 'legacy' ? 1 : 0;
+    const ports = await Promise.all(Array.from({ length: nGateways }, () => freePort()));
+    const envOf = (port: number) =>
+      stack.env(
+        { tmoUrl: tmo?.url ?? '', crmUrl: crm?.url ?? '' },
+        {
+          PORT: String(port),
+          WORKERS_IN_PROCESS: scenario === 'infra' ? 'true' : 'false',
+          WORKER_CONCURRENCY: argv['worker-concurrency'],
+          TMO_TIMEOUT_MS: String(LEGACY_TIMEOUT_MS),
+          CRM_TIMEOUT_MS: String(LEGACY_TIMEOUT_MS),
+          // faster than the production default (2 s) so the bench drains in minutes; same shape
+          TMO_RETRY_BACKOFF_MS: '500',
+          CRM_RETRY_BACKOFF_MS: '500',
+          TMO_BREAKER_RESET_MS: '5000',
+          CRM_BREAKER_RESET_MS: '5000',
+        },
+      );
+    const env = envOf(ports[0] ?? 0);
+    say(`[${scenario}] stack: redis ${stack.redis.url}${stack.faultable ? ' (AOF everysec)' : ''}, TMO ${tmo.url}, CRM ${crm.url}, logs in ${stack.dir}`);
+    let gatewaySeq = 1;
+    const startGatewayChild = (i: number) => {
+      const g = spawnTs(`gateway-${gatewaySeq}`, 'src/main.ts', envOf(ports[i] ?? 0), join(stack.dir, `gateway-${gatewaySeq}.log`));
+      gatewaySeq += 1;
+      children.push(g);
+      return g;
+    };
+    const gateways = ports.map((_, i) => startGatewayChild(i));
     let workerSeq = 1;
     const startWorker = () => {
       const w = spawnTs(`worker-${workerSeq}`, 'src/worker.ts', env, join(stack.dir, `worker-${workerSeq}.log`));
@@ -235,13 +267,19 @@ async function main(): Promise<number> {
       children.push(w);
       return w;
     };
-    let worker = startWorker();
+    const workerProcs = Array.from({ length: nWorkers }, () => startWorker());
+    let worker = workerProcs[0];
 
-    const http: Http = { base: `http://127.0.0.1:${port}`, token: await stack.devKeys.signToken(BENCH_SCOPES, { subject: 'bench-client', expiresIn: '2h' }) };
-    await waitFor('the gateway', async () => (await fetch(`${http.base}/health/ready`)).status === 200, 60_000, 200);
+    const http: Http = {
+      bases: ports.map((p) => `http://127.0.0.1:${p}`),
+      token: await stack.devKeys.signToken(BENCH_SCOPES, { subject: 'bench-client', expiresIn: '2h' }),
+      fiveHundreds: [],
+    };
+    const ready = (base: string) => waitFor(`the gateway ${base}`, async () => (await fetch(`${base}/health/ready`)).status === 200, 180_000, 200);
+    await Promise.all(http.bases.map(ready));
     const workersOnline = async () => (await queues[0]?.getWorkersCount()) ?? 0;
-    await waitFor('the worker', async () => (await workersOnline()) > 0, 60_000, 200);
-    say(`gateway ${http.base} (HTTP only) and worker pid ${worker.proc.pid ?? '?'} are up`);
+    await waitFor("the workers", async () => (await workersOnline()) >= Math.max(1, nWorkers), 180_000, 200);
+    say(`gateways ${http.bases.join(', ')} and ${nWorkers === 0 ? 'in-process workers' : `${nWorkers} worker process(es)`} are up`);
 
     // ---- set-up: the merchants the orders are for, onboarded while the systems are healthy
     const nOnboard = Math.floor(N / 2);
@@ -304,6 +342,7 @@ async function main(): Promise<number> {
         if (active.length >= 4) break;
         await sleep(10);
       }
+      if (!worker) return;
       worker.proc.kill('SIGKILL');
       await worker.exited;
       for (const id of active) killedOps.add(id);
@@ -319,12 +358,67 @@ async function main(): Promise<number> {
       await sleep(5000);
       for (const s of [tmo, crm]) s?.faults.set({ ...s.faults.get(), hangAfterApplyMs: 0 });
     };
-    const schedule: { at: number; run: () => Promise<void> | void; fired: boolean }[] = [
-      ...(KILL ? [{ at: 0.1, run: killWorker, fired: false }] : []),
-      { at: 0.2, run: () => outage('tmo'), fired: false },
-      ...(AMBIGUOUS ? [{ at: 0.5, run: ambiguous, fired: false }] : []),
-      { at: 0.65, run: () => outage('crm'), fired: false },
-    ];
+    // ---- infrastructure faults (infra, scale)
+    /** Redis down or stalled: 503 answers in these windows (plus 2 s) are counted */
+    const redisWindows: { what: string; from: number; until: number }[] = [];
+    const faultable = stack.faultable;
+    const redisKill = async () => {
+      if (!faultable) return;
+      const from = Date.now();
+      await faultable.kill();
+      events.push(`${since()} Redis SIGKILLed (AOF everysec); restarted on the same data dir in 3s`);
+      await sleep(3000);
+      await faultable.restart();
+      redisWindows.push({ what: 'Redis outage', from, until: Date.now() });
+      lastOutageEnd = Math.max(lastOutageEnd, Date.now());
+      events.push(`${since()} Redis restarted`);
+    };
+    const redisStall = async () => {
+      if (!faultable) return;
+      const from = Date.now();
+      faultable.pause();
+      events.push(`${since()} Redis stalled (SIGSTOP) for 5s`);
+      await sleep(5000);
+      faultable.resume();
+      redisWindows.push({ what: 'Redis stall', from, until: Date.now() });
+      lastOutageEnd = Math.max(lastOutageEnd, Date.now());
+      events.push(`${since()} Redis resumed (SIGCONT)`);
+    };
+    const gatewayKill = async () => {
+      const g = gateways[0];
+      if (!g) return;
+      g.proc.kill('SIGKILL');
+      await g.exited;
+      events.push(`${since()} gateway SIGKILLed (inline writes and workers in flight); restarted at once`);
+      gateways[0] = startGatewayChild(0);
+      await ready(http.bases[0] ?? '');
+      lastOutageEnd = Math.max(lastOutageEnd, Date.now());
+      events.push(`${since()} gateway restarted and ready (pid ${gateways[0].proc.pid ?? '?'})`);
+    };
+    const killOneWorker = async () => {
+      const w = workerProcs[1];
+      if (!w) return;
+      const active = (await Promise.all(queues.map((q) => q.getActive()))).flat().length;
+      w.proc.kill('SIGKILL');
+      await w.exited;
+      lastOutageEnd = Math.max(lastOutageEnd, Date.now());
+      events.push(`${since()} one of two workers SIGKILLed (${active} jobs active across both), not restarted`);
+    };
+    const schedule: { at: number; run: () => Promise<void> | void; fired: boolean }[] =
+      scenario === 'infra'
+        ? [
+            { at: 0.15, run: redisKill, fired: false },
+            { at: 0.4, run: gatewayKill, fired: false },
+            { at: 0.65, run: redisStall, fired: false },
+          ]
+        : scenario === 'scale'
+          ? [{ at: 0.3, run: killOneWorker, fired: false }]
+          : [
+              ...(KILL ? [{ at: 0.1, run: killWorker, fired: false }] : []),
+              { at: 0.2, run: () => outage('tmo'), fired: false },
+              ...(AMBIGUOUS ? [{ at: 0.5, run: ambiguous, fired: false }] : []),
+              { at: 0.65, run: () => outage('crm'), fired: false },
+            ];
     const background: Promise<void>[] = [];
 
     const outcomes = new Map<Write, Outcome>();
@@ -515,6 +609,9 @@ async function main(): Promise<number> {
     line('client gave up (no answer)', 'gaveUp');
     line('  not accepted but applied', 'notAcceptedButApplied');
     line('success reported with wrong id', 'misreported');
+    const in503 = (w: { from: number; until: number }) => http.fiveHundreds.filter((a) => a.status === 503 && a.at >= w.from && a.at <= w.until + 2000).length;
+    const windowRows = redisWindows.map((w) => `  ${w.what} (${((w.until - w.from) / 1000).toFixed(1)}s): ${in503(w)} answers 503 (to writes and polls, up to 2 s after)`);
+    const dlTotal = byKind.onboard.deadLettered + byKind.order.deadLettered;
 
     const tmoCalls = tmo.state.callCounts();
     const crmCalls = crm.state.callCounts();
@@ -528,7 +625,7 @@ async function main(): Promise<number> {
     process.stdout.write(
       [
         '',
-        `durability bench — ${new Date().toISOString()}, N=${N}, client concurrency ${CONCURRENCY}, worker concurrency ${argv['worker-concurrency']}/queue, seed ${SEED}${SAME_COMBO ? ', SAME COMBO orders' : ''}`,
+        `durability bench, scenario ${scenario} — ${new Date().toISOString()}, N=${N}, gateways ${nGateways}, worker processes ${nWorkers === 0 ? '0 (in the gateway)' : nWorkers}, client concurrency ${CONCURRENCY}, worker concurrency ${argv['worker-concurrency']}/queue, seed ${SEED}${SAME_COMBO ? ', SAME COMBO orders' : ''}`,
         `faults: ${FAULT_RATE * 100}% system faults on both systems throughout, latency 2–25 ms, legacy timeout ${LEGACY_TIMEOUT_MS} ms, client timeout ${CLIENT_TIMEOUT_MS} ms`,
         ...events.map((e) => `  event @${e}`),
         '',
@@ -538,8 +635,14 @@ async function main(): Promise<number> {
         ...(dlReasons.size === 0 ? ['  none'] : [...dlReasons].map(([k, v]) => `  ${String(v).padStart(5)}  ${k}`)),
         `GET /ops/dead-letters/summary: ${JSON.stringify(field(summary.json, 'items'))}`,
         '',
-        `jobs active when the worker was killed: ${killed.total}, applied exactly once and succeeded: ${killed.once}${killed.other.length ? `, others: ${killed.other.join('; ')}` : ''}`,
-        `submit phase ${(submitMs / 1000).toFixed(1)}s; drain time after the last outage: ${(drainMs / 1000).toFixed(1)}s`,
+        ...(scenario === 'legacy'
+          ? [`jobs active when the worker was killed: ${killed.total}, applied exactly once and succeeded: ${killed.once}${killed.other.length ? `, others: ${killed.other.join('; ')}` : ''}`]
+          : []),
+        `503 answers during the Redis outage/stall:${windowRows.length === 0 ? ' (no Redis fault in this scenario)' : ''}`,
+        ...windowRows,
+        `503 answers in the whole run: ${http.fiveHundreds.filter((a) => a.status === 503).length}`,
+        `dead letters visible in /ops: ${dlVisible.size} of ${dlTotal} dead-lettered operations`,
+        `submit phase ${(submitMs / 1000).toFixed(1)}s; drain time after the last fault: ${(drainMs / 1000).toFixed(1)}s`,
         `jobs left in the queues (waiting/active/delayed): ${JSON.stringify(leftover)}`,
         `legacy calls: TMO ${JSON.stringify(tmoCalls)}`,
         `              CRM ${JSON.stringify(crmCalls)}`,
@@ -551,8 +654,8 @@ async function main(): Promise<number> {
     const twice = byKind.onboard.twice + byKind.order.twice;
     const lost = byKind.onboard.lost + byKind.order.lost;
     const ok = twice === 0 && lost === 0;
-    say(ok ? 'PASS: applied twice = 0, lost = 0' : `FAIL: applied twice = ${twice}, lost = ${lost}`);
-    return ok ? 0 : 1;
+    say(ok ? `[${scenario}] PASS: applied twice = 0, lost = 0` : `[${scenario}] FAIL: applied twice = ${twice}, lost = ${lost}`);
+    return ok;
   } finally {
     clearTimeout(hardCap);
     await Promise.allSettled(children.map((c) => c.stop()));
@@ -561,6 +664,18 @@ async function main(): Promise<number> {
     await Promise.allSettled([tmo?.close(), crm?.close()]);
     await stack.close();
   }
+}
+
+async function main(): Promise<number> {
+  const results: string[] = [];
+  let failed = false;
+  for (const scenario of SCENARIOS) {
+    const ok = await runScenario(scenario);
+    results.push(`${scenario}: ${ok ? 'PASS' : 'FAIL'}`);
+    failed ||= !ok;
+  }
+  if (SCENARIOS.length > 1) say(`scenarios: ${results.join(', ')}`);
+  return failed ? 1 : 0;
 }
 
 main().then(

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDevKeys, type DevKeys } from '../../src/api/auth/dev-keys.ts';
-import { startPrivateRedis, type PrivateRedis } from '../../src/infra/redis-server.ts';
+import { startFaultableRedis, startPrivateRedis, type FaultableRedis, type PrivateRedis } from '../../src/infra/redis-server.ts';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -22,6 +22,8 @@ export const BENCH_SCOPES = ['merchants:read', 'merchants:write', 'terminals:rea
 export interface Stack {
   dir: string;
   redis: PrivateRedis;
+  /** set with `{ aof: true }`: the same Redis, which can be killed, restarted and paused */
+  faultable: FaultableRedis | null;
   devKeys: DevKeys;
   /** `PAYLOAD_ENCRYPTION_KEYS` value, shared by the gateway and the workers */
   payloadKeys: string;
@@ -30,14 +32,17 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(): Promise<Stack> {
+/** `aof`: Redis with `appendonly yes`, `appendfsync everysec` (Redis's default), killable and restartable on its data. */
+export async function startStack(opts: { aof?: boolean } = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'lgw-bench-'));
-  const redis = await startPrivateRedis();
+  const faultable = opts.aof ? await startFaultableRedis({ appendfsync: 'everysec' }) : null;
+  const redis: PrivateRedis = faultable ?? (await startPrivateRedis());
   const devKeys = await ensureDevKeys(join(dir, 'keys'));
   const payloadKeys = `bench:${randomBytes(32).toString('base64')}`;
   return {
     dir,
     redis,
+    faultable,
     devKeys,
     payloadKeys,
     env(legacy, extra = {}) {

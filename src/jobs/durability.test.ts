@@ -215,6 +215,26 @@ describe('a second copy of a job', () => {
   });
 });
 
+describe('store failures during a run', () => {
+  it('when reading the claimed terminals fails (Redis stalled), then the order is retried and applied once, not dead-lettered as an internal error', async () => {
+    h = await createHarness(inject('redisUrl'));
+    const merchantId = await onboard(h);
+    const slots = h.operations.runtime.orderSlots;
+    const claimedElsewhere = slots.claimedElsewhere.bind(slots);
+    let failures = 1;
+    slots.claimedElsewhere = async (op) => {
+      if (failures-- > 0) throw new Error('Command timed out');
+      return claimedElsewhere(op);
+    };
+    const r = await h.operations.submit('terminal.order', { merchantId, order }, ctx(false));
+    expect(r.outcome).toBe('accepted'); // retried by the worker, not thrown as a 500
+    if (r.outcome !== 'accepted') return;
+    await h.waitForStatus(r.operationId, 'succeeded');
+    expect(h.tmo.terminals.size).toBe(1);
+    expect(await h.operations.deadLetters.get(r.operationId)).toBeNull();
+  });
+});
+
 describe('orders of one merchant', () => {
   it('when an order of the same model is placed while an ambiguous one is pending, then each gets its own terminal', async () => {
     h = await createHarness(inject('redisUrl'));

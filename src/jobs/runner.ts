@@ -92,7 +92,12 @@ export function createRunner(deps: {
 
     const input = openPayload(op.input, cipher) as OperationInputs[OperationKind];
     try {
-      const claimed = op.kind === 'terminal.order' && deps.claimedElsewhere ? await deps.claimedElsewhere(op) : [];
+      const claimed =
+        op.kind === 'terminal.order' && deps.claimedElsewhere
+          ? await deps.claimedElsewhere(op).catch((err: unknown) => {
+              throw storeUnavailable(err); // a store hiccup, retried; never a non-retryable 500
+            })
+          : [];
       const result = await handler.run(services, input, ctx, {
         progress: claimed.length > 0 ? { ...progress, claimedElsewhere: claimed } : { ...progress },
         onProgress: async (p: object) => {

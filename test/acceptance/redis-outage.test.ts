@@ -36,7 +36,9 @@ async function start(extra: Record<string, string> = {}): Promise<Gateway> {
 
 afterEach(async () => {
   await redis?.restart().catch(() => undefined); // a clean close needs its Redis
-  await gw?.close().catch(() => undefined);
+  // Bounded: a close that hangs after a Redis restart must not hide the test's own verdict
+  // (seen once in three runs of the readiness test; reported, not yet explained).
+  await Promise.race([gw?.close().catch(() => undefined), new Promise((r) => setTimeout(r, 20_000).unref())]);
   await legacy?.close();
   await redis?.stop();
   setup?.cleanup();
@@ -60,7 +62,7 @@ async function api(method: string, path: string, init: { body?: unknown; headers
 
 const readyStatus = async () => (await api('GET', '/health/ready')).status;
 
-describe('acceptance: Redis goes away', () => {
+describe('acceptance: Redis goes away', { timeout: 90_000 }, () => {
   it('when Redis is unreachable, then /health/ready answers 503, and 200 again once Redis is back', async () => {
     await start();
     expect(await readyStatus()).toBe(200);
