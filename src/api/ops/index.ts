@@ -20,6 +20,7 @@ import { validationHook } from '../validation.ts';
 import type { TermstatImporter } from '../../jobs/batch/termstat-import.ts';
 import { mountBatchImportRoutes } from './batch-imports.ts';
 import { queueConsole } from './queue-console.ts';
+import { json } from '../schemas/common.ts';
 
 export const OPS_READ = 'ops:read';
 export const OPS_WRITE = 'ops:write';
@@ -38,7 +39,6 @@ export interface OpsAppDeps {
   mountPath?: string;
 }
 
-const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 const security = (scope: string) => [{ bearerAuth: [scope] }];
 
 const System = z.enum(LEGACY_SYSTEMS);

@@ -6,6 +6,7 @@ import { NotFoundError } from '../../domain/errors/index.ts';
 import { PROBLEM_TYPE_BASE, ProblemError, problem, problemFromError, problemResponse } from '../problem.ts';
 import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
 import { validationHook } from '../validation.ts';
+import { json } from '../schemas/common.ts';
 
 /**
  * Who may read an operation: the read scope of its resource family, or `ops:read`, or the
@@ -23,8 +24,6 @@ export const OPERATION_READ_SCOPES: Record<OperationKind, string> = {
 export interface OperationsAppDeps {
   operations: Pick<Operations, 'getWithOwner' | 'deadLetters'>;
 }
-
-const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 
 const StepSchema = z.object({
   name: z.string().openapi({ example: 'crm.createCustomer' }),

@@ -5,7 +5,7 @@ import { callContext } from '../context.ts';
 import { nextCursor, pageFromQuery } from '../cursor.ts';
 import { toMerchantDto } from '../mappers.ts';
 import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
-import { DEFAULT_LIMIT, customerIdValue, cursorQuery, limitQuery, merchantIdParam } from '../schemas/common.ts';
+import { cursorQuery, customerIdValue, DEFAULT_LIMIT, json, limitQuery, merchantIdParam } from '../schemas/common.ts';
 import { Merchant, MerchantList, MerchantPatchBody, NewMerchantBody } from '../schemas/resources.ts';
 import { readThrough, rememberWrite, STALE_HEADERS, STALE_IF_ERROR_NOTE } from '../stale-if-error.ts';
 import { acceptedResponse, submitContext, writeParameters, writeResponse, writeResponseHeaders } from '../writes.ts';
@@ -13,8 +13,6 @@ import type { Merchant as MerchantModel } from '../../domain/model.ts';
 import { routeGroup, scopeNote, security, type RouteDeps } from './shared.ts';
 
 export const MERCHANTS_MAX_LIMIT = 100;
-
-const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 
 /** `/v1/merchants` routes. Mount with `app.route('/v1', merchantRoutes(deps))`. */
 export function merchantRoutes({ services, beforeWrite, writes, lastKnown }: RouteDeps) {

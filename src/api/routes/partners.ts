@@ -4,13 +4,11 @@ import { callContext } from '../context.ts';
 import { nextCursor, pageFromQuery } from '../cursor.ts';
 import { toMerchantDto, toPartnerDto } from '../mappers.ts';
 import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
-import { DEFAULT_LIMIT, cursorQuery, limitQuery, partnerIdParam } from '../schemas/common.ts';
+import { cursorQuery, DEFAULT_LIMIT, json, limitQuery, partnerIdParam } from '../schemas/common.ts';
 import { MerchantList, NewPartnerBody, Partner } from '../schemas/resources.ts';
 import { MERCHANTS_MAX_LIMIT } from './merchants.ts';
 import { acceptedResponse, submitContext, writeParameters, writeResponse, writeResponseHeaders } from '../writes.ts';
 import { routeGroup, scopeNote, security, type RouteDeps } from './shared.ts';
-
-const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 
 /** `/v1/partners` routes. */
 export function partnerRoutes({ services, beforeWrite, writes }: RouteDeps) {

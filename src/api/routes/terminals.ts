@@ -4,7 +4,7 @@ import { callContext } from '../context.ts';
 import { nextCursor, pageFromQuery } from '../cursor.ts';
 import { toTerminalDto } from '../mappers.ts';
 import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
-import { DEFAULT_LIMIT, cursorQuery, limitQuery, merchantIdParam, terminalIdParam } from '../schemas/common.ts';
+import { cursorQuery, DEFAULT_LIMIT, json, limitQuery, merchantIdParam, terminalIdParam } from '../schemas/common.ts';
 import { Terminal, TerminalList, TerminalOrderBody, TerminalStatusBody } from '../schemas/resources.ts';
 import { readThrough, rememberWrite, STALE_HEADERS, STALE_IF_ERROR_NOTE } from '../stale-if-error.ts';
 import { acceptedResponse, submitContext, writeParameters, writeResponse, writeResponseHeaders } from '../writes.ts';
@@ -12,8 +12,6 @@ import type { MerchantTerminal } from '../../domain/services/types.ts';
 import { routeGroup, scopeNote, security, type RouteDeps } from './shared.ts';
 
 export const TERMINALS_MAX_LIMIT = 50;
-
-const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 
 /** `/v1/merchants/{merchantId}/terminals` and `/v1/terminals` routes. */
 export function terminalRoutes({ services, beforeWrite, writes, lastKnown, terminalActivity }: RouteDeps) {
