@@ -3,13 +3,14 @@
  * `POST /v1/merchants`: with the bearer token given to "Authorize" and the Idempotency-Key
  * field the document declares filled in, the request succeeds (201) — as a new user would do it.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { createCapturedLogger } from '../support/log-capture.ts';
+import { hasChromium, launchChromium } from './support.ts';
 import {
   configOnFreePort,
   connectedSetup,
@@ -22,13 +23,9 @@ import {
   type Legacy,
 } from '../acceptance/support.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const REDIS_DB = 13;
 const SCREENSHOT = fileURLToPath(new URL('../../.tmp/browser/docs-try-it-out.png', import.meta.url));
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  console.warn(`test/browser/docs-try-it-out.test.ts: SKIPPED — ${CHROMIUM} not found (apt-get install chromium)`);
-}
+const chromiumFound = hasChromium('test/browser/docs-try-it-out.test.ts');
 
 let legacy: Legacy | undefined;
 let setup: ConnectedSetup | undefined;
@@ -36,16 +33,13 @@ let gw: Gateway | undefined;
 let browser: Browser | undefined;
 
 beforeAll(async () => {
-  if (!hasChromium) return;
+  if (!chromiumFound) return;
   const redisUrl = redisOnDb(inject('redisUrl'), REDIS_DB);
   await flushDb(redisUrl);
   legacy = await startLegacy();
   setup = await connectedSetup(legacy, redisUrl);
   gw = await startGateway(configOnFreePort(setup.env), createCapturedLogger({ name: 'browser-docs' }), { listen: true, workers: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -55,7 +49,7 @@ afterAll(async () => {
   setup?.cleanup();
 });
 
-describe.skipIf(!hasChromium)('browser: /docs Try it out', () => {
+describe.skipIf(!chromiumFound)('browser: /docs Try it out', () => {
   it('when POST /v1/merchants is tried out with a token and an Idempotency-Key, then it answers 201 and the merchant exists', async () => {
     if (!gw?.url || !setup || !browser || !legacy) throw new Error('set-up failed');
     const base = gw.url;
