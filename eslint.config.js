@@ -23,9 +23,14 @@ export default tseslint.config(
     'src/translators/**': ['adapters', 'api', 'jobs', 'infra', 'simulators', 'config', 'gateway'],
     'src/adapters/**': ['api', 'jobs', 'simulators', 'config', 'gateway'],
     'src/jobs/**': ['api', 'adapters', 'translators', 'simulators', 'gateway'],
-    // the API may use the pure cursor codec and id validators of translators/common, nothing legacy-specific
-    'src/api/**': ['adapters', 'simulators', 'translators/tmo', 'translators/crm', 'gateway'],
+    // the API may use the pure cursor codec and id validators of translators/common, nothing legacy-specific;
+    // infrastructure and configuration reach it only through the composition root (gateway.ts)
+    'src/api/**': ['adapters', 'simulators', 'translators/tmo', 'translators/crm', 'gateway', 'infra', 'config'],
     'src/simulators/**': ['api', 'jobs', 'adapters', 'translators', 'domain', 'gateway'],
+    // infrastructure (logger, Redis, metrics) serves every layer and uses none of them but domain and config
+    'src/infra/**': ['api', 'jobs', 'adapters', 'translators', 'simulators', 'gateway'],
+    // only the environment: config imports no layer
+    'src/config.ts': ['domain', 'translators', 'adapters', 'api', 'jobs', 'infra', 'simulators', 'gateway'],
   }),
 );
 
@@ -39,7 +44,8 @@ function layers(rules) {
         'error',
         {
           patterns: forbidden.map((dir) => ({
-            regex: `^(\\.\\./)+${dir.replace('/', '\\/')}(/|\\.ts$)`,
+            // files directly in src/ import layers as `./dir`, files in a layer as `../dir`
+            regex: `^${files.endsWith('/**') ? '(\\.\\./)+' : '\\./'}${dir.replace('/', '\\/')}(/|\\.ts$)`,
             message: `${files.split('/')[1]} must not import ${dir} (layer rules: docs/ARCHITECTURE.md)`,
           })),
         },

@@ -35,8 +35,8 @@ function banner(gw: Gateway): string {
       `  Simulated TMO ${gw.simulators.tmo.url}   (faults: PUT ${new URL('/_sim/faults', gw.simulators.tmo.url).href})`,
       `  Simulated CRM ${gw.simulators.crm.url}   (faults: PUT ${new URL('/_sim/faults', gw.simulators.crm.url).href})`,
       '',
-      'Get a token (embedded dev keys):  npm run token -- merchants:read merchants:write terminals:read terminals:write',
-      'Then:  curl -H "Authorization: Bearer $TOKEN" ' + `${gw.url}/v1/terminals/...`,
+      'Get a token (embedded dev keys, every scope incl. partners:* and ops:*):  TOKEN=$(npm run -s token -- --sub <your name>)',
+      'Then:  curl -H "Authorization: Bearer $TOKEN" ' + `${gw.url}/v1/merchants`,
     );
   }
   return `${lines.join('\n')}\n`;
@@ -54,7 +54,9 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger({ level: config.logLevel });
-  logger.info({ config: describeConfig(config) }, 'starting');
+  // the full (secret-free) configuration is for debugging; at info a one-line summary
+  logger.debug({ config: describeConfig(config) }, 'configuration');
+  logger.info({ mode: config.mode, port: config.port, logLevel: config.logLevel }, 'starting (LOG_LEVEL=debug logs the whole configuration)');
 
   let gw: Gateway;
   try {

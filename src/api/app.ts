@@ -21,10 +21,11 @@ import type { LastKnownPort } from '../domain/read-model.port.ts';
 import type { Services } from '../domain/services/types.ts';
 import type { Authenticator } from './auth/authenticator.ts';
 import { authenticate, requireScope } from './auth/middleware.ts';
+import { SCOPES } from './auth/scopes.ts';
 import type { ApiEnv } from './env.ts';
 import { allowedMethods } from './method-not-allowed.ts';
 import { accessLog } from './middleware/access-log/index.ts';
-import { requestId } from './middleware/request-id/index.ts';
+import { REQUEST_ID_HEADER, requestId, SAFE_REQUEST_ID } from './middleware/request-id/index.ts';
 import { securityHeaders } from './middleware/security-headers/index.ts';
 import { PROBLEM_CATALOG, problem, problemFromError, problemResponse, type ProblemCode } from './problem.ts';
 import { healthRoutes, type HealthCheck } from './routes/health.ts';
@@ -145,8 +146,39 @@ function openApiConfig() {
       { name: 'Terminals' },
       { name: 'Health', description: 'No authentication.' },
     ],
+    // relative: "Try it out" in /docs calls the gateway that served the document
+    servers: [{ url: '/', description: 'This gateway' }],
     'x-problem-codes': codes,
   };
+}
+
+type OpenApiDocument = ReturnType<OpenAPIHono['getOpenAPI31Document']>;
+
+/**
+ * Every operation accepts `X-Request-Id` and answers it (the request-id middleware runs on every
+ * route, so it is documented here rather than on each route).
+ */
+function withRequestIdHeader(doc: OpenApiDocument): OpenApiDocument {
+  const parameter = {
+    name: REQUEST_ID_HEADER,
+    in: 'header' as const,
+    required: false,
+    description: 'Your id for this request (1–128 of `A-Za-z0-9._-`), else one is generated. Logged, sent to the legacy systems, echoed.',
+    schema: { type: 'string' as const, pattern: SAFE_REQUEST_ID.source },
+  };
+  const header = { description: 'The request id (yours, or the generated one).', schema: { type: 'string' as const } };
+  for (const item of Object.values(doc.paths ?? {})) {
+    for (const method of ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const) {
+      const op = item[method];
+      if (!op) continue;
+      op.parameters = [...(op.parameters ?? []), parameter];
+      for (const response of Object.values(op.responses ?? {})) {
+        if ('$ref' in response) continue;
+        response.headers = { ...response.headers, [REQUEST_ID_HEADER]: header };
+      }
+    }
+  }
+  return doc;
 }
 
 /** Builds the app. See `AppDeps` for the hooks other route groups and middleware plug into. */
@@ -198,7 +230,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
     bearerFormat: 'JWT',
     description:
       'JWT signed by the configured issuer, audience `legacy-gateway` (dev). Scopes in `scope` (space separated) or `scp`: ' +
-      'merchants:read, merchants:write, partners:read, partners:write, terminals:read, terminals:write.',
+      `${SCOPES.join(', ')} (the \`ops:*\` scopes guard \`/ops\`).`,
   });
 
   app.route('/health', healthRoutes(deps.health, deps.logger));
@@ -224,7 +256,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   // Generated once, on first request, after every route (ops/extra included) is registered.
   let document: unknown;
   app.get('/openapi.json', (c) => {
-    document ??= app.getOpenAPI31Document(openApiConfig());
+    document ??= withRequestIdHeader(app.getOpenAPI31Document(openApiConfig()));
     c.header('Cache-Control', 'no-cache');
     return c.json(document as Record<string, unknown>);
   });

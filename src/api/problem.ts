@@ -61,6 +61,7 @@ export const PROBLEM_CATALOG = {
   'terminal.not_found': { status: 404, title: 'Terminal not found', detail: 'No terminal with this id.' },
   'resource.not_found': { status: 404, title: 'Not found', detail: 'The resource does not exist.' },
   'resource.conflict': { status: 409, title: 'Conflict', detail: 'The request conflicts with the current state of the resource.' },
+  'operation.discarded': { status: 409, title: 'Discarded by an operator', detail: 'An operator discarded this operation; it will not be applied.' },
   'business.rejected': { status: 422, title: 'Request refused', detail: 'The request was refused for a business reason.' },
   'upstream.unavailable': { status: 503, title: 'Service unavailable', detail: 'A backing system is unavailable; retry after the time in Retry-After.' },
   'upstream.timeout': { status: 504, title: 'Upstream timeout', detail: 'A backing system did not answer in time; the change may or may not have been applied. Read the resource before retrying a write (or retry with the same Idempotency-Key).' },

@@ -52,13 +52,58 @@ export const AcceptedSchema = z
     description: 'The write was accepted and will be applied exactly once; poll `href` (also the `Location` header).',
   });
 
+/** Request headers of a write route: `Idempotency-Key` (required on POST), `Prefer`. */
+export function writeParameters(method: 'post' | 'patch') {
+  return [
+    {
+      name: 'Idempotency-Key',
+      in: 'header' as const,
+      required: method === 'post',
+      description:
+        (method === 'post' ? 'Required. ' : 'Optional. ') +
+        'Any 1–255 visible ASCII characters chosen by the client, e.g. a UUID. The same key with the same body answers the ' +
+        'first answer again (`Idempotent-Replayed: true`) without touching the legacy systems; with another body 422; ' +
+        'while the first is still running 409. Kept 24 h.',
+      // no `example`: Swagger UI would pre-fill it, and one shared key replays one answer to everyone
+      schema: { type: 'string' as const, minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$' },
+    },
+    {
+      name: 'Prefer',
+      in: 'header' as const,
+      required: false,
+      description:
+        '`respond-async` answers 202 with `Location: /v1/operations/{id}` at once instead of waiting for the legacy systems ' +
+        '(`Preference-Applied: respond-async` then confirms it).',
+      // no `example`: Swagger UI would pre-fill it and turn every "Try it out" asynchronous
+      schema: { type: 'string' as const },
+    },
+  ];
+}
+
+const REPLAYED_HEADER_DOC = {
+  'Idempotent-Replayed': {
+    description: '`true` when this is the stored answer to an earlier request with the same `Idempotency-Key` and body.',
+    schema: { type: 'string' as const, enum: ['true'] },
+  },
+};
+const LOCATION_HEADER_DOC = (what: string) => ({ Location: { description: what, schema: { type: 'string' as const } } });
+
+/** Response headers of a write's 200/201 answer (`location`: 201 names the created resource). */
+export function writeResponseHeaders(opts: { location?: boolean } = {}) {
+  return { ...(opts.location ? LOCATION_HEADER_DOC('The created resource.') : {}), ...REPLAYED_HEADER_DOC };
+}
+
 export const acceptedResponse = {
   202: {
     description:
       'Accepted for later: the client sent `Prefer: respond-async`, or a legacy system is unavailable. ' +
       'Poll the operation at `Location`.',
     content: { 'application/json': { schema: AcceptedSchema } },
-    headers: { Location: { schema: { type: 'string' as const } } },
+    headers: {
+      ...LOCATION_HEADER_DOC('The operation: `/v1/operations/{operationId}`.'),
+      'Preference-Applied': { description: '`respond-async` when the client asked for it.', schema: { type: 'string' as const } },
+      ...REPLAYED_HEADER_DOC,
+    },
   },
 };
 

@@ -89,7 +89,8 @@ export interface DeadLetters {
   summary(filter: Omit<DeadLetterFilter, 'errorCode'>): Promise<DeadLetterSummaryRow[]>;
   get(id: string): Promise<DeadLetter | null>;
   retry(id: string, actor: string): Promise<{ id: string; state: DeadLetterState; jobId: string }>;
-  retryAll(filter: DeadLetterFilter, actor: string, opts?: { max?: number }): Promise<RetryAllResult>;
+  /** `force`: also retry dead letters whose error is not retryable (else skipped as `not_retryable`) */
+  retryAll(filter: DeadLetterFilter, actor: string, opts?: { max?: number; force?: boolean }): Promise<RetryAllResult>;
   discard(id: string, reason: string, actor: string): Promise<DeadLetter>;
 }
 
@@ -342,12 +343,14 @@ export function createDeadLetters(deps: {
       const max = opts.max ?? 1_000;
       const target = JSON.stringify({ ...filter, state: 'open' });
       const ids: string[] = [];
+      const skipped: { id: string; state: string }[] = [];
       for await (const { d } of scan({ ...filter, state: 'open' })) {
-        ids.push(d.id);
-        if (ids.length >= max) break;
+        if (d.reason === 'not_retryable' && opts.force !== true) skipped.push({ id: d.id, state: 'not_retryable' });
+        else ids.push(d.id);
+        if (ids.length + skipped.length >= max) break;
       }
       const retried: string[] = [];
-      const skipped: { id: string; state: string }[] = [];
+      const notRetryable = skipped.length;
       for (const id of ids) {
         try {
           await retry(id, actor);
@@ -364,9 +367,9 @@ export function createDeadLetters(deps: {
         action: 'dead_letter.retry_all',
         target,
         outcome: 'succeeded',
-        detail: `matched ${ids.length}, retried ${retried.length}, skipped ${skipped.length}`,
+        detail: `matched ${ids.length + notRetryable}, retried ${retried.length}, skipped ${skipped.length}`,
       });
-      return { matched: ids.length, retried, skipped };
+      return { matched: ids.length + notRetryable, retried, skipped };
     },
 
     async discard(id, reason, actor) {

@@ -10,8 +10,7 @@ import type { TermstatImporter } from '../../jobs/batch/termstat-import.ts';
 import { snapshotNotFound } from '../../jobs/batch/termstat-import.ts';
 import type { ApiEnv } from '../env.ts';
 import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
-
-const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
+import { json } from '../schemas/common.ts';
 
 const ImportRun = z
   .object({

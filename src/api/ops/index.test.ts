@@ -7,6 +7,7 @@ import { createHarness, fastPolicy, type Harness } from '../../jobs/test-support
 import { requireScope } from '../auth/middleware.ts';
 import type { ApiEnv } from '../env.ts';
 import { createOperationsApp, createOpsApp } from './index.ts';
+import { FAILED_TAB_NOTE } from './queue-console.ts';
 
 const address = { line1: 'Via Roma 1', city: 'Milano', postalCode: '20100', province: 'MI', country: 'IT' };
 const merchant = (vat: string): NewMerchant => ({
@@ -195,6 +196,77 @@ describe('ops API: dead letters', () => {
     expect(audit.json.items[1]).toMatchObject({ target: id, detail: 'merchant withdrew, ticket OPS-42' });
   });
 
+  it('when an operator discarded an operation, then its caller reads status discarded with the reason and no retry advice', async () => {
+    h = await createHarness(inject('redisUrl'), { policy: fastPolicy({ attempts: 1 }) });
+    h.tmo.fail = (op) => (op === 'registerMerchant' ? tmoDown() : undefined);
+    const id = await deadLetter(h, '12345678901');
+    const a = app(h);
+
+    const failed = await call(a, `/v1/operations/${id}`, { scopes: '', sub: 'client-a' });
+    expect(failed.json).toMatchObject({ status: 'failed', discarded: null, problem: { code: 'upstream.unavailable' } });
+    // a GET carries no Retry-After: the failed operation says who can retry it instead
+    expect(String((failed.json.problem as { detail: string }).detail)).not.toMatch(/Retry-After/);
+    expect(String((failed.json.problem as { detail: string }).detail)).toContain('operator');
+
+    await call(a, `/ops/dead-letters/${id}/discard`, { method: 'POST', body: { reason: 'merchant withdrew, ticket OPS-42' }, sub: 'alice' });
+    const op = await call(a, `/v1/operations/${id}`, { scopes: '', sub: 'client-a' });
+    expect(op.status).toBe(200);
+    expect(op.json).toMatchObject({
+      status: 'discarded',
+      discarded: { reason: 'merchant withdrew, ticket OPS-42' },
+      problem: { code: 'operation.discarded', status: 409 },
+    });
+    const detail = String((op.json.problem as { detail: string }).detail);
+    expect(detail).toContain('merchant withdrew, ticket OPS-42');
+    expect(detail).not.toMatch(/retry/i);
+  });
+
+  it('when a dead letter failed for a reason retrying cannot fix, then retry answers 409 unless force: true', async () => {
+    h = await createHarness(inject('redisUrl'), { policy: fastPolicy({ attempts: 3 }) });
+    h.crm.fail = (op) => (op === 'createCustomer' ? new BusinessError('customer.refused', 'refused', { system: 'crm' }) : undefined);
+    const id = await deadLetter(h, '12345678901');
+    const a = app(h);
+    expect((await call(a, `/ops/dead-letters/${id}`)).json).toMatchObject({ reason: 'not_retryable', state: 'open' });
+
+    const refused = await call(a, `/ops/dead-letters/${id}/retry`, { method: 'POST' });
+    expect(refused.status).toBe(409);
+    expect(refused.json).toMatchObject({ code: 'dead_letter.not_retryable' });
+    expect((await call(a, `/ops/dead-letters/${id}`)).json).toMatchObject({ state: 'open' });
+    expect((await call(a, '/ops/audit?limit=1')).json.items[0]).toMatchObject({ action: 'dead_letter.retry', outcome: 'rejected', target: id });
+
+    h.crm.fail = undefined; // the operator fixed the cause in CRM
+    const forced = await call(a, `/ops/dead-letters/${id}/retry`, { method: 'POST', body: { force: true } });
+    expect(forced.status).toBe(202);
+    await h.waitForStatus(id, 'succeeded');
+  });
+
+  it('when a bulk retry names no filter, then it is refused; all: true retries every open one except the not retryable unless forced', async () => {
+    h = await createHarness(inject('redisUrl'), { policy: fastPolicy({ attempts: 1 }) });
+    h.tmo.fail = (op) => (op === 'registerMerchant' ? tmoDown() : undefined);
+    const t1 = await deadLetter(h, '10000000001');
+    h.crm.fail = (op) => (op === 'createCustomer' ? new BusinessError('customer.refused', 'refused', { system: 'crm' }) : undefined);
+    const c1 = await deadLetter(h, '10000000003');
+    h.crm.fail = undefined;
+    h.tmo.fail = undefined;
+    const a = app(h);
+
+    const empty = await call(a, '/ops/dead-letters/retry', { method: 'POST', body: {} });
+    expect(empty.status).toBe(422);
+    expect(empty.json).toMatchObject({ code: 'request.validation_failed', errors: [{ field: 'all' }] });
+    const none = await call(a, '/ops/dead-letters/retry', { method: 'POST' });
+    expect([400, 415, 422]).toContain(none.status);
+    expect((await call(a, `/ops/dead-letters/${t1}`)).json).toMatchObject({ state: 'open' });
+
+    const all = await call(a, '/ops/dead-letters/retry', { method: 'POST', body: { all: true } });
+    expect(all.status).toBe(202);
+    expect(all.json).toMatchObject({ matched: 2, retried: [t1], skipped: [{ id: c1, state: 'not_retryable' }] });
+    await h.waitForStatus(t1, 'succeeded');
+
+    const forced = await call(a, '/ops/dead-letters/retry', { method: 'POST', body: { all: true, force: true } });
+    expect(forced.json).toMatchObject({ matched: 1, retried: [c1], skipped: [] });
+    await h.waitForStatus(c1, 'succeeded');
+  });
+
   it('when the principal lacks the ops scopes, then reads need ops:read and actions need ops:write', async () => {
     h = await createHarness(inject('redisUrl'), { workers: false });
     const a = app(h);
@@ -235,6 +307,8 @@ describe('ops API: circuits, queue console, operations', () => {
     expect(queues.status).toBe(200);
     const names = (queues.json.queues as { name: string; readOnlyMode: boolean }[]).map((q) => [q.name, q.readOnlyMode]);
     expect(names).toEqual(expect.arrayContaining([['ops-tmo', true], ['ops-crm', true]]));
+    // the Failed tab keeps resolved and discarded runs: each queue's page says so and where the open ones are
+    for (const q of queues.json.queues as { description?: string }[]) expect(q.description).toBe(FAILED_TAB_NOTE);
 
     const readOnly = await call(a, '/ops/queues/api/queues/ops-tmo/promote', { method: 'PUT', scopes: 'ops:read' });
     expect(readOnly.status).toBe(403);

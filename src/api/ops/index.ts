@@ -8,7 +8,7 @@ import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Queue } from 'bullmq';
 import type { MiddlewareHandler } from 'hono';
 import type { CircuitStatusPort } from '../../domain/circuit.port.ts';
-import { NotFoundError } from '../../domain/errors/index.ts';
+import { ConflictError, NotFoundError } from '../../domain/errors/index.ts';
 import type { AuditTrail } from '../../jobs/audit.ts';
 import type { DeadLetter, DeadLetters } from '../../jobs/dead-letters.ts';
 import type { Operations } from '../../jobs/operations.ts';
@@ -20,6 +20,7 @@ import { validationHook } from '../validation.ts';
 import type { TermstatImporter } from '../../jobs/batch/termstat-import.ts';
 import { mountBatchImportRoutes } from './batch-imports.ts';
 import { queueConsole } from './queue-console.ts';
+import { json } from '../schemas/common.ts';
 
 export const OPS_READ = 'ops:read';
 export const OPS_WRITE = 'ops:write';
@@ -38,7 +39,6 @@ export interface OpsAppDeps {
   mountPath?: string;
 }
 
-const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 const security = (scope: string) => [{ bearerAuth: [scope] }];
 
 const System = z.enum(LEGACY_SYSTEMS);
@@ -97,15 +97,28 @@ const RetryAccepted = z
   .object({ id: z.string(), state: State, jobId: z.string(), operation: z.string().openapi({ description: 'Poll this.' }) })
   .openapi('DeadLetterRetry');
 
+const force = z
+  .boolean()
+  .optional()
+  .openapi({ description: 'Also retry dead letters whose error is not retryable (a business refusal): they will usually fail again.' });
+
+const RetryOneBody = z.object({ force }).strict();
+
 const RetryAllBody = z
   .object({
     system: System.optional(),
     errorCode: z.string().max(100).optional(),
     from: z.iso.datetime({ offset: true }).optional(),
     to: z.iso.datetime({ offset: true }).optional(),
+    all: z.literal(true).optional().openapi({ description: 'Retry every open dead letter: required when no filter is given.' }),
+    force,
     max: z.number().int().min(1).max(1000).optional().openapi({ description: 'At most this many (default 1000).' }),
   })
-  .strict();
+  .strict()
+  .refine((b) => b.all === true || b.system !== undefined || b.errorCode !== undefined || b.from !== undefined || b.to !== undefined, {
+    path: ['all'],
+    message: 'give a filter (system, errorCode, from, to) or all: true',
+  });
 
 const RetryAllResultSchema = z
   .object({
@@ -229,17 +242,30 @@ export function createOpsApp(deps: OpsAppDeps): OpenAPIHono<ApiEnv> {
     summary: 'Retry a dead letter',
     description:
       'Re-enqueues the operation; it resumes from its stored steps, so finished legacy calls are not sent again. ' +
-      'Only an `open` dead letter can be retried: a concurrent or repeated retry answers 409. Requires `ops:write`.',
+      'Only an `open` dead letter can be retried: a concurrent or repeated retry answers 409. A dead letter whose error is ' +
+      'not retryable (`reason: not_retryable`, e.g. a terminal not yet shipped) would fail again: 409 ' +
+      '`dead_letter.not_retryable` unless the body says `force: true`. Requires `ops:write`.',
     security: security(OPS_WRITE),
     middleware: [write],
-    request: { params: z.object({ id: DeadLetterId }) },
+    request: { params: z.object({ id: DeadLetterId }), body: { content: json(RetryOneBody), required: false } },
     responses: {
       202: { description: 'Re-enqueued', content: json(RetryAccepted), headers: { Location: { schema: { type: 'string' } } } },
       ...problemResponses(404, 409, ...COMMON_ERRORS),
     },
   });
   app.openapi(retryOne, async (c) => {
-    const r = await deadLetters.retry(c.req.valid('param').id, subject(c));
+    const { id } = c.req.valid('param');
+    // an empty body (or none) is `{}`
+    const { force: forced } = (await c.req.text()) === '' ? {} : c.req.valid('json');
+    const d = await deadLetters.get(id);
+    if (d && d.state === 'open' && d.reason === 'not_retryable' && forced !== true) {
+      await audit.record({ actor: subject(c), action: 'dead_letter.retry', target: id, outcome: 'rejected', detail: `not retryable: ${d.errorCode}` });
+      throw new ConflictError(
+        'dead_letter.not_retryable',
+        `The error ${d.errorCode} is not retryable: retrying would fail again. Fix the cause first, then retry with force: true, or discard it.`,
+      );
+    }
+    const r = await deadLetters.retry(id, subject(c));
     const operation = `/v1/operations/${r.id}`;
     c.header('Location', operation);
     return c.json({ ...r, operation }, 202);
@@ -251,15 +277,18 @@ export function createOpsApp(deps: OpsAppDeps): OpenAPIHono<ApiEnv> {
     tags,
     operationId: 'retryDeadLetters',
     summary: 'Retry every open dead letter matching a filter',
-    description: 'An empty filter matches every open dead letter (at most `max`). Requires `ops:write`.',
+    description:
+      'Give a filter (`system`, `errorCode`, `from`, `to`) or `all: true` (every open dead letter); neither answers 422. ' +
+      'Dead letters whose error is not retryable are skipped (listed with state `not_retryable`) unless `force: true`. ' +
+      'At most `max`. Requires `ops:write`.',
     security: security(OPS_WRITE),
     middleware: [write],
     request: { body: { content: json(RetryAllBody), required: true } },
     responses: { 202: { description: 'Re-enqueued', content: json(RetryAllResultSchema) }, ...problemResponses(422, ...COMMON_ERRORS) },
   });
   app.openapi(retryAll, async (c) => {
-    const { max, ...filter } = c.req.valid('json');
-    return c.json(await deadLetters.retryAll(filter, subject(c), max ? { max } : {}), 202);
+    const { max, all: _all, force: forced, ...filter } = c.req.valid('json');
+    return c.json(await deadLetters.retryAll(filter, subject(c), { ...(max ? { max } : {}), force: forced === true }), 202);
   });
 
   const discard = createRoute({

@@ -6,6 +6,7 @@ import { NotFoundError } from '../../domain/errors/index.ts';
 import { PROBLEM_TYPE_BASE, ProblemError, problem, problemFromError, problemResponse } from '../problem.ts';
 import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
 import { validationHook } from '../validation.ts';
+import { json } from '../schemas/common.ts';
 
 /**
  * Who may read an operation: the read scope of its resource family, or `ops:read`, or the
@@ -21,10 +22,8 @@ export const OPERATION_READ_SCOPES: Record<OperationKind, string> = {
 };
 
 export interface OperationsAppDeps {
-  operations: Pick<Operations, 'getWithOwner'>;
+  operations: Pick<Operations, 'getWithOwner' | 'deadLetters'>;
 }
-
-const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 
 const StepSchema = z.object({
   name: z.string().openapi({ example: 'crm.createCustomer' }),
@@ -40,7 +39,9 @@ const OperationSchema = z
   .object({
     id: z.string(),
     kind: z.enum(['merchant.onboard', 'merchant.update', 'partner.create', 'terminal.order', 'terminal.status']),
-    status: z.enum(['queued', 'running', 'succeeded', 'failed']),
+    status: z.enum(['queued', 'running', 'succeeded', 'failed', 'discarded']).openapi({
+      description: '`discarded`: failed, and an operator decided it will not be applied (see `discarded.reason`).',
+    }),
     createdAt: z.string(),
     updatedAt: z.string(),
     attempts: z.number().int(),
@@ -59,7 +60,11 @@ const OperationSchema = z
         errors: z.array(z.object({ field: z.string(), reason: z.string() })).optional(),
       })
       .nullable()
-      .openapi({ description: 'Why it failed (RFC 9457 shape), when `status` is `failed`.' }),
+      .openapi({ description: 'Why it failed (RFC 9457 shape), when `status` is `failed` or `discarded`.' }),
+    discarded: z
+      .object({ at: z.string(), reason: z.string() })
+      .nullable()
+      .openapi({ description: 'When and why an operator discarded it (status `discarded`); null otherwise.' }),
   })
   .openapi('Operation');
 
@@ -102,23 +107,37 @@ export function createOperationsApp(deps: OperationsAppDeps): OpenAPIHono<ApiEnv
     }
     if (view.resource && view.status === 'succeeded') c.header('Location', view.resource.href);
     const mapped = view.problem ? problemFromError({ ...view.problem, message: view.problem.detail, fields: view.problem.errors ?? [] }).init : null;
-    return c.json(
-      {
-        ...view,
-        problem:
-          view.problem && mapped
-            ? {
-                type: PROBLEM_TYPE_BASE + mapped.code,
-                title: mapped.title,
-                status: mapped.status,
-                code: mapped.code,
-                detail: mapped.detail,
-                ...(mapped.errors ? { errors: mapped.errors } : {}),
-              }
-            : null,
-      },
-      200,
-    );
+    const problemOf = (p: { code: string; title: string; status: number; detail: string; errors?: { field: string; reason: string }[] }) => ({
+      type: PROBLEM_TYPE_BASE + p.code,
+      title: p.title,
+      status: p.status,
+      code: p.code,
+      detail: p.detail,
+      ...(p.errors ? { errors: p.errors } : {}),
+    });
+    if (view.status === 'failed' && view.problem && mapped) {
+      const deadLetter = await deps.operations.deadLetters.get(view.id);
+      if (deadLetter?.state === 'discarded') {
+        const reason = deadLetter.lastAction?.reason ?? '';
+        const discarded = problem('operation.discarded');
+        return c.json(
+          {
+            ...view,
+            status: 'discarded' as const,
+            problem: problemOf({ ...discarded, detail: `${discarded.detail} Reason given: ${reason}` }),
+            discarded: { at: deadLetter.lastAction?.at ?? deadLetter.updatedAt, reason },
+          },
+          200,
+        );
+      }
+      // The answer to a GET carries no Retry-After: a transient failure says who can retry, not "retry after".
+      const detail = view.problem.retryable
+        ? `${mapped.title}: the gateway gave up after ${view.attempts} attempt(s). The operation is parked for an operator, ` +
+          'who can retry it once the legacy system is back; it is not applied until then.'
+        : mapped.detail;
+      return c.json({ ...view, problem: problemOf({ ...mapped, detail }), discarded: null }, 200);
+    }
+    return c.json({ ...view, problem: mapped ? problemOf(mapped) : null, discarded: null }, 200);
   });
 
   return app;

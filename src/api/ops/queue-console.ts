@@ -38,6 +38,14 @@ async function withoutRemoteAssets(res: Response): Promise<Response> {
  *
  * Returns a handler to mount on `basePath` and `basePath/*`.
  */
+/**
+ * Shown on every queue's page: the Failed tab keeps every failed run (forensics), so its count
+ * is larger than the open dead letters; the operator's to-do list is `GET /ops/dead-letters`.
+ */
+export const FAILED_TAB_NOTE =
+  'Failed keeps every failed run for forensics, including runs whose dead letter was since retried and resolved, or ' +
+  'discarded: its count is not what still needs an operator. Open dead letters: GET /ops/dead-letters.';
+
 export function queueConsole(opts: {
   queues: readonly Queue[];
   basePath: string;
@@ -55,7 +63,7 @@ export function queueConsole(opts: {
     const adapter = new HonoAdapter(serveStatic);
     adapter.setBasePath(opts.basePath);
     createBullBoard({
-      queues: opts.queues.map((q) => new BullMQAdapter(q, { readOnlyMode, allowRetries: !readOnlyMode })),
+      queues: opts.queues.map((q) => new BullMQAdapter(q, { readOnlyMode, allowRetries: !readOnlyMode, description: FAILED_TAB_NOTE })),
       // @bull-board/hono 9.10.1 ships its own nested @bull-board/api 9.10.1 whose BaseAdapter
       // type has a private field, so TS sees two incompatible classes; at runtime the adapter
       // only stores the queue map it is given. Drop the cast once the versions align (npm dedupe).

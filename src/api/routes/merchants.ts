@@ -5,16 +5,14 @@ import { callContext } from '../context.ts';
 import { nextCursor, pageFromQuery } from '../cursor.ts';
 import { toMerchantDto } from '../mappers.ts';
 import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
-import { DEFAULT_LIMIT, customerIdValue, cursorQuery, limitQuery, merchantIdParam } from '../schemas/common.ts';
+import { cursorQuery, customerIdValue, DEFAULT_LIMIT, json, limitQuery, merchantIdParam } from '../schemas/common.ts';
 import { Merchant, MerchantList, MerchantPatchBody, NewMerchantBody } from '../schemas/resources.ts';
 import { readThrough, rememberWrite, STALE_HEADERS, STALE_IF_ERROR_NOTE } from '../stale-if-error.ts';
-import { acceptedResponse, submitContext, writeResponse } from '../writes.ts';
+import { acceptedResponse, submitContext, writeParameters, writeResponse, writeResponseHeaders } from '../writes.ts';
 import type { Merchant as MerchantModel } from '../../domain/model.ts';
 import { routeGroup, scopeNote, security, type RouteDeps } from './shared.ts';
 
 export const MERCHANTS_MAX_LIMIT = 100;
-
-const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 
 /** `/v1/merchants` routes. Mount with `app.route('/v1', merchantRoutes(deps))`. */
 export function merchantRoutes({ services, beforeWrite, writes, lastKnown }: RouteDeps) {
@@ -32,10 +30,11 @@ export function merchantRoutes({ services, beforeWrite, writes, lastKnown }: Rou
       scopeNote('merchants:write'),
     security: security('merchants:write'),
     middleware: [requireScope('merchants:write'), ...beforeWrite],
+    parameters: writeParameters('post'),
     request: { body: { content: json(NewMerchantBody), required: true } },
     responses: {
-      201: { description: 'Created', content: json(Merchant), headers: { Location: { schema: { type: 'string' } } } },
-      200: { description: 'The VAT number was already onboarded: the existing merchant', content: json(Merchant) },
+      201: { description: 'Created', content: json(Merchant), headers: writeResponseHeaders({ location: true }) },
+      200: { description: 'The VAT number was already onboarded: the existing merchant', content: json(Merchant), headers: writeResponseHeaders() },
       ...acceptedResponse,
       ...problemResponses(400, 409, 413, 415, 422, ...COMMON_ERRORS),
     },
@@ -124,12 +123,13 @@ export function merchantRoutes({ services, beforeWrite, writes, lastKnown }: Rou
       scopeNote('merchants:write'),
     security: security('merchants:write'),
     middleware: [requireScope('merchants:write'), ...beforeWrite],
+    parameters: writeParameters('patch'),
     request: {
       params: z.object({ merchantId: merchantIdParam }),
       body: { content: json(MerchantPatchBody), required: true },
     },
     responses: {
-      200: { description: 'The merchant after the change', content: json(Merchant) },
+      200: { description: 'The merchant after the change', content: json(Merchant), headers: writeResponseHeaders() },
       ...acceptedResponse,
       ...problemResponses(400, 404, 409, 413, 415, 422, ...COMMON_ERRORS),
     },

@@ -4,13 +4,11 @@ import { callContext } from '../context.ts';
 import { nextCursor, pageFromQuery } from '../cursor.ts';
 import { toMerchantDto, toPartnerDto } from '../mappers.ts';
 import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
-import { DEFAULT_LIMIT, cursorQuery, limitQuery, partnerIdParam } from '../schemas/common.ts';
+import { cursorQuery, DEFAULT_LIMIT, json, limitQuery, partnerIdParam } from '../schemas/common.ts';
 import { MerchantList, NewPartnerBody, Partner } from '../schemas/resources.ts';
 import { MERCHANTS_MAX_LIMIT } from './merchants.ts';
-import { acceptedResponse, submitContext, writeResponse } from '../writes.ts';
+import { acceptedResponse, submitContext, writeParameters, writeResponse, writeResponseHeaders } from '../writes.ts';
 import { routeGroup, scopeNote, security, type RouteDeps } from './shared.ts';
-
-const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 
 /** `/v1/partners` routes. */
 export function partnerRoutes({ services, beforeWrite, writes }: RouteDeps) {
@@ -25,10 +23,11 @@ export function partnerRoutes({ services, beforeWrite, writes }: RouteDeps) {
     description: 'A VAT number that already exists answers 200 with the existing partner (201 when created).' + scopeNote('partners:write'),
     security: security('partners:write'),
     middleware: [requireScope('partners:write'), ...beforeWrite],
+    parameters: writeParameters('post'),
     request: { body: { content: json(NewPartnerBody), required: true } },
     responses: {
-      201: { description: 'Created', content: json(Partner), headers: { Location: { schema: { type: 'string' } } } },
-      200: { description: 'The VAT number already existed: the existing partner', content: json(Partner) },
+      201: { description: 'Created', content: json(Partner), headers: writeResponseHeaders({ location: true }) },
+      200: { description: 'The VAT number already existed: the existing partner', content: json(Partner), headers: writeResponseHeaders() },
       ...acceptedResponse,
       ...problemResponses(400, 409, 413, 415, 422, ...COMMON_ERRORS),
     },

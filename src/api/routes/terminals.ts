@@ -4,16 +4,14 @@ import { callContext } from '../context.ts';
 import { nextCursor, pageFromQuery } from '../cursor.ts';
 import { toTerminalDto } from '../mappers.ts';
 import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
-import { DEFAULT_LIMIT, cursorQuery, limitQuery, merchantIdParam, terminalIdParam } from '../schemas/common.ts';
+import { cursorQuery, DEFAULT_LIMIT, json, limitQuery, merchantIdParam, terminalIdParam } from '../schemas/common.ts';
 import { Terminal, TerminalList, TerminalOrderBody, TerminalStatusBody } from '../schemas/resources.ts';
 import { readThrough, rememberWrite, STALE_HEADERS, STALE_IF_ERROR_NOTE } from '../stale-if-error.ts';
-import { acceptedResponse, submitContext, writeResponse } from '../writes.ts';
+import { acceptedResponse, submitContext, writeParameters, writeResponse, writeResponseHeaders } from '../writes.ts';
 import type { MerchantTerminal } from '../../domain/services/types.ts';
 import { routeGroup, scopeNote, security, type RouteDeps } from './shared.ts';
 
 export const TERMINALS_MAX_LIMIT = 50;
-
-const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 
 /** `/v1/merchants/{merchantId}/terminals` and `/v1/terminals` routes. */
 export function terminalRoutes({ services, beforeWrite, writes, lastKnown, terminalActivity }: RouteDeps) {
@@ -31,12 +29,13 @@ export function terminalRoutes({ services, beforeWrite, writes, lastKnown, termi
       scopeNote('terminals:write'),
     security: security('terminals:write'),
     middleware: [requireScope('terminals:write'), ...beforeWrite],
+    parameters: writeParameters('post'),
     request: {
       params: z.object({ merchantId: merchantIdParam }),
       body: { content: json(TerminalOrderBody), required: true },
     },
     responses: {
-      201: { description: 'Ordered', content: json(Terminal), headers: { Location: { schema: { type: 'string' } } } },
+      201: { description: 'Ordered', content: json(Terminal), headers: writeResponseHeaders({ location: true }) },
       ...acceptedResponse,
       ...problemResponses(400, 404, 409, 413, 415, 422, ...COMMON_ERRORS),
     },
@@ -117,12 +116,13 @@ export function terminalRoutes({ services, beforeWrite, writes, lastKnown, termi
       scopeNote('terminals:write'),
     security: security('terminals:write'),
     middleware: [requireScope('terminals:write'), ...beforeWrite],
+    parameters: writeParameters('post'),
     request: {
       params: z.object({ terminalId: terminalIdParam }),
       body: { content: json(TerminalStatusBody), required: true },
     },
     responses: {
-      200: { description: 'The terminal after the change', content: json(Terminal) },
+      200: { description: 'The terminal after the change', content: json(Terminal), headers: writeResponseHeaders() },
       ...acceptedResponse,
       ...problemResponses(400, 404, 409, 413, 415, 422, ...COMMON_ERRORS),
     },

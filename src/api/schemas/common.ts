@@ -130,3 +130,6 @@ export function listOf<T extends z.ZodType>(item: T, name: string) {
     })
     .openapi(name);
 }
+
+/** A JSON request or response body of `schema` (OpenAPI `content`). */
+export const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });

@@ -72,6 +72,9 @@ export function problemResponses(...statuses: number[]) {
       description: STATUS_TEXT[status] ?? 'Error',
       content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema, examples: examplesFor(status) } },
       ...(status === 503 ? { headers: { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } } } } : {}),
+      ...(status === 409
+        ? { headers: { 'Retry-After': { description: 'With `idempotency.in_progress`: seconds to wait before asking again.', schema: { type: 'integer' } } } }
+        : {}),
       ...(status === 401 ? { headers: { 'WWW-Authenticate': { description: 'Bearer challenge (RFC 6750).', schema: { type: 'string' } } } } : {}),
     };
   }
