@@ -23,6 +23,7 @@ import { createServices, type Services } from './domain/services/index.ts';
 import type { Logger } from './infra/logger.ts';
 import { createMetrics, type Metrics } from './infra/metrics.ts';
 import { startMetricsServer, type MetricsServer } from './infra/metrics-server.ts';
+import { claimEmbeddedBoot } from './infra/embedded-keys.ts';
 import { redisClientOptions, resolveRedis, type ResolvedRedis } from './infra/redis.ts';
 import { newOperationId } from './jobs/operation-store.ts';
 import { createFieldCipher, toStringCipher } from './jobs/crypto/index.ts';
@@ -99,6 +100,7 @@ export const SHUTDOWN_ORDER = [
   'file exchange',
   'idempotency redis',
   'metrics server',
+  'embedded keys',
   'simulators',
   'private redis',
 ] as const;
@@ -158,6 +160,26 @@ export async function buildRedis(config: Config, logger: Logger, shutdown: Shutd
  */
 export function redisPrefixOf(config: Pick<Config, 'mode' | 'redisKeyPrefix'>): string {
   return config.mode === 'embedded' ? `${config.redisKeyPrefix}:embedded:${randomBytes(4).toString('hex')}` : config.redisKeyPrefix;
+}
+
+/**
+ * Embedded mode: marks this boot's key prefix alive, sweeps the keys of dead boots, and deletes
+ * this boot's keys at shutdown (after the workers and queues stopped writing them).
+ */
+export async function buildEmbeddedBoot(config: Config, redis: ResolvedRedis, prefix: string, shutdown: Shutdown): Promise<void> {
+  if (config.mode !== 'embedded') return;
+  const client = new Redis(redis.url, { maxRetriesPerRequest: 1, lazyConnect: false });
+  client.on('error', () => undefined);
+  try {
+    const boot = await claimEmbeddedBoot(client, config.redisKeyPrefix, prefix);
+    shutdown.add('embedded keys', async () => {
+      await boot.release();
+      await client.quit();
+    });
+  } catch (err) {
+    client.disconnect();
+    throw err;
+  }
 }
 
 export interface Legacy {
@@ -239,6 +261,9 @@ export function buildQueues(
     leaseTtlMs: config.workers.leaseMs,
     livenessMs: config.workers.livenessMs,
     retryPolicy: retryPolicyOf(config.tmo, config.crm),
+    succeededTtlMs: config.retention.operationDays * 86_400_000,
+    retentionMs: config.retention.operationDays * 86_400_000,
+    auditRetentionMs: config.retention.auditDays * 86_400_000,
     // an inline run makes at most four legacy calls; the safety job must wait for all of them
     inlineGraceMs: Math.max(60_000, 4 * Math.max(config.tmo.timeoutMs, config.crm.timeoutMs) * 2),
   });
@@ -460,6 +485,7 @@ export function startWorker(config: Config, logger: Logger): Promise<WorkerProce
   return assemble(logger, async (shutdown) => {
     const redis = await buildRedis(config, logger, shutdown);
     const prefix = redisPrefixOf(config);
+    await buildEmbeddedBoot(config, redis, prefix, shutdown);
     const metrics = createMetrics();
     const legacy = await buildLegacy(config, logger, metrics, shutdown);
     const services = createServices(legacy);
@@ -505,6 +531,7 @@ export function startGateway(config: Config, logger: Logger, opts: GatewayOption
   return assemble(logger, async (shutdown) => {
     const redis = await buildRedis(config, logger, shutdown);
     const prefix = redisPrefixOf(config);
+    await buildEmbeddedBoot(config, redis, prefix, shutdown);
     const metrics = createMetrics();
     const legacy = await buildLegacy(config, logger, metrics, shutdown);
     const services = createServices(legacy);
