@@ -243,6 +243,22 @@ export interface Queues {
   workers: Workers | undefined;
 }
 
+/**
+ * Feeds the queue, dead-letter, retry and Redis metrics: counts are read from Redis at scrape
+ * time (every instance reports the same shared values), failed attempts are counted by the
+ * workers of this process.
+ */
+export function watchQueues(metrics: Metrics, queues: Queues): void {
+  const { operations, workers } = queues;
+  metrics.watchQueues(operations.queues.all);
+  metrics.watchDeadLetters(async () => (await operations.deadLetters.summary({ state: 'open' })).reduce((n, row) => n + row.count, 0));
+  metrics.watchRedis(async () => (await operations.runtime.redis.ping()) === 'PONG');
+  for (const w of workers?.workers ?? []) {
+    const system = w.name.replace(/^ops-/, '');
+    w.on('failed', (job) => metrics.jobAttemptFailed(system, Boolean(job?.finishedOn)));
+  }
+}
+
 /** The durable writes: operations (queues, stores) and, when `runWorkers`, this process's workers. */
 export function buildQueues(
   config: Config,
@@ -397,6 +413,7 @@ export async function buildHttpApp(
       // above the slowest inline write: four legacy calls at their timeout
       lockTtlSeconds: Math.ceil((4 * Math.max(config.tmo.timeoutMs, config.crm.timeoutMs)) / 1000) + 30,
       onError: (err, phase) => logger.error({ err, phase }, 'idempotency store failed'),
+      onOutcome: (outcome) => metrics.idempotencyOutcome(outcome),
     }),
     health: {
       async ready() {
@@ -497,6 +514,7 @@ export function startWorker(config: Config, logger: Logger): Promise<WorkerProce
     );
     // TODO(sftp): pass the SFTP adapter (FileTransferPort) once it is merged; null = no import
     buildTermstat(config, logger, { redis, prefix, metrics, files: legacy.fileExchange.files, poll: true }, shutdown);
+    watchQueues(metrics, queues);
     const metricsServer = await buildMetricsServer(config, metrics, shutdown);
     return { redis, metrics, metricsServer, ...legacy, ...queues };
   });
@@ -539,6 +557,7 @@ export function startGateway(config: Config, logger: Logger, opts: GatewayOption
     const queues = buildQueues(config, logger, { redis, prefix, services, circuits: legacy.circuits, runWorkers }, shutdown);
     // TODO(sftp): pass the SFTP adapter (FileTransferPort) once it is merged; null = reader only
     const termstat = buildTermstat(config, logger, { redis, prefix, metrics, files: legacy.fileExchange.files, poll: runWorkers }, shutdown);
+    watchQueues(metrics, queues);
     const { app, devKeys } = await buildHttpApp(
       config,
       logger,

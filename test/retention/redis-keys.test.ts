@@ -162,4 +162,16 @@ describe('retention: every key has a TTL or a documented trim', () => {
     expect(idem.length).toBeGreaterThan(0);
     for (const k of idem) expect(ttlOf(k), k).toBeGreaterThan(0);
   }, 90_000);
+
+  it('when the scenario ran, then the queue, dead-letter, idempotency and Redis metrics show it without any id in a label', async () => {
+    if (!gw) throw new Error('set-up failed');
+    const text = await gw.metrics.render();
+    expect(text).toMatch(/^lgw_queue_jobs\{queue="ops-crm",state="completed"\} [1-9]/m);
+    expect(text).toMatch(/^lgw_queue_jobs\{queue="ops-tmo",state="waiting"\} 0$/m);
+    expect(text).toMatch(/^lgw_queue_oldest_job_age_seconds\{queue="ops-tmo"\} \d/m);
+    expect(text).toMatch(/^lgw_dead_letters_open 1$/m);
+    expect(text).toMatch(/^lgw_idempotency_requests_total\{outcome="replayed"\} 1$/m);
+    expect(text).toMatch(/^lgw_redis_up 1$/m);
+    expect(text).not.toMatch(/op_[0-9a-f]{32}|C\d{9}|IT\d\d[A-Z]/);
+  });
 });
