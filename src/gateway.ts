@@ -23,6 +23,7 @@ import { createServices, type Services } from './domain/services/index.ts';
 import type { Logger } from './infra/logger.ts';
 import { createMetrics, type Metrics } from './infra/metrics.ts';
 import { startMetricsServer, type MetricsServer } from './infra/metrics-server.ts';
+import { claimEmbeddedBoot } from './infra/embedded-keys.ts';
 import { redisClientOptions, resolveRedis, type ResolvedRedis } from './infra/redis.ts';
 import { newOperationId } from './jobs/operation-store.ts';
 import { createFieldCipher, toStringCipher } from './jobs/crypto/index.ts';
@@ -99,6 +100,7 @@ export const SHUTDOWN_ORDER = [
   'file exchange',
   'idempotency redis',
   'metrics server',
+  'embedded keys',
   'simulators',
   'private redis',
 ] as const;
@@ -158,6 +160,26 @@ export async function buildRedis(config: Config, logger: Logger, shutdown: Shutd
  */
 export function redisPrefixOf(config: Pick<Config, 'mode' | 'redisKeyPrefix'>): string {
   return config.mode === 'embedded' ? `${config.redisKeyPrefix}:embedded:${randomBytes(4).toString('hex')}` : config.redisKeyPrefix;
+}
+
+/**
+ * Embedded mode: marks this boot's key prefix alive, sweeps the keys of dead boots, and deletes
+ * this boot's keys at shutdown (after the workers and queues stopped writing them).
+ */
+export async function buildEmbeddedBoot(config: Config, redis: ResolvedRedis, prefix: string, shutdown: Shutdown): Promise<void> {
+  if (config.mode !== 'embedded') return;
+  const client = new Redis(redis.url, { maxRetriesPerRequest: 1, lazyConnect: false });
+  client.on('error', () => undefined);
+  try {
+    const boot = await claimEmbeddedBoot(client, config.redisKeyPrefix, prefix);
+    shutdown.add('embedded keys', async () => {
+      await boot.release();
+      await client.quit();
+    });
+  } catch (err) {
+    client.disconnect();
+    throw err;
+  }
 }
 
 export interface Legacy {
@@ -221,6 +243,22 @@ export interface Queues {
   workers: Workers | undefined;
 }
 
+/**
+ * Feeds the queue, dead-letter, retry and Redis metrics: counts are read from Redis at scrape
+ * time (every instance reports the same shared values), failed attempts are counted by the
+ * workers of this process.
+ */
+export function watchQueues(metrics: Metrics, queues: Queues): void {
+  const { operations, workers } = queues;
+  metrics.watchQueues(operations.queues.all);
+  metrics.watchDeadLetters(async () => (await operations.deadLetters.summary({ state: 'open' })).reduce((n, row) => n + row.count, 0));
+  metrics.watchRedis(async () => (await operations.runtime.redis.ping()) === 'PONG');
+  for (const w of workers?.workers ?? []) {
+    const system = w.name.replace(/^ops-/, '');
+    w.on('failed', (job) => metrics.jobAttemptFailed(system, Boolean(job?.finishedOn)));
+  }
+}
+
 /** The durable writes: operations (queues, stores) and, when `runWorkers`, this process's workers. */
 export function buildQueues(
   config: Config,
@@ -239,6 +277,9 @@ export function buildQueues(
     leaseTtlMs: config.workers.leaseMs,
     livenessMs: config.workers.livenessMs,
     retryPolicy: retryPolicyOf(config.tmo, config.crm),
+    succeededTtlMs: config.retention.operationDays * 86_400_000,
+    retentionMs: config.retention.operationDays * 86_400_000,
+    auditRetentionMs: config.retention.auditDays * 86_400_000,
     // an inline run makes at most four legacy calls; the safety job must wait for all of them
     inlineGraceMs: Math.max(60_000, 4 * Math.max(config.tmo.timeoutMs, config.crm.timeoutMs) * 2),
   });
@@ -372,6 +413,7 @@ export async function buildHttpApp(
       // above the slowest inline write: four legacy calls at their timeout
       lockTtlSeconds: Math.ceil((4 * Math.max(config.tmo.timeoutMs, config.crm.timeoutMs)) / 1000) + 30,
       onError: (err, phase) => logger.error({ err, phase }, 'idempotency store failed'),
+      onOutcome: (outcome) => metrics.idempotencyOutcome(outcome),
     }),
     health: {
       async ready() {
@@ -460,6 +502,7 @@ export function startWorker(config: Config, logger: Logger): Promise<WorkerProce
   return assemble(logger, async (shutdown) => {
     const redis = await buildRedis(config, logger, shutdown);
     const prefix = redisPrefixOf(config);
+    await buildEmbeddedBoot(config, redis, prefix, shutdown);
     const metrics = createMetrics();
     const legacy = await buildLegacy(config, logger, metrics, shutdown);
     const services = createServices(legacy);
@@ -471,6 +514,7 @@ export function startWorker(config: Config, logger: Logger): Promise<WorkerProce
     );
     // TODO(sftp): pass the SFTP adapter (FileTransferPort) once it is merged; null = no import
     buildTermstat(config, logger, { redis, prefix, metrics, files: legacy.fileExchange.files, poll: true }, shutdown);
+    watchQueues(metrics, queues);
     const metricsServer = await buildMetricsServer(config, metrics, shutdown);
     return { redis, metrics, metricsServer, ...legacy, ...queues };
   });
@@ -505,6 +549,7 @@ export function startGateway(config: Config, logger: Logger, opts: GatewayOption
   return assemble(logger, async (shutdown) => {
     const redis = await buildRedis(config, logger, shutdown);
     const prefix = redisPrefixOf(config);
+    await buildEmbeddedBoot(config, redis, prefix, shutdown);
     const metrics = createMetrics();
     const legacy = await buildLegacy(config, logger, metrics, shutdown);
     const services = createServices(legacy);
@@ -512,6 +557,7 @@ export function startGateway(config: Config, logger: Logger, opts: GatewayOption
     const queues = buildQueues(config, logger, { redis, prefix, services, circuits: legacy.circuits, runWorkers }, shutdown);
     // TODO(sftp): pass the SFTP adapter (FileTransferPort) once it is merged; null = reader only
     const termstat = buildTermstat(config, logger, { redis, prefix, metrics, files: legacy.fileExchange.files, poll: runWorkers }, shutdown);
+    watchQueues(metrics, queues);
     const { app, devKeys } = await buildHttpApp(
       config,
       logger,

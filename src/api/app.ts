@@ -109,6 +109,8 @@ export interface AppDeps {
    * so browsers keep the API same-origin only.
    */
   corsOrigins?: readonly string[];
+  /** rate limit run right after authentication on /v1/* and /ops/* (see middleware/rate-limit) */
+  rateLimit?: MiddlewareHandler<ApiEnv>;
   /** path prefixes serving HTML pages (they get the pages' CSP); `/docs` is always one */
   pagePrefixes?: readonly string[];
 }
@@ -236,6 +238,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   app.route('/health', healthRoutes(deps.health, deps.logger));
 
   app.use('/v1/*', auth);
+  if (deps.rateLimit) app.use('/v1/*', deps.rateLimit);
   const routeDeps = {
     services: deps.services,
     beforeWrite,
@@ -249,6 +252,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
 
   if (deps.ops) {
     app.use('/ops/*', auth);
+    if (deps.rateLimit) app.use('/ops/*', deps.rateLimit);
     app.route('/ops', deps.ops);
   }
   deps.extraRoutes?.(app, { authenticate: auth, requireScope });

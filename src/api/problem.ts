@@ -46,6 +46,7 @@ export const PROBLEM_CATALOG = {
   'request.malformed_body': { status: 400, title: 'Malformed request body', detail: 'The request body is not well-formed JSON.' },
   'request.unsupported_media_type': { status: 415, title: 'Unsupported media type', detail: 'Send the request body as application/json.' },
   'request.body_too_large': { status: 413, title: 'Request body too large', detail: 'The request body exceeds the size limit.' },
+  'request.rate_limited': { status: 429, title: 'Too many requests', detail: 'This client sent too many requests of this kind; retry after the time in Retry-After.' },
   'request.validation_failed': { status: 422, title: 'Invalid request', detail: 'The request has invalid fields; see `errors`.' },
   'request.cursor_invalid': { status: 422, title: 'Invalid cursor', detail: 'The cursor is not one this API issued.' },
   'request.cursor_mismatch': { status: 422, title: 'Cursor does not match the query', detail: 'The cursor was issued for a different list, filter or page size.' },

@@ -18,3 +18,27 @@ describe('createMetrics().http', () => {
     expect(text).not.toContain('T1');
   });
 });
+
+describe('metrics', () => {
+  it('when job attempts fail and keys are reused, then the counters say so by system, outcome and kind only', async () => {
+    const m = createMetrics({ defaultMetrics: false });
+    m.jobAttemptFailed('tmo', false);
+    m.jobAttemptFailed('tmo', false);
+    m.jobAttemptFailed('crm', true);
+    m.idempotencyOutcome('replayed');
+    m.idempotencyOutcome('reused');
+    const text = await m.render();
+    expect(text).toContain('lgw_job_attempts_failed_total{system="tmo",outcome="retry"} 2');
+    expect(text).toContain('lgw_job_attempts_failed_total{system="crm",outcome="final"} 1');
+    expect(text).toContain('lgw_idempotency_requests_total{outcome="replayed"} 1');
+    expect(text).toContain('lgw_idempotency_requests_total{outcome="reused"} 1');
+  });
+
+  it('when Redis does not answer or counting dead letters fails, then the scrape still succeeds', async () => {
+    const m = createMetrics({ defaultMetrics: false });
+    m.watchRedis(() => Promise.reject(new Error('down')));
+    m.watchDeadLetters(() => Promise.reject(new Error('down')));
+    const text = await m.render();
+    expect(text).toMatch(/^lgw_redis_up 0$/m);
+  });
+});

@@ -1,9 +1,13 @@
 /**
  * Prometheus metrics (prom-client) on a private registry: HTTP requests by route template
  * (never the concrete path: ids would explode cardinality and may be sensitive), circuit
- * breaker state and rolling counts per legacy system, and the process defaults.
- * Labels carry no identifiers, IBANs or credentials.
+ * breaker state and rolling counts per legacy system, queue depth and age per state, failed job
+ * attempts (retries and final failures), open dead letters, idempotency replays and conflicts,
+ * Redis reachability, and the process defaults. Labels carry no identifiers, IBANs or
+ * credentials: every label value comes from a short fixed list. deploy/prometheus/alerts.yaml
+ * alerts on them (see docs/OPERATIONS.md).
  */
+import type { Queue } from 'bullmq';
 import type { MiddlewareHandler } from 'hono';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CircuitState, CircuitStatusPort } from '../domain/circuit.port.ts';
@@ -18,6 +22,16 @@ export interface Metrics {
   circuitTransition(system: string, to: CircuitState): void;
   /** Reads state and window counts from the breakers at each scrape. */
   watchCircuits(circuits: CircuitStatusPort): void;
+  /** Reads job counts per state and the oldest waiting job's age from the queues at each scrape. */
+  watchQueues(queues: readonly Queue[]): void;
+  /** How many dead letters are open (asked at most every 30 s: it reads every dead letter). */
+  watchDeadLetters(countOpen: () => Promise<number>): void;
+  /** Redis reachability, asked at each scrape (a PING). */
+  watchRedis(ping: () => Promise<boolean>): void;
+  /** A job attempt failed: `final` when BullMQ will not retry it (it is dead-lettered). */
+  jobAttemptFailed(system: string, final: boolean): void;
+  /** A request reused an Idempotency-Key. */
+  idempotencyOutcome(outcome: 'replayed' | 'reused' | 'in_progress'): void;
   render(): Promise<string>;
   /** TERMSTAT snapshot import counters (labels: statuses only) */
   termstat: {
@@ -108,6 +122,79 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     registers: [registry],
   });
 
+  const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed'] as const;
+  let queues: readonly Queue[] = [];
+  let countOpen: (() => Promise<number>) | undefined;
+  let openCache: { at: number; value: number } | undefined;
+  let ping: (() => Promise<boolean>) | undefined;
+  new Gauge({
+    name: 'lgw_queue_jobs',
+    help: 'Jobs per operation queue and state (shared by every instance on one Redis)',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      await Promise.all(
+        queues.map(async (q) => {
+          const counts = await q.getJobCounts(...QUEUE_STATES).catch(() => null);
+          if (counts) for (const s of QUEUE_STATES) this.set({ queue: q.name, state: s }, counts[s] ?? 0);
+        }),
+      );
+    },
+  });
+  new Gauge({
+    name: 'lgw_queue_oldest_job_age_seconds',
+    help: 'Age of the oldest job still waiting to run (waiting, prioritized or delayed for a retry) per queue; 0 when none',
+    labelNames: ['queue'] as const,
+    registers: [registry],
+    async collect() {
+      const now = Date.now();
+      await Promise.all(
+        queues.map(async (q) => {
+          const oldest = await Promise.all(
+            (['wait', 'prioritized', 'delayed'] as const).map((t) => q.getJobs([t], 0, 0, true).then((js) => js[0]?.timestamp, () => undefined)),
+          );
+          const ts = oldest.filter((t): t is number => typeof t === 'number');
+          this.set({ queue: q.name }, ts.length === 0 ? 0 : Math.max(0, (now - Math.min(...ts)) / 1000));
+        }),
+      );
+    },
+  });
+  const attemptsFailed = new Counter({
+    name: 'lgw_job_attempts_failed_total',
+    help: 'Failed job attempts per legacy system: outcome retry (BullMQ retries it) or final (dead-lettered)',
+    labelNames: ['system', 'outcome'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'lgw_dead_letters_open',
+    help: 'Dead letters waiting for an operator (shared by every instance on one Redis)',
+    registers: [registry],
+    async collect() {
+      if (!countOpen) return;
+      const now = Date.now();
+      if (!openCache || now - openCache.at > 30_000) {
+        const value = await countOpen().catch(() => openCache?.value);
+        if (value !== undefined) openCache = { at: now, value };
+      }
+      if (openCache) this.set(openCache.value);
+    },
+  });
+  const idempotency = new Counter({
+    name: 'lgw_idempotency_requests_total',
+    help: 'Requests that reused an Idempotency-Key: replayed (stored answer), reused (different request, 422), in_progress (409)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'lgw_redis_up',
+    help: '1 when Redis answered PING at scrape time, else 0',
+    registers: [registry],
+    async collect() {
+      if (!ping) return;
+      this.set((await ping().catch(() => false)) ? 1 : 0);
+    },
+  });
+
   return {
     contentType: registry.contentType,
     termstat: {
@@ -126,6 +213,21 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     },
     watchCircuits(circuits) {
       source = circuits;
+    },
+    watchQueues(q) {
+      queues = q;
+    },
+    watchDeadLetters(fn) {
+      countOpen = fn;
+    },
+    watchRedis(fn) {
+      ping = fn;
+    },
+    jobAttemptFailed(system, final) {
+      attemptsFailed.inc({ system, outcome: final ? 'final' : 'retry' });
+    },
+    idempotencyOutcome(outcome) {
+      idempotency.inc({ outcome });
     },
     render: () => registry.metrics(),
   };

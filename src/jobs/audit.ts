@@ -29,8 +29,10 @@ export interface AuditTrail {
  * The ops audit trail: a Redis stream, append-only, capped (approximately) at `maxLen`
  * entries so it cannot grow without bound; ids double as time-ordered cursors.
  */
-export function createAuditTrail(redis: Redis, keys: Keys, opts: { maxLen?: number } = {}): AuditTrail {
+export function createAuditTrail(redis: Redis, keys: Keys, opts: { maxLen?: number; retentionMs?: number } = {}): AuditTrail {
   const maxLen = opts.maxLen ?? 100_000;
+  // AUDIT_RETENTION_DAYS: entries older than this are trimmed (stream ids start with their time in ms)
+  const retentionMs = opts.retentionMs ?? 400 * 86_400_000;
 
   function toEntry(id: string, fields: string[]): AuditEntry {
     const m = new Map<string, string>();
@@ -50,15 +52,21 @@ export function createAuditTrail(redis: Redis, keys: Keys, opts: { maxLen?: numb
     async record(e) {
       const at = new Date().toISOString();
       const detail = sanitizeMessage(e.detail);
-      const id = await redis.xadd(
-        keys.audit,
-        'MAXLEN',
-        '~',
-        String(maxLen),
-        '*',
-        'at', at, 'actor', e.actor, 'action', e.action, 'target', e.target, 'outcome', e.outcome, 'detail', detail,
-      );
-      return { ...e, detail, id: id ?? '', at };
+      const [added] =
+        (await redis
+          .multi()
+          .xadd(
+            keys.audit,
+            'MAXLEN',
+            '~',
+            String(maxLen),
+            '*',
+            'at', at, 'actor', e.actor, 'action', e.action, 'target', e.target, 'outcome', e.outcome, 'detail', detail,
+          )
+          .xtrim(keys.audit, 'MINID', '~', `${Date.now() - retentionMs}-0`)
+          .exec()) ?? [];
+      const id = added?.[1];
+      return { ...e, detail, id: typeof id === 'string' ? id : '', at };
     },
 
     async list({ cursor, limit }) {

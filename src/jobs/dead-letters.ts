@@ -94,11 +94,13 @@ export interface DeadLetters {
   discard(id: string, reason: string, actor: string): Promise<DeadLetter>;
 }
 
-// KEYS[1] dead letter hash. ARGV[1] now. Open or retrying → resolved; anything else untouched.
+// KEYS[1] dead letter hash. ARGV[1] now, ARGV[2] retention (ms). Open or retrying → resolved (and
+// expires after the retention); anything else untouched.
 const RESOLVE_LUA = `
 local s = redis.call('hget', KEYS[1], 'state')
 if s == 'open' or s == 'retrying' then
   redis.call('hset', KEYS[1], 'state', 'resolved', 'updatedAt', ARGV[1])
+  redis.call('pexpire', KEYS[1], ARGV[2])
   return 1
 end
 return 0
@@ -157,8 +159,29 @@ export function createDeadLetters(deps: {
   queues: OperationQueues;
   audit: AuditTrail;
   cipher: PayloadCipher;
+  /**
+   * OPERATION_RETENTION_DAYS: a resolved or discarded dead letter (and a discarded one's failed
+   * operation record) expires this long after it was closed. Open ones stay until an operator acts.
+   */
+  closedTtlMs?: number;
 }): DeadLetters {
   const { redis, keys, store, queues, audit, cipher } = deps;
+  const closedTtlMs = deps.closedTtlMs ?? 30 * 86_400_000;
+
+  /**
+   * Removes index entries whose dead letter has expired. An expired one was closed at least the
+   * retention ago, after its last failure, so only entries scored before now − retention are
+   * looked at (at most `limit` per call; it runs on every new dead letter).
+   */
+  async function trimIndex(limit = 100): Promise<void> {
+    const ids = await redis.zrangebyscore(keys.deadLetterIndex, '-inf', String(Date.now() - closedTtlMs), 'LIMIT', 0, limit);
+    if (ids.length === 0) return;
+    const pipe = redis.pipeline();
+    for (const id of ids) pipe.exists(keys.deadLetter(id));
+    const exists = (await pipe.exec()) ?? [];
+    const gone = ids.filter((_, i) => exists[i]?.[1] === 0);
+    if (gone.length > 0) await redis.zrem(keys.deadLetterIndex, ...gone);
+  }
 
   function fromHash(h: Record<string, string>): DeadLetter | null {
     if (!h.id) return null;
@@ -288,7 +311,10 @@ export function createDeadLetters(deps: {
           updatedAt: now,
         })
         .zadd(keys.deadLetterIndex, Date.parse(now), op.id)
+        // open again (a retried one failed again): it stays until an operator acts
+        .persist(key)
         .exec();
+      await trimIndex();
       const d = await get(op.id);
       if (!d) throw new Error('dead letter vanished right after it was written');
       return d;
@@ -297,7 +323,7 @@ export function createDeadLetters(deps: {
     async resolve(operationId) {
       // A retried one, or an open one (a job retried from the queue console bypasses the ops
       // API). One script: this runs after every succeeded job, nearly always with no dead letter.
-      await redis.eval(RESOLVE_LUA, 1, keys.deadLetter(operationId), new Date().toISOString());
+      await redis.eval(RESOLVE_LUA, 1, keys.deadLetter(operationId), new Date().toISOString(), String(closedTtlMs));
     },
 
     async list(filter, page) {
@@ -390,6 +416,8 @@ export function createDeadLetters(deps: {
         if (result === 'missing') throw new NotFoundError('dead_letter.not_found', `No dead letter ${id}`);
         throw new ConflictError('dead_letter.not_open', `The dead letter is ${result}, only an open one can be discarded`);
       }
+      // closed: the dead letter and its failed operation are kept for the retention, then expire
+      await redis.multi().pexpire(keys.deadLetter(id), closedTtlMs).pexpire(keys.operation(id), closedTtlMs).exec();
       await audit.record({ actor, action: 'dead_letter.discard', target: id, outcome: 'succeeded', detail: safeReason });
       const d = await get(id);
       if (!d) throw new NotFoundError('dead_letter.not_found', `No dead letter ${id}`);

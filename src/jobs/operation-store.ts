@@ -169,17 +169,22 @@ export function createOperationStore(
     },
 
     async markSucceeded(id: string, resource: ResourceLink, steps: StepRecord[]): Promise<void> {
-      // A finished operation is kept for polling, then expires; failed ones stay (dead letters point at them).
+      // A finished operation is kept for polling, then expires; failed ones stay while an open dead letter points at them.
       const fields = { status: 'succeeded', resource: JSON.stringify(resource), steps: JSON.stringify(steps), error: '', updatedAt: new Date().toISOString() };
       await redis.multi().hset(keys.operation(id), fields).pexpire(keys.operation(id), opts.succeededTtlMs).exec();
     },
 
-    async markFailed(id: string, error: StoredError, steps: StepRecord[] | null): Promise<void> {
+    /**
+     * `ttlMs`: the record expires after it (a failure no dead letter points at). Without it the
+     * record stays as long as its open dead letter does (closing the dead letter sets the TTL).
+     */
+    async markFailed(id: string, error: StoredError, steps: StepRecord[] | null, ttlMs?: number): Promise<void> {
       await write(id, {
         status: 'failed',
         error: JSON.stringify(error),
         ...(steps ? { steps: JSON.stringify(steps) } : {}),
       });
+      if (ttlMs !== undefined) await redis.pexpire(keys.operation(id), ttlMs);
     },
 
     /** Remembers when the operation first failed (kept across retries, for the dead letter). */

@@ -44,6 +44,13 @@ export interface CreateOperationsOptions {
   succeededTtlMs?: number;
   /** TTL of this process's liveness key (see `liveness.ts`). Default 10 s. */
   livenessMs?: number;
+  /**
+   * OPERATION_RETENTION_DAYS in ms: closed dead letters (and discarded operations) expire this
+   * long after closing; BullMQ's finished jobs are removed at this age. Default 30 days.
+   */
+  retentionMs?: number;
+  /** AUDIT_RETENTION_DAYS in ms: older audit entries are trimmed. Default 400 days. */
+  auditRetentionMs?: number;
 }
 
 /** A legacy outcome the inline run rethrows as it is (a 4xx for the caller), told apart from store failures. */
@@ -125,15 +132,17 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
   const leaseTtlMs = opts.leaseTtlMs ?? 30_000;
   const inlineGraceMs = opts.inlineGraceMs ?? 60_000;
   const store = createOperationStore(redis, keys, { succeededTtlMs: opts.succeededTtlMs ?? 7 * 24 * 3_600_000, instanceId: liveness.id });
+  const retentionMs = opts.retentionMs ?? 30 * 86_400_000;
   const queues = createQueues({
     connection: bullRedis,
     prefix: keys.bullPrefix,
     policy,
+    finishedJobAgeSeconds: Math.ceil(retentionMs / 1000),
     // a Redis restart shows in /health/ready and in the 503s; one line per reconnect attempt is noise
     onError: (err) => logger.debug({ err: { name: err.name, code: (err as { code?: unknown }).code } }, 'queue connection error'),
   });
-  const audit = createAuditTrail(redis, keys);
-  const deadLetters = createDeadLetters({ redis, keys, store, queues, audit, cipher: opts.cipher });
+  const audit = createAuditTrail(redis, keys, { ...(opts.auditRetentionMs ? { retentionMs: opts.auditRetentionMs } : {}) });
+  const deadLetters = createDeadLetters({ redis, keys, store, queues, audit, cipher: opts.cipher, closedTtlMs: retentionMs });
   const orderSlots = createOrderSlots({ redis, keys, store, cipher: opts.cipher });
   const runner = createRunner({ store, services: opts.services, cipher: opts.cipher, claimedElsewhere: (op) => orderSlots.claimedElsewhere(op) });
   const runtime: OperationsRuntime = {
@@ -279,7 +288,8 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
         circuit: circuitOf(opts.circuits, outcome.system),
       });
       if (decision.action === 'dead_letter' && decision.reason === 'not_retryable') {
-        await store.markFailed(id, stored, op.steps);
+        // refused inline (no dead letter: the caller got the error): kept for the retention only
+        await store.markFailed(id, stored, op.steps, retentionMs);
         await orderSlots.release(op);
         await job.remove().catch(() => undefined);
         throw new InlineFailure(outcome.err);

@@ -30,8 +30,11 @@ export interface OperationQueues {
 }
 
 /**
- * The operation queues. Failed jobs are never removed by BullMQ (`removeOnFail: false`): the
- * dead-letter store is the operator's view, the failed set the forensic one.
+ * The operation queues. Finished jobs are removed by age (`OPERATION_RETENTION_DAYS`): set on the
+ * job options, which is where BullMQ reads them when a job completes or fails for good (a
+ * Worker's own `removeOnFail` applies only to jobs that carry none). Failed jobs stay as long as
+ * operation records do: the dead-letter store is the operator's view, the failed set the
+ * forensic one.
  */
 export function createQueues(opts: {
   connection: Redis;
@@ -39,7 +42,10 @@ export function createQueues(opts: {
   policy: RetryPolicy;
   /** told about connection errors (a Redis restart); without a listener BullMQ prints them to stderr */
   onError?: (err: Error) => void;
+  /** age (seconds) after which completed and failed jobs are removed; default 30 days */
+  finishedJobAgeSeconds?: number;
 }): OperationQueues {
+  const age = opts.finishedJobAgeSeconds ?? 30 * 86_400;
   const make = (system: LegacySystem) => {
     const q = new Queue<OperationJobData>(QUEUE_NAMES[system], {
       connection: opts.connection,
@@ -47,8 +53,8 @@ export function createQueues(opts: {
       defaultJobOptions: {
         attempts: jobAttempts(opts.policy),
         backoff: { type: LEGACY_BACKOFF_TYPE },
-        removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
-        removeOnFail: false,
+        removeOnComplete: { age, count: 10_000 },
+        removeOnFail: { age },
         // The stack of a failure is kept in Redis by BullMQ; ours are sanitized, but keep them short.
         stackTraceLimit: 0,
       },

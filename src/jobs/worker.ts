@@ -61,7 +61,6 @@ export function createWorkers(opts: CreateWorkersOptions): Workers {
       lockDuration: opts.lockDurationMs ?? 30_000,
       stalledInterval: opts.stalledIntervalMs ?? 15_000,
       maxStalledCount: opts.maxStalledCount ?? 3,
-      removeOnFail: { count: Number.MAX_SAFE_INTEGER, age: 365 * 24 * 3600 },
       settings: { backoffStrategy: createBackoffStrategy(rt.policy) },
     });
     w.on('failed', (job, err) => {

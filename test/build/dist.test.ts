@@ -22,10 +22,12 @@ let devDir = '';
 
 beforeAll(async () => {
   devDir = mkdtempSync(join(tmpdir(), 'lgw-dist-'));
-  await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+  // `npm run build`'s emit without its type check (`npm test` type-checks the same sources in its
+  // typecheck step): the emitted files are identical, at a third of the CPU on a busy machine.
+  await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--noCheck'], {
     cwd: ROOT,
   });
-}, 240_000);
+}, 300_000);
 
 afterAll(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');

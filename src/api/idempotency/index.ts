@@ -80,6 +80,11 @@ export interface IdempotencyOptions {
   problem?: (c: Context<ApiEnv>, problem: IdempotencyProblem) => Response;
   /** Told about failures after the handler ran (the response still goes out). Never gets request data. */
   onError?: (err: Error, phase: 'store' | 'release') => void;
+  /**
+   * Told when a key was seen before (metrics): `replayed` (stored answer sent again), `reused`
+   * (same key, different request: 422), `in_progress` (409 while the first still runs).
+   */
+  onOutcome?: (outcome: IdempotencyOutcome) => void;
 }
 
 /** A problem this middleware answers with (status and code are stable). */
@@ -101,6 +106,8 @@ export type IdempotencyProblemCode =
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 export const REPLAYED_HEADER = 'Idempotent-Replayed';
+
+export type IdempotencyOutcome = 'replayed' | 'reused' | 'in_progress';
 
 const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 const DEFAULT_STORED_HEADERS = ['content-type', 'location', 'content-location'] as const;
@@ -226,6 +233,7 @@ export function createIdempotencyMiddleware(options: IdempotencyOptions): Middle
     shouldStore = defaultShouldStore,
     problem = defaultProblem,
     onError,
+    onOutcome,
     liveness,
     newRef,
   } = options;
@@ -289,14 +297,16 @@ export function createIdempotencyMiddleware(options: IdempotencyOptions): Middle
         detail: 'The request was not processed; retry with the same Idempotency-Key.',
         retryAfterSeconds: 1,
       });
-    const inProgress = () =>
-      problem(c, {
+    const inProgress = () => {
+      onOutcome?.('in_progress');
+      return problem(c, {
         status: 409,
         code: 'idempotency.in_progress',
         title: 'Request with this Idempotency-Key is in progress',
         detail: 'A request with this Idempotency-Key is still being processed; retry shortly.',
         retryAfterSeconds: 1,
       });
+    };
 
     let existing: unknown;
     try {
@@ -309,6 +319,7 @@ export function createIdempotencyMiddleware(options: IdempotencyOptions): Middle
       const raw = recordText(existing);
       const record = parseRecord(raw);
       if (record.fingerprint !== fingerprint && record.state !== 'released') {
+        onOutcome?.('reused');
         return problem(c, {
           status: 422,
           code: 'idempotency.key_reused',
@@ -317,7 +328,10 @@ export function createIdempotencyMiddleware(options: IdempotencyOptions): Middle
           errors: [{ field: IDEMPOTENCY_HEADER, reason: 'already used with a different request' }],
         });
       }
-      if (record.state === 'done') return replay(record);
+      if (record.state === 'done') {
+        onOutcome?.('replayed');
+        return replay(record);
+      }
       // Released, or running under a dead or overdue owner: take it over, keeping its ref when
       // it is the same request (the handler then resumes what the first one started).
       let checkOwner = false;
