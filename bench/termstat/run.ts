@@ -56,14 +56,23 @@ function rssSampler() {
   };
 }
 
-async function drain(files: FileTransferPort, path: string): Promise<{ ms: number; bytes: number }> {
+async function drain(files: FileTransferPort, path: string): Promise<{ ms: number; bytes: number; cpu: number }> {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   let bytes = 0;
   for await (const chunk of files.read(path)) bytes += chunk.length;
-  return { ms: performance.now() - t0, bytes };
+  const c = process.cpuUsage(c0);
+  return { ms: performance.now() - t0, bytes, cpu: (c.user + c.system) / 1e6 };
 }
 
 const results: string[] = [];
+
+/** redis-server's own CPU (user + sys) so far: the machine is shared, wall time alone says little. */
+async function redisCpuSeconds(): Promise<number> {
+  const info = await redis.info('cpu');
+  const get = (k: string) => Number(new RegExp(`${k}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  return get('used_cpu_user') + get('used_cpu_sys');
+}
 const redisServer = await startPrivateRedis();
 const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
 const logger = pino({ level: 'warn' });
@@ -78,14 +87,18 @@ console.log(`TERMSTAT bench: ${fmt(N)} records, load average ${loadavg().map((l)
   await writeSnapshot(file, '20261127', 0);
   const local = createLocalFolderFiles(dir);
 
+  let c0 = process.cpuUsage();
   let t0 = performance.now();
   const parser = createTermstatParser({ timeZone: 'Europe/Rome' });
   let n = 0;
   for await (const chunk of local.read('/TERMSTAT_20261127.DAT')) n += parser.push(chunk).length;
   parser.end();
   const parseMs = performance.now() - t0;
+  const parseCpu = process.cpuUsage(c0);
 
   const keys = snapshotKeys('bench-bare');
+  c0 = process.cpuUsage();
+  const r0 = await redisCpuSeconds();
   t0 = performance.now();
   const p2 = createTermstatParser({ timeZone: 'Europe/Rome' });
   const inFlight = new Set<Promise<unknown>>();
@@ -99,11 +112,14 @@ console.log(`TERMSTAT bench: ${fmt(N)} records, load average ${loadavg().map((l)
   await Promise.all(inFlight);
   p2.end();
   const bareMs = performance.now() - t0;
+  const bareCpu = process.cpuUsage(c0);
+  const bareRedis = (await redisCpuSeconds()) - r0;
   await redis.flushall();
   rmSync(dir, { recursive: true, force: true });
   results.push(
-    `local parse only              ${secs(parseMs)} s   ${fmt(n / (parseMs / 1000))} records/s`,
-    `local parse + bare HSET pipe  ${secs(bareMs)} s   ${fmt(n / (bareMs / 1000))} records/s   (the Redis write limit)`,
+    `local parse only              ${secs(parseMs)} s   ${fmt(n / (parseMs / 1000))} records/s; CPU ${((parseCpu.user + parseCpu.system) / 1e6).toFixed(1)} s`,
+    `local parse + bare HSET pipe  ${secs(bareMs)} s   ${fmt(n / (bareMs / 1000))} records/s   (the Redis write limit); ` +
+      `CPU: this process ${((bareCpu.user + bareCpu.system) / 1e6).toFixed(1)} s, redis-server ${bareRedis.toFixed(1)} s`,
   );
   console.log(results.slice(-2).join('\n'));
 }
@@ -185,7 +201,7 @@ for (const name of argv.targets.split(',')) {
 
   const first = await deliver('2026-11-27', 0);
   const raw = await drain(t.files, `/outbox/${first}`);
-  results.push(`${t.name}: raw SFTP download ${secs(raw.ms)} s (${(raw.bytes / MB / (raw.ms / 1000)).toFixed(0)} MB/s, ${(raw.bytes / MB).toFixed(0)} MB)`);
+  results.push(`${t.name}: raw SFTP download ${secs(raw.ms)} s, CPU ${raw.cpu.toFixed(1)} s (${(raw.bytes / MB / (raw.ms / 1000)).toFixed(0)} MB/s, ${(raw.bytes / MB).toFixed(0)} MB)`);
   console.log(results.at(-1));
 
   const prefix = `bench-${name}`;
@@ -205,15 +221,22 @@ for (const name of argv.targets.split(',')) {
   ] as const) {
     if (date !== '2026-11-27') await deliver(date, shift);
     const peak = rssSampler();
+    const cpu0 = process.cpuUsage();
+    const redisCpu0 = await redisCpuSeconds();
     const t0 = performance.now();
     const { runs } = await importer.poll();
     const ms = performance.now() - t0;
     const rss = peak();
+    const cpu = process.cpuUsage(cpu0);
+    const nodeCpu = (cpu.user + cpu.system) / 1e6;
+    const redisCpu = (await redisCpuSeconds()) - redisCpu0;
     const run = runs[0];
     if (run?.state !== 'imported') throw new Error(`import did not succeed: ${JSON.stringify(run)}`);
     results.push(
       `${t.name}: ${label}: ${fmt(run.records)} records in ${secs(ms)} s = ${fmt(run.records / (ms / 1000))} records/s end to end, ` +
-        `${fmt(run.statusChanges)} events, peak RSS ${(rss / MB).toFixed(0)} MB`,
+        `${fmt(run.statusChanges)} events, peak RSS ${(rss / MB).toFixed(0)} MB; ` +
+        `CPU: this process ${nodeCpu.toFixed(1)} s (incl. the embedded server when it runs here), redis-server ${redisCpu.toFixed(1)} s ` +
+        `→ ${fmt(run.records / Math.max(nodeCpu, redisCpu))} records/s if each had a core`,
     );
     console.log(results.at(-1));
   }
