@@ -512,7 +512,6 @@ export function startWorker(config: Config, logger: Logger): Promise<WorkerProce
       { redis, prefix, services, circuits: legacy.circuits, runWorkers: true },
       shutdown,
     );
-    // TODO(sftp): pass the SFTP adapter (FileTransferPort) once it is merged; null = no import
     buildTermstat(config, logger, { redis, prefix, metrics, files: legacy.fileExchange.files, poll: true }, shutdown);
     watchQueues(metrics, queues);
     const metricsServer = await buildMetricsServer(config, metrics, shutdown);
@@ -555,7 +554,6 @@ export function startGateway(config: Config, logger: Logger, opts: GatewayOption
     const services = createServices(legacy);
     const runWorkers = opts.workers ?? config.workers.inProcess;
     const queues = buildQueues(config, logger, { redis, prefix, services, circuits: legacy.circuits, runWorkers }, shutdown);
-    // TODO(sftp): pass the SFTP adapter (FileTransferPort) once it is merged; null = reader only
     const termstat = buildTermstat(config, logger, { redis, prefix, metrics, files: legacy.fileExchange.files, poll: runWorkers }, shutdown);
     watchQueues(metrics, queues);
     const { app, devKeys } = await buildHttpApp(
