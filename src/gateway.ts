@@ -231,7 +231,7 @@ export function buildServices(config: Config, legacy: Legacy, deps: { redis: Res
   shutdown.add('pacing redis', () => client.quit());
   const pace = <T extends object>(port: T, system: 'tmo' | 'crm', methods: readonly (keyof T & string)[]): T => {
     const ratePerS = config[system].maxRatePerS;
-    return ratePerS === undefined ? port : pacedPort(port, methods, createRedisPacer({ redis: client, key: `${deps.prefix}:pace:${system}`, ratePerS }));
+    return ratePerS === undefined ? port : pacedPort(port, methods, createRedisPacer({ redis: client, key: `${createKeys(deps.prefix).prefix}:pace:${system}`, ratePerS }));
   };
   return createServices({ tmo: pace(legacy.tmo, 'tmo', TMO_CALLS), crm: pace(legacy.crm, 'crm', CRM_CALLS) });
 }
@@ -369,7 +369,8 @@ export async function buildHttpApp(
   // Last-known copies for stale-if-error reads share that client: a read never waits on it long.
   const lastKnown = createLastKnownStore({
     redis: idemRedis,
-    prefix: deps.prefix,
+    // the deployment's hash-tagged prefix, like every other key (src/jobs/keys.ts)
+    prefix: createKeys(deps.prefix).prefix,
     cipher: toStringCipher(createFieldCipher({ keys: payloadKeysOf(config) }), 'last-known'),
     ttlSeconds: config.readModelTtlSeconds,
     logger: logger.child({ component: 'last-known' }),

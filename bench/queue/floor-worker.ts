@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 const connection = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
 const worker = new Worker('floor', async () => null, {
   connection,
-  prefix: 'lgw:bull',
+  prefix: '{lgw}:bull',
   concurrency: Number(process.env.CONCURRENCY ?? 16),
   removeOnComplete: { count: 10_000 },
 });

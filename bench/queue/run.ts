@@ -78,7 +78,7 @@ interface Floor {
 /** BullMQ's floor on the same Redis: M no-op jobs through a worker of the same concurrency. */
 async function measureFloor(stack: Awaited<ReturnType<typeof startStack>>, redis: Redis, concurrency: number): Promise<Floor> {
   const child = spawnTs('floor', 'bench/queue/floor-worker.ts', { PATH: process.env.PATH ?? '', REDIS_URL: stack.redis.url, CONCURRENCY: String(concurrency) }, join(stack.dir, 'floor.log'));
-  const queue = new Queue('floor', { connection: redis, prefix: 'lgw:bull' });
+  const queue = new Queue('floor', { connection: redis, prefix: '{lgw}:bull' });
   try {
     await firstLine(child, /ready/);
     const calls0 = await redisCalls(redis);
@@ -251,7 +251,7 @@ async function drain(): Promise<void> {
   const stack = await startStack();
   const legacy = spawnTs('legacy', 'bench/support/legacy-process.ts', { PATH: process.env.PATH ?? '', TERMINALS: '200' }, join(stack.dir, 'legacy.log'));
   const redis = new Redis(stack.redis.url, { maxRetriesPerRequest: null });
-  const queue = new Queue('ops-tmo', { connection: redis, prefix: 'lgw:bull' });
+  const queue = new Queue('ops-tmo', { connection: redis, prefix: '{lgw}:bull' });
   const workers: ReturnType<typeof spawnTs>[] = [];
   let gw: Awaited<ReturnType<typeof startGateway>> | undefined;
   const calls: number[] = [];

@@ -14,7 +14,7 @@
  *
  * | key | type | what |
  * | --- | --- | --- |
- * | `{p}:pace:{system}` | string, PX | GCRA theoretical arrival time (µs, Redis clock) |
+ * | `{p}:pace:{system}` | string, PX | GCRA theoretical arrival time (µs, Redis clock); `{p}` hash-tagged as in keys.ts |
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Redis } from 'ioredis';

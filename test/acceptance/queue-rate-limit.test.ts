@@ -67,7 +67,7 @@ afterAll(async () => {
 describe('acceptance: queued legacy calls share one rate across worker processes', () => {
   it(`when ${COMMANDS} queued status changes run on two worker processes with TMO_MAX_RATE_PER_S=${RATE}, then TMO never sees more than ${RATE + 1} calls in any second and every command succeeds`, async () => {
     if (!gw || !legacy || !redis) throw new Error('set-up failed');
-    const queue = new Queue('ops-tmo', { connection: redis, prefix: 'lgw:bull' });
+    const queue = new Queue('ops-tmo', { connection: redis, prefix: '{lgw}:bull' });
     try {
       await waitFor('two worker processes', async () => ((await queue.getWorkersCount()) >= 2 ? true : undefined), { timeoutMs: 60_000, intervalMs: 200 });
       const custId = legacy.crm.state.seedCustomer({ CustName: 'Pace Srl', VatNo: '01234567891' });
