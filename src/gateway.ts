@@ -27,6 +27,7 @@ import { claimEmbeddedBoot } from './infra/embedded-keys.ts';
 import { redisClientOptions, resolveRedis, type ResolvedRedis } from './infra/redis.ts';
 import { newOperationId } from './jobs/operation-store.ts';
 import { createFieldCipher, toStringCipher } from './jobs/crypto/index.ts';
+import { createRedisPacer, pacedPort } from './jobs/call-pacing.ts';
 import { createLastKnownStore } from './jobs/last-known.ts';
 import { createOperations, type Operations } from './jobs/operations.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, type SystemRetryPolicy } from './jobs/retry-policy.ts';
@@ -101,6 +102,7 @@ export const SHUTDOWN_ORDER = [
   'idempotency redis',
   'metrics server',
   'embedded keys',
+  'pacing redis',
   'simulators',
   'private redis',
 ] as const;
@@ -235,6 +237,25 @@ export async function buildLegacy(config: Config, logger: Logger, metrics: Metri
   const circuits = createCircuitStatus(...withCircuits);
   metrics.watchCircuits(circuits);
   return { tmo, crm, circuits, simulators, fileExchange };
+}
+
+const TMO_CALLS = ['registerMerchant', 'getMerchant', 'orderTerminal', 'getTerminal', 'listTerminals', 'changeTerminalStatus'] as const;
+const CRM_CALLS = ['createCustomer', 'getCustomer', 'updateCustomer', 'searchCustomers', 'addExternalRef'] as const;
+
+/**
+ * The use cases over the adapters; with `TMO_MAX_RATE_PER_S` / `CRM_MAX_RATE_PER_S` set, the
+ * calls queued jobs make wait for that system's rate, shared by every process through Redis.
+ */
+export function buildServices(config: Config, legacy: Legacy, deps: { redis: ResolvedRedis; prefix: string }, shutdown: Shutdown): Services {
+  if (config.tmo.maxRatePerS === undefined && config.crm.maxRatePerS === undefined) return createServices(legacy);
+  const client = new Redis(deps.redis.url, { maxRetriesPerRequest: 1, commandTimeout: 2_000 });
+  client.on('error', () => undefined); // a failed acquire fails the job's attempt, which is retried
+  shutdown.add('pacing redis', () => client.quit());
+  const pace = <T extends object>(port: T, system: 'tmo' | 'crm', methods: readonly (keyof T & string)[]): T => {
+    const ratePerS = config[system].maxRatePerS;
+    return ratePerS === undefined ? port : pacedPort(port, methods, createRedisPacer({ redis: client, key: `${createKeys(deps.prefix).prefix}:pace:${system}`, ratePerS }));
+  };
+  return createServices({ tmo: pace(legacy.tmo, 'tmo', TMO_CALLS), crm: pace(legacy.crm, 'crm', CRM_CALLS) });
 }
 
 export interface Queues {
@@ -389,7 +410,8 @@ export async function buildHttpApp(
   // Last-known copies for stale-if-error reads share that client: a read never waits on it long.
   const lastKnown = createLastKnownStore({
     redis: idemRedis,
-    prefix: deps.prefix,
+    // the deployment's hash-tagged prefix, like every other key (src/jobs/keys.ts)
+    prefix: createKeys(deps.prefix).prefix,
     cipher: toStringCipher(createFieldCipher({ keys: payloadKeysOf(config) }), 'last-known'),
     ttlSeconds: config.readModelTtlSeconds,
     logger: logger.child({ component: 'last-known' }),
@@ -505,7 +527,7 @@ export function startWorker(config: Config, logger: Logger): Promise<WorkerProce
     await buildEmbeddedBoot(config, redis, prefix, shutdown);
     const metrics = createMetrics();
     const legacy = await buildLegacy(config, logger, metrics, shutdown);
-    const services = createServices(legacy);
+    const services = buildServices(config, legacy, { redis, prefix }, shutdown);
     const queues = buildQueues(
       config,
       logger,
@@ -551,7 +573,7 @@ export function startGateway(config: Config, logger: Logger, opts: GatewayOption
     await buildEmbeddedBoot(config, redis, prefix, shutdown);
     const metrics = createMetrics();
     const legacy = await buildLegacy(config, logger, metrics, shutdown);
-    const services = createServices(legacy);
+    const services = buildServices(config, legacy, { redis, prefix }, shutdown);
     const runWorkers = opts.workers ?? config.workers.inProcess;
     const queues = buildQueues(config, logger, { redis, prefix, services, circuits: legacy.circuits, runWorkers }, shutdown);
     const termstat = buildTermstat(config, logger, { redis, prefix, metrics, files: legacy.fileExchange.files, poll: runWorkers }, shutdown);

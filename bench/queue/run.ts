@@ -11,6 +11,9 @@
  * step store, BullMQ). Measured from the first submit to the last job finished; end-to-end
  * latency per command = job finished − job added.
  */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,6 +33,12 @@ const { values: argv } = parseArgs({
     'timeout-s': { type: 'string', default: '300' },
     // writes a V8 CPU profile of the worker process (open it in Chrome DevTools)
     profile: { type: 'string' },
+    // the drain scenario instead: M queued commands behind a TMO outage, paced at --rate
+    drain: { type: 'boolean', default: false },
+    'drain-m': { type: 'string', default: '10000' },
+    'outage-s': { type: 'string', default: '30' },
+    rate: { type: 'string', default: '200' },
+    workers: { type: 'string', default: '2' },
   },
 });
 const M = Number(argv.m);
@@ -40,8 +49,62 @@ if (LEVELS.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('--concur
 
 const say = (msg: string) => process.stdout.write(`${msg}\n`);
 
+/** utime+stime of a process in ms (Linux /proc; NaN elsewhere). */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Total calls of every command Redis has run (INFO commandstats). */
+async function redisCalls(redis: Redis): Promise<number> {
+  const info = await redis.info('commandstats');
+  let total = 0;
+  for (const m of info.matchAll(/calls=(\d+)/g)) total += Number(m[1]);
+  return total;
+}
+
+interface Floor {
+  perSecond: number;
+  redisPerJob: number;
+  cpuUsPerJob: number;
+}
+
+/** BullMQ's floor on the same Redis: M no-op jobs through a worker of the same concurrency. */
+async function measureFloor(stack: Awaited<ReturnType<typeof startStack>>, redis: Redis, concurrency: number): Promise<Floor> {
+  const child = spawnTs('floor', 'bench/queue/floor-worker.ts', { PATH: process.env.PATH ?? '', REDIS_URL: stack.redis.url, CONCURRENCY: String(concurrency) }, join(stack.dir, 'floor.log'));
+  const queue = new Queue('floor', { connection: redis, prefix: '{lgw}:bull' });
+  try {
+    await firstLine(child, /ready/);
+    const calls0 = await redisCalls(redis);
+    const cpu0 = cpuMs(child.proc.pid);
+    const t0 = Date.now();
+    for (let i = 0; i < M; i += 1000) {
+      await queue.addBulk(Array.from({ length: Math.min(1000, M - i) }, (_, k) => ({ name: 'noop', data: { i: i + k }, opts: { removeOnComplete: { count: 10_000 } } })));
+    }
+    while ((await queue.getCompletedCount()) < M) await sleep(50);
+    const seconds = (Date.now() - t0) / 1000;
+    const cpu = cpuMs(child.proc.pid) - cpu0;
+    const calls = (await redisCalls(redis)) - calls0;
+    return { perSecond: M / seconds, redisPerJob: calls / M, cpuUsPerJob: (cpu * 1000) / M };
+  } finally {
+    await child.stop();
+    await queue.close().catch(() => undefined);
+  }
+}
+
 interface Result {
   concurrency: number;
+  /** Redis commands per command (INFO commandstats over the burst; includes this bench's own polling) */
+  redisPerCommand: number;
+  /** worker process CPU per command, µs */
+  cpuUsPerCommand: number;
+  floor: Floor;
   seconds: number;
   perSecond: number;
   submitPerSecond: number;
@@ -102,6 +165,8 @@ async function runOnce(concurrency: number): Promise<Result> {
     idle.sort((a, b) => a - b);
     const warm = await queue.getCompletedCount();
 
+    const calls0 = await redisCalls(redis);
+    const cpu0 = cpuMs(worker.proc.pid);
     const t0 = Date.now();
     let next = 0;
     const operations = gw.operations;
@@ -128,6 +193,9 @@ async function runOnce(concurrency: number): Promise<Result> {
       await sleep(50);
     }
     const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+    const workerCpu = cpuMs(worker.proc.pid) - cpu0;
+    const redisPerCommand = ((await redisCalls(redis)) - calls0) / M;
+    const floor = await measureFloor(stack, redis, concurrency);
 
     const jobs = (await queue.getJobs(['completed', 'failed'], 0, M + warm)).filter((j) => j.timestamp >= t0);
     const latencies = jobs.map((j) => (j.finishedOn ?? 0) - j.timestamp).sort((a, b) => a - b);
@@ -136,6 +204,9 @@ async function runOnce(concurrency: number): Promise<Result> {
     const seconds = (last - t0) / 1000;
     return {
       concurrency,
+      redisPerCommand,
+      cpuUsPerCommand: (workerCpu * 1000) / M,
+      floor,
       seconds,
       perSecond: jobs.length / seconds,
       submitPerSecond: M / ((submitted - t0) / 1000),
@@ -157,7 +228,117 @@ async function runOnce(concurrency: number): Promise<Result> {
   }
 }
 
+/** Max calls seen in any one-second window. */
+function peakPerSecond(times: number[]): number {
+  let peak = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (j < times.length && (times[j] as number) - (times[i] as number) < 1000) j++;
+    peak = Math.max(peak, j - i);
+  }
+  return peak;
+}
+
+/**
+ * The drain scenario: M commands queued while TMO is down for --outage-s, TMO_MAX_RATE_PER_S
+ * = --rate, --workers worker processes. A counting proxy in front of the TMO simulator sees
+ * every call. Prints the time from TMO's return to the last success, breaker openings after
+ * the return (from the workers' logs) and the peak TMO call rate after the return.
+ */
+async function drain(): Promise<void> {
+  const m = Number(argv['drain-m']);
+  const outageS = Number(argv['outage-s']);
+  const rate = Number(argv.rate);
+  const stack = await startStack();
+  const legacy = spawnTs('legacy', 'bench/support/legacy-process.ts', { PATH: process.env.PATH ?? '', TERMINALS: '200' }, join(stack.dir, 'legacy.log'));
+  const redis = new Redis(stack.redis.url, { maxRetriesPerRequest: null });
+  const queue = new Queue('ops-tmo', { connection: redis, prefix: '{lgw}:bull' });
+  const workers: ReturnType<typeof spawnTs>[] = [];
+  let gw: Awaited<ReturnType<typeof startGateway>> | undefined;
+  const calls: number[] = [];
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  let proxy: http.Server | undefined;
+  try {
+    const announced = JSON.parse(await firstLine(legacy, /^\{/)) as { tmoUrl: string; crmUrl: string; terminalIds: string[] };
+    const target = new URL(announced.tmoUrl);
+    proxy = http.createServer((req, res) => {
+      calls.push(Date.now());
+      const up = http.request({ hostname: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers, agent }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => proxy?.listen(0, '127.0.0.1', r));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}${target.pathname}`;
+    const env = stack.env(
+      { tmoUrl: proxyUrl, crmUrl: announced.crmUrl },
+      { WORKERS_IN_PROCESS: 'false', WORKER_CONCURRENCY: '16', LOG_LEVEL: 'warn', TMO_MAX_RATE_PER_S: String(rate), TMO_BREAKER_RESET_MS: '5000' },
+    );
+    for (let i = 0; i < Number(argv.workers); i++) workers.push(spawnTs(`worker-${i}`, 'src/worker.ts', env, join(stack.dir, `worker-${i}.log`)));
+    gw = await startGateway(loadConfig(env), createLogger({ level: 'error' }), { listen: false, workers: false });
+    await waitFor('the workers', async () => (await queue.getWorkersCount()) >= workers.length, 60_000, 200);
+
+    const outageUntil = Date.now() + outageS * 1000;
+    const put = await fetch(new URL('/_sim/faults', announced.tmoUrl), { method: 'PUT', body: JSON.stringify({ outage: { from: Date.now() - 1, until: outageUntil } }) });
+    if (!put.ok) throw new Error(`could not set the outage: ${put.status}`);
+    const tids = announced.terminalIds;
+    const ctx = { requestId: 'queue-drain', principal: 'bench', preferAsync: true };
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: SUBMIT_CONCURRENCY }, async () => {
+        for (let i = next++; i < m; i = next++) {
+          const pass = Math.floor(i / tids.length);
+          await gw?.operations.submit('terminal.status', { terminalId: tids[i % tids.length] ?? '', status: pass % 2 === 0 ? 'suspended' : 'active', reason: 'merchant_request' }, ctx);
+        }
+      }),
+    );
+    say(`  ${m} commands queued ${((outageUntil - Date.now()) / 1000).toFixed(1)} s before TMO returns`);
+    const deadline = outageUntil + Number(argv['timeout-s']) * 1000;
+    for (;;) {
+      const c = await queue.getJobCounts('completed', 'failed');
+      if ((c.completed ?? 0) + (c.failed ?? 0) >= m) break;
+      if (Date.now() > deadline) throw new Error(`not drained within ${argv['timeout-s']} s of TMO's return: ${JSON.stringify(c)}`);
+      await sleep(200);
+    }
+    const jobs = await queue.getJobs(['completed'], 0, m);
+    const lastSuccess = Math.max(...jobs.map((j) => j.finishedOn ?? 0));
+    const failed = await queue.getFailedCount();
+    let openingsAfter = 0;
+    for (const w of workers) {
+      for (const line of readFileSync(w.logFile, 'utf8').split('\n')) {
+        if (!line.includes('is now open')) continue;
+        const t = (JSON.parse(line) as { time?: number }).time ?? 0;
+        if (t > outageUntil) openingsAfter += 1;
+      }
+    }
+    const after = calls.filter((t) => t >= outageUntil);
+    say('');
+    say(
+      table([
+        ['commands', 'outage s', 'TMO_MAX_RATE_PER_S', 'workers', 'TMO return → last success s', 'breaker openings after return', 'peak TMO calls/s after return', 'TMO calls after return', 'failed', 'load avg (1 5 15)'],
+        [m, outageS, rate, workers.length, ((lastSuccess - outageUntil) / 1000).toFixed(1), openingsAfter, peakPerSecond(after), after.length, failed, loadavg().map((l) => l.toFixed(2)).join(' ')],
+      ]),
+    );
+    say(`floor for the drain: ${after.length} calls at ${rate}/s take at least ${(after.length / rate).toFixed(1)} s`);
+  } finally {
+    await gw?.close().catch(() => undefined);
+    for (const w of workers) await w.stop();
+    await legacy.stop();
+    await new Promise((r) => proxy?.close(r));
+    agent.destroy();
+    await queue.close().catch(() => undefined);
+    await redis.quit().catch(() => undefined);
+    await stack.close();
+  }
+}
+
 async function main(): Promise<void> {
+  if (argv.drain) {
+    say(`queue drain scenario — ${new Date().toISOString()}, load average before ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    await drain();
+    return;
+  }
   say(`queue bench — ${new Date().toISOString()}, M=${M} terminal status changes per run, submit concurrency ${SUBMIT_CONCURRENCY}, load average before ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const results: Result[] = [];
   for (const c of LEVELS) {
@@ -168,8 +349,25 @@ async function main(): Promise<void> {
   say('');
   say(
     table([
-      ['WORKER_CONCURRENCY', 'commands/s', 'submit/s', 'p50 ms', 'p99 ms', 'max ms', 'idle p50 ms', 'succeeded', 'failed', 'wall s', 'load avg (1 5 15)'],
-      ...results.map((r) => [r.concurrency, Math.round(r.perSecond), Math.round(r.submitPerSecond), r.p50, r.p99, r.max, r.idleP50, r.succeeded, r.failed, r.seconds.toFixed(1), r.load]),
+      ['WORKER_CONCURRENCY', 'commands/s', 'Redis cmds/command', 'worker CPU µs/command', 'BullMQ floor jobs/s', 'floor Redis cmds/job', 'floor CPU µs/job', 'submit/s', 'p50 ms', 'p99 ms', 'max ms', 'idle p50 ms', 'succeeded', 'failed', 'wall s', 'load avg (1 5 15)'],
+      ...results.map((r) => [
+        r.concurrency,
+        Math.round(r.perSecond),
+        r.redisPerCommand.toFixed(1),
+        Math.round(r.cpuUsPerCommand),
+        Math.round(r.floor.perSecond),
+        r.floor.redisPerJob.toFixed(1),
+        Math.round(r.floor.cpuUsPerJob),
+        Math.round(r.submitPerSecond),
+        r.p50,
+        r.p99,
+        r.max,
+        r.idleP50,
+        r.succeeded,
+        r.failed,
+        r.seconds.toFixed(1),
+        r.load,
+      ]),
     ]),
   );
   say('');

@@ -62,7 +62,17 @@ for (const file of files) {
     layerOf.set(id, layer);
     return layer;
   };
+  // Only the load: from the first request (a sample under the access-log middleware) on;
+  // start-up (module loading, tsx transpiling) is not a per-request cost.
+  const inRequest = (id: number): boolean => {
+    for (let n: number | undefined = id; n !== undefined; n = parent.get(n)) {
+      if (/access-log/.test(byId.get(n)?.callFrame.url ?? '')) return true;
+    }
+    return false;
+  };
+  const first = prof.samples.findIndex(inRequest);
   prof.samples.forEach((id, i) => {
+    if (i < first) return;
     const us = prof.timeDeltas[i] ?? 0;
     const layer = resolve(id);
     totals.set(layer, (totals.get(layer) ?? 0) + us);

@@ -7,8 +7,8 @@
  * | `{p}:lk:terminal:{id}` | string, EX | `{"v":1,"at":<ms>,"data":{…}}` — a terminal holds no personal data |
  * | `{p}:lk:merchant:{id}` | string, EX | `{"v":1,"at":<ms>,"sealed":"…"}` — sealed (names, e-mail, phone, address, masked IBAN) |
  *
- * Same prefix (and so the same Redis Cluster hash tag, when the prefix carries one) as every
- * other key. Writes are fire-and-forget: a read never waits for Redis, a failure is logged (at
+ * `{p}` is the deployment's hash-tagged prefix (`createKeys(prefix).prefix`), like every other
+ * key. Writes are fire-and-forget: a read never waits for Redis, a failure is logged (at
  * most once per 10 s). A copy that has not changed is written again only after `refreshMs`,
  * so a hot id costs one SET per interval, not one per read; `Age` is then overstated by at
  * most that interval, never understated.

@@ -7,6 +7,7 @@ import type { Operations, OperationsRuntime } from './operations.ts';
 import type { OperationRecord } from './operation-store.ts';
 import { park } from './park.ts';
 import { breakerWaitUntil, createBackoffStrategy, decideFailure } from './retry-policy.ts';
+import { runQueued } from './call-pacing.ts';
 import { circuitOf } from './runner.ts';
 import { toStoredError } from './sanitize.ts';
 import { LEGACY_SYSTEMS, type OperationJobData, type ResourceLink, type StoredError } from './types.ts';
@@ -51,7 +52,8 @@ type JobResult = { resource: ResourceLink } | { skipped: string };
 export function createWorkers(opts: CreateWorkersOptions): Workers {
   const rt = opts.operations.runtime;
   const timing = { leaseBusyDelayMs: opts.leaseBusyDelayMs ?? 2_000, missingRecordGraceMs: opts.missingRecordGraceMs ?? 30_000 };
-  const processor = (job: Job<OperationJobData>, token?: string, signal?: AbortSignal) => processJob(rt, job, token, signal, timing);
+  // runQueued: legacy calls made by a queued job wait for the system's shared rate (call-pacing.ts).
+  const processor = (job: Job<OperationJobData>, token?: string, signal?: AbortSignal) => runQueued(() => processJob(rt, job, token, signal, timing));
 
   const workers = LEGACY_SYSTEMS.map((system) => {
     const w = new Worker<OperationJobData, JobResult>(rt.queues.byName[system].name, processor, {

@@ -52,7 +52,7 @@ function call(method: string, path: string, opts: { body?: unknown; headers?: Re
 }
 
 async function copyOf(kind: 'terminal' | 'merchant', id: string): Promise<string | undefined> {
-  return (await redis?.get(`lgw:lk:${kind}:${id}`)) ?? undefined;
+  return (await redis?.get(`{lgw}:lk:${kind}:${id}`)) ?? undefined;
 }
 
 describe('acceptance: reads that survive a legacy outage', () => {
@@ -127,7 +127,7 @@ describe('acceptance: reads that survive a legacy outage', () => {
     expect(sealed).toContain('"sealed"');
     for (const needle of [merchant.email, 'Bar Acceptance', '3456']) expect(sealed).not.toContain(needle);
     const keys = await redis.keys('*');
-    expect(keys).toContain(`lgw:lk:terminal:${tid}`);
+    expect(keys).toContain(`{lgw}:lk:terminal:${tid}`);
     for (const key of keys) {
       const type = await redis.type(key);
       const values =
