@@ -18,6 +18,12 @@ export interface Metrics {
   circuitTransition(system: string, to: CircuitState): void;
   /** Reads state and window counts from the breakers at each scrape. */
   watchCircuits(circuits: CircuitStatusPort): void;
+  /** Settings-file exchange counters (src/jobs/batch): kinds and outcomes only, never names or ids. */
+  batch: {
+    fileSent(): void;
+    answer(kind: 'ack' | 'nak' | 'dup' | 'invalid'): void;
+    records(outcome: 'applied' | 'rejected', n: number): void;
+  };
   render(): Promise<string>;
   /** TERMSTAT snapshot import counters (labels: statuses only) */
   termstat: {
@@ -107,6 +113,23 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     labelNames: ['from', 'to'] as const,
     registers: [registry],
   });
+  const batchFiles = new Counter({
+    name: 'lgw_batch_files_sent_total',
+    help: 'Settings files (TPU) renamed into TMO\'s inbox',
+    registers: [registry],
+  });
+  const batchAnswers = new Counter({
+    name: 'lgw_batch_answers_total',
+    help: 'Answers to settings files by kind: ack, nak (whole file refused), dup (name reused), invalid (unreadable)',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const batchRecords = new Counter({
+    name: 'lgw_batch_records_total',
+    help: 'Settings changes TMO answered, by outcome (applied, rejected)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
 
   return {
     contentType: registry.contentType,
@@ -114,6 +137,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       recordsImported: (n) => termstatRecords.inc(n),
       corruptFile: () => termstatCorrupt.inc(),
       statusChanges: (from, to, n) => termstatChanges.inc({ from, to }, n),
+    },
+    batch: {
+      fileSent: () => batchFiles.inc(),
+      answer: (kind) => batchAnswers.inc({ kind }),
+      records: (outcome, n) => batchRecords.inc({ outcome }, n),
     },
     http: async function httpMetrics(c, next) {
       const start = performance.now();
