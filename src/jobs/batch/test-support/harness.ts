@@ -72,7 +72,15 @@ let vat = 10_000_000_000;
 /** A gateway's batch side over a private prefix, a temp folder as TMO's SFTP root and TMO's simulated batch side. */
 export async function batchHarness(
   redisUrl: string,
-  opts: { config?: Partial<BatchExportConfig>; prefix?: string; root?: string; hook?: (p: ExportHookPoint) => Promise<void> | void; lockTtlMs?: number; tmo?: TmoStore } = {},
+  opts: {
+    config?: Partial<BatchExportConfig>;
+    prefix?: string;
+    root?: string;
+    hook?: (p: ExportHookPoint) => Promise<void> | void;
+    lockTtlMs?: number;
+    tmo?: TmoStore;
+    runWorker?: boolean;
+  } = {},
 ): Promise<BatchHarness> {
   const root = opts.root ?? (await mkdtemp(join(tmpdir(), 'tpu-')));
   const prefix = opts.prefix ?? `test:${randomBytes(4).toString('hex')}`;
@@ -88,7 +96,7 @@ export async function batchHarness(
     format: createTpuFormat(),
     config: { ...CONFIG, ...opts.config },
     prefix,
-    runWorker: false,
+    runWorker: opts.runWorker ?? false,
     logger: pino({ level: 'silent' }),
     ...(opts.hook ? { hook: opts.hook } : {}),
     ...(opts.lockTtlMs ? { lockTtlMs: opts.lockTtlMs } : {}),
