@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { answerNames, parseAnswerName, parseTpuAnswer } from './answers.ts';
 
@@ -88,5 +88,21 @@ describe('TPU answers (BATCH.md §2)', () => {
 
   it('when asked for the answer names of a file, then all three kinds come back', () => {
     expect(answerNames('TPU_20261127_001.DAT').map((a) => a.name)).toEqual(['TPU_20261127_001.ACK', 'TPU_20261127_001.NAK', 'TPU_20261127_001.DUP']);
+  });
+});
+
+describe('TPU answers written independently (fixtures/batch/answers, make-fixtures.py)', () => {
+  const dir = new URL('../../../fixtures/batch/answers/', import.meta.url);
+  const names = readdirSync(dir).sort();
+
+  it.each(names.filter((n) => parseAnswerName(n) !== null))('when %s is parsed, then it reads without error', (name) => {
+    const a = parseTpuAnswer(name, readFileSync(new URL(name, dir)));
+    expect(a.fileName).toBe(name.replace(/\.(ACK|NAK|DUP)$/, '.DAT'));
+    if (a.kind === 'ack') expect(a.records.length).toBe(a.applied + a.rejected);
+  });
+
+  it('when an answer name breaks the naming rule (TPU_2026112_013.NAK), then it is not taken for an answer', () => {
+    expect(names).toContain('TPU_2026112_013.NAK');
+    expect(parseAnswerName('TPU_2026112_013.NAK')).toBeNull();
   });
 });
