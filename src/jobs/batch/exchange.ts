@@ -134,7 +134,7 @@ export function createSettingsExchange(deps: ExchangeDeps) {
     if (partEntry) await files.remove(part);
     const ids = await store.fileOperationIds(f.name);
     const outcome = await store.release(f.name, ids, { kind: 'recover' }, at);
-    await finishOperations(opDeps, await store.getChanges(ids.filter((id) => outcome.get(id) === 'superseded')), at);
+    await finishOperations(opDeps, await store.getChangeStates(ids.filter((id) => outcome.get(id) === 'superseded')), at);
     await store.updateFile(f.name, { state: 'abandoned', reason: 'interrupted before TMO could see it; its changes go out under a new name' }, { closed: true });
     logger.warn({ file: f.name, records: ids.length }, 'settings file abandoned after a crash: its changes go out again under a new name');
   }
@@ -225,7 +225,7 @@ export function createSettingsExchange(deps: ExchangeDeps) {
   async function applyAck(f: FileRecord, answer: Extract<SettingsAnswer, { kind: 'ack' }>, answerName: string): Promise<void> {
     const at = now().toISOString();
     const ids = await store.fileOperationIds(f.name);
-    const changes = await store.getChanges(ids);
+    const changes = await store.getChangeStates(ids);
     if (answer.records.length !== ids.length) throw invalidAnswer(answerName, `${answer.records.length} results for ${ids.length} records`);
     const results = answer.records.map((r) => {
       const change = changes[r.recordNo - 1];
@@ -235,7 +235,7 @@ export function createSettingsExchange(deps: ExchangeDeps) {
     });
     const first = f.state !== 'acknowledged';
     await store.applyResults(f.name, results, at);
-    await finishOperations(opDeps, await store.getChanges(ids), at);
+    await finishOperations(opDeps, await store.getChangeStates(ids), at);
     if (f.duplicateAt) await Promise.all(ids.map((id) => deps.deadLetters.resolve(id)));
     if (first) {
       await store.updateFile(
@@ -255,7 +255,7 @@ export function createSettingsExchange(deps: ExchangeDeps) {
     const first = f.state !== 'refused';
     const ids = await store.fileOperationIds(f.name);
     const outcome = await store.release(f.name, ids, { kind: 'nak', maxResends: deps.nakMaxResends, reason: answer.reason }, at);
-    const done = await finishOperations(opDeps, await store.getChanges(ids), at);
+    const done = await finishOperations(opDeps, await store.getChangeStates(ids), at);
     if (first) {
       await store.updateFile(f.name, { state: 'refused', reason: answer.reason, answeredAt: at }, { closed: true });
       deps.metrics?.answer('nak');
@@ -277,7 +277,7 @@ export function createSettingsExchange(deps: ExchangeDeps) {
     // Changes still waiting for the first answer become visible to the operators; that answer
     // stays the truth (an ACK arriving later still applies and resolves them).
     const ids = await store.fileOperationIds(f.name);
-    const changes = await store.getChanges(ids);
+    const changes = await store.getChangeStates(ids);
     const error = settingsError('batch.duplicate_name');
     for (const c of changes) {
       if (!c || c.state !== 'filed' || c.file !== f.name) continue;

@@ -4,7 +4,7 @@ import type { Keys } from '../keys.ts';
 import type { OperationStore } from '../operation-store.ts';
 import type { StepRecord, StoredError } from '../types.ts';
 import type { Redis } from 'ioredis';
-import type { ChangeRecord } from './store.ts';
+import type { ChangeSummary } from './store.ts';
 
 /** What each final change state means for its operation's problem (kind → HTTP status at the edge). */
 const FAILURE: Record<string, { kind: StoredError['kind']; message: string }> = {
@@ -25,7 +25,7 @@ export function settingsError(reason: string): StoredError {
   return { name: 'SettingsChangeError', kind: f.kind, code: reason, message: f.message, retryable: false, fields: [] };
 }
 
-function steps(change: ChangeRecord, outcome: StepRecord['outcome'], now: string): StepRecord[] {
+function steps(change: Pick<ChangeSummary, 'resends' | 'acceptedAt' | 'reason'>, outcome: StepRecord['outcome'], now: string): StepRecord[] {
   return [
     {
       name: SETTINGS_FILE_STEP,
@@ -51,26 +51,29 @@ export function runningSteps(acceptedAt: string): StepRecord[] {
  */
 export async function finishOperations(
   deps: { redis: Redis; keys: Keys; store: OperationStore; deadLetters: DeadLetters },
-  changes: (ChangeRecord | null)[],
+  changes: (ChangeSummary | null)[],
   now: string,
 ): Promise<{ succeeded: number; failed: number; deadLettered: string[] }> {
-  const final = changes.filter((c): c is ChangeRecord => c !== null && c.state !== 'accepted' && c.state !== 'filed');
+  const final = changes.filter((c): c is ChangeSummary => c !== null && c.state !== 'accepted' && c.state !== 'filed');
   const out = { succeeded: 0, failed: 0, deadLettered: [] as string[] };
   for (let i = 0; i < final.length; i += 1000) {
     const part = final.slice(i, i + 1000);
     const pipe = deps.redis.pipeline();
     for (const c of part) pipe.hget(deps.keys.operation(c.operationId), 'status');
     const statuses = ((await pipe.exec()) ?? []).map(([, s]) => s as string | null);
+    const open = part.filter((_, j) => statuses[j] === 'running' || statuses[j] === 'queued');
+    const applied = open.filter((c) => c.state === 'applied');
+    await deps.store.markSucceededMany(
+      applied.map((c) => ({
+        id: c.operationId,
+        resource: { type: 'terminal' as const, id: c.terminalId, href: `/v1/terminals/${encodeURIComponent(c.terminalId)}/settings` },
+        steps: steps(c, 'succeeded', now),
+      })),
+    );
+    out.succeeded += applied.length;
     await Promise.all(
-      part.map(async (c, j) => {
-        const status = statuses[j];
-        if (status !== 'running' && status !== 'queued') return;
-        if (c.state === 'applied') {
-          const resource = { type: 'terminal' as const, id: c.terminalId, href: `/v1/terminals/${encodeURIComponent(c.terminalId)}/settings` };
-          await deps.store.markSucceeded(c.operationId, resource, steps(c, 'succeeded', now));
-          out.succeeded += 1;
-          return;
-        }
+      open.map(async (c) => {
+        if (c.state === 'applied') return;
         const error = settingsError(c.reason ?? 'batch.bad_layout');
         if (c.state === 'failed') {
           // dead letter first (park.ts): a crash in between leaves an open dead letter, never an unseen failure

@@ -93,7 +93,7 @@ export function createTerminalSettings(deps: {
       const { superseded } = await deps.store.accept({ operationId: id, ...input }, at);
       if (superseded) {
         const opDeps = { redis: deps.redis, keys: deps.operationKeys, store: deps.operationStore, deadLetters: deps.deadLetters };
-        await finishOperations(opDeps, [await deps.store.getChange(superseded)], at);
+        await finishOperations(opDeps, await deps.store.getChangeStates([superseded]), at);
       }
       return { operationId: id };
     },

@@ -9,6 +9,9 @@ import type { BatchKeys } from './keys.ts';
  */
 export type ChangeState = 'accepted' | 'filed' | 'applied' | 'rejected' | 'superseded' | 'failed';
 
+/** The part of a change its operation's end depends on. */
+export type ChangeSummary = Pick<ChangeRecord, 'operationId' | 'terminalId' | 'state' | 'reason' | 'acceptedAt' | 'resends' | 'file'>;
+
 export interface ChangeRecord {
   operationId: string;
   terminalId: string;
@@ -298,14 +301,20 @@ export function createBatchStore(redis: Redis, keys: BatchKeys) {
       return toChange(await redis.hgetall(keys.change(operationId)));
     },
 
-    /** Changes by operation id, in the given order (null where gone); pipelined. */
-    async getChanges(operationIds: string[]): Promise<(ChangeRecord | null)[]> {
-      const out: (ChangeRecord | null)[] = [];
-      for (const part of chunks(operationIds, 1000)) {
+    /** What closing an operation needs of each change (no settings), in the given order; pipelined. */
+    async getChangeStates(operationIds: string[]): Promise<(ChangeSummary | null)[]> {
+      const out: (ChangeSummary | null)[] = [];
+      for (const part of chunks(operationIds, 2000)) {
         const pipe = redis.pipeline();
-        for (const id of part) pipe.hgetall(keys.change(id));
-        const rows = (await pipe.exec()) ?? [];
-        for (const [, h] of rows) out.push(toChange((h ?? {}) as Record<string, string>));
+        for (const id of part) pipe.hmget(keys.change(id), 'id', 'terminalId', 'state', 'reason', 'acceptedAt', 'resends', 'file');
+        for (const [, v] of (await pipe.exec()) ?? []) {
+          const [operationId, terminalId, state, reason, acceptedAt, resends, file] = (v ?? []) as (string | null)[];
+          out.push(
+            operationId && terminalId && state
+              ? { operationId, terminalId, state: state as ChangeState, reason: reason || null, acceptedAt: acceptedAt ?? '', resends: Number(resends ?? 0), file: file || null }
+              : null,
+          );
+        }
       }
       return out;
     },
