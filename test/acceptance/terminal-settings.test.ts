@@ -87,7 +87,7 @@ describe('acceptance: terminal settings through the nightly file', () => {
     expect(legacy.tmo.state.terminal(tid)?.SETTINGS).toMatchObject({ RECEIPT_LINE_1: 'BUONA GIORNATA', LANGUAGE: 'EN', CTLS_LIMIT: '002500' });
     const view = await (await fetch(`${gw.url}/v1/terminals/${tid}/settings`, { headers })).json();
     expect(view).toMatchObject({ applied: { settings: { language: 'en' } }, pendingChange: { state: 'applied' } });
-    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    const metrics = await gw.metrics.render();
     expect(metrics).toMatch(/lgw_batch_files_sent_total 1/);
     expect(metrics).toMatch(/lgw_batch_records_total\{outcome="applied"\} 1/);
   }, 60_000);
