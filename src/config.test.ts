@@ -47,6 +47,7 @@ describe('loadConfig', () => {
       payloadEncryption: { source: 'dev' },
       workers: { inProcess: true, concurrency: 8 },
       devDataDir: resolve('.tmp/dev'),
+      batchExport: { exportCron: '0 1 * * *', timeZone: 'Europe/Rome', answerPollMs: 60_000, answerOverdueMs: 21_600_000, nakMaxResends: 1 },
     });
     expect(c.tmo).toEqual({
       url: undefined,
@@ -147,6 +148,12 @@ describe('loadConfig', () => {
     ['IDEMPOTENCY_TTL_SECONDS', '5', 'IDEMPOTENCY_TTL_SECONDS: must be an integer 60–2592000'],
     ['AUTH_JWKS_URL', 'ftp://x/jwks', 'AUTH_JWKS_URL: must be a http:// or https:// URL'],
     ['AUTH_SUBJECT_CLAIM', 'a claim', 'AUTH_SUBJECT_CLAIM: must be a claim name'],
+    ['BATCH_EXPORT_CRON', '0 1 * *', 'BATCH_EXPORT_CRON: must be a cron expression of 5 fields'],
+    ['BATCH_EXPORT_CRON', '0 1 * * * * *', 'BATCH_EXPORT_CRON: must be a cron expression of 5 fields'],
+    ['BATCH_TIME_ZONE', 'Rome', 'BATCH_TIME_ZONE: must be an IANA time zone'],
+    ['BATCH_ANSWER_POLL_MS', '10', 'BATCH_ANSWER_POLL_MS: must be an integer 1000–86400000'],
+    ['BATCH_ANSWER_OVERDUE_MS', '0', 'BATCH_ANSWER_OVERDUE_MS: must be an integer 60000–2592000000'],
+    ['BATCH_NAK_MAX_RESENDS', '11', 'BATCH_NAK_MAX_RESENDS: must be an integer 0–10'],
   ])('when %s is %j, then the error says %j', (name, value, expected) => {
     expect(errorOf({ [name]: value }).message).toContain(expected);
   });

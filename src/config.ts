@@ -71,6 +71,11 @@
  * | `SFTP_INACTIVITY_TIMEOUT_MS` | `30000` | a transfer with no bytes moving for this long is aborted (counts toward the breaker) |
  * | `SFTP_READ_DEPTH` | `64` | 64 KiB reads in flight per download (1–256; 1 = sequential, for servers that fail on parallel reads) |
  * | `SFTP_SIM_PICKUP_MS` | `5000` | embedded mode: how often the simulated TMO picks up `/inbox` (BATCH.md: 5 minutes; 0 = only on `POST /_sim/batch/pickup`) |
+ * | `BATCH_EXPORT_CRON` | `0 1 * * *` | when the terminal-settings file (TPU) is exported: cron, 5 fields (or 6 with seconds) |
+ * | `BATCH_TIME_ZONE` | `Europe/Rome` | IANA zone of the export cron and of the file's day (`TPU_<YYYYMMDD>_<SEQ>.DAT`) |
+ * | `BATCH_ANSWER_POLL_MS` | `60000` | how often TMO's answers (ACK/NAK/DUP) are looked for (1000–86400000) |
+ * | `BATCH_ANSWER_OVERDUE_MS` | `21600000` | a sent file with no answer after this shows as overdue and alerts (60000–2592000000) |
+ * | `BATCH_NAK_MAX_RESENDS` | `1` | how often the changes of a file TMO refused whole (NAK) go out again before they become dead letters (0–10) |
  *
  * @module
  */
@@ -204,6 +209,14 @@ export interface Config {
     readonly auditDays: number;
   };
   readonly sftp: SftpConfig;
+  /** the terminal-settings file exchange (src/jobs/batch) */
+  readonly batchExport: {
+    readonly exportCron: string;
+    readonly timeZone: string;
+    readonly answerPollMs: number;
+    readonly answerOverdueMs: number;
+    readonly nakMaxResends: number;
+  };
 }
 
 /** Credentials the embedded simulators accept; never valid against a real legacy system. */
@@ -313,6 +326,17 @@ const timeZone = raw.transform((v, ctx) => {
 });
 
 const text = raw;
+
+// minute hour day-of-month month day-of-week, optionally seconds first (BullMQ's cron-parser)
+const cron = raw.transform((v, ctx) => {
+  if (v === undefined) return '0 1 * * *';
+  const fields = v.split(/\s+/);
+  if ((fields.length !== 5 && fields.length !== 6) || !fields.every((f) => /^[0-9A-Za-z*,/?#LW-]+$/.test(f))) {
+    ctx.addIssue({ code: 'custom', message: 'must be a cron expression of 5 fields (or 6 with seconds), e.g. 0 1 * * *' });
+    return z.NEVER;
+  }
+  return v;
+});
 
 const keyPrefix = raw.transform((v, ctx) => {
   if (v === undefined) return 'lgw';
@@ -472,6 +496,11 @@ export const envSchema = z.object({
   SFTP_INACTIVITY_TIMEOUT_MS: int(100, 600_000, 30_000),
   SFTP_READ_DEPTH: int(1, 256, 64),
   SFTP_SIM_PICKUP_MS: int(0, 86_400_000, 5_000),
+  BATCH_EXPORT_CRON: cron,
+  BATCH_TIME_ZONE: timeZone,
+  BATCH_ANSWER_POLL_MS: int(1_000, 86_400_000, 60_000),
+  BATCH_ANSWER_OVERDUE_MS: int(60_000, 30 * 86_400_000, 6 * 3_600_000),
+  BATCH_NAK_MAX_RESENDS: int(0, 10, 1),
 });
 
 /** Rules between variables; they look only at presence, so they run even when values are bad. */
@@ -641,6 +670,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       inactivityTimeoutMs: e.SFTP_INACTIVITY_TIMEOUT_MS,
       readDepth: e.SFTP_READ_DEPTH,
       simPickupMs: e.SFTP_SIM_PICKUP_MS,
+    },
+    batchExport: {
+      exportCron: e.BATCH_EXPORT_CRON,
+      timeZone: e.BATCH_TIME_ZONE,
+      answerPollMs: e.BATCH_ANSWER_POLL_MS,
+      answerOverdueMs: e.BATCH_ANSWER_OVERDUE_MS,
+      nakMaxResends: e.BATCH_NAK_MAX_RESENDS,
     },
   };
   return deepFreeze(config);

@@ -16,6 +16,7 @@ import { createJwtAuthenticator } from './api/auth/authenticator.ts';
 import { ensureDevKeys, type DevKeys } from './api/auth/dev-keys.ts';
 import { requireScope } from './api/auth/middleware.ts';
 import { createIdempotencyMiddleware } from './api/idempotency/index.ts';
+import { createBatchOpsApp } from './api/ops/batch.ts';
 import { createOpsApp, createOperationsApp } from './api/ops/index.ts';
 import { ensureDevPayloadKey, type Config, type LegacySystemConfig, type PayloadKey } from './config.ts';
 import type { CircuitStatusPort } from './domain/circuit.port.ts';
@@ -40,6 +41,8 @@ import type { TerminalActivityPort } from './domain/terminal-snapshot.ts';
 import { termstatFormat } from './translators/batch/termstat.ts';
 import { startCrmSimulator, startTmoSimulator, type CrmSimulator, type TmoSimulator } from './simulators/index.ts';
 import { startFileExchange, type FileExchange } from './file-exchange.ts';
+import { createTpuFormat } from './adapters/files/tpu-format.ts';
+import { createBatchExport, type BatchExport } from './jobs/batch/index.ts';
 
 export const TMO_WSDL_PATH = fileURLToPath(new URL('../fixtures/tmo/TerminalManagement.wsdl', import.meta.url));
 export const CRM_WSDL_PATH = fileURLToPath(new URL('../fixtures/crm/CustomerService.wsdl', import.meta.url));
@@ -49,6 +52,8 @@ export interface GatewayOptions {
   listen?: boolean;
   /** run the BullMQ workers in this process (default: config.workers.inProcess) */
   workers?: boolean;
+  /** TMO's file exchange for the settings files (default: the configured SFTP side, `legacy.fileExchange.files`) */
+  files?: FileTransferPort;
 }
 
 export interface Gateway extends WorkerProcess, Http {
@@ -396,6 +401,7 @@ export async function buildHttpApp(
     operations: Operations;
     metrics: Metrics;
     termstat?: Termstat;
+    batch?: BatchExport | null;
   },
   shutdown: Shutdown,
 ): Promise<Http> {
@@ -457,9 +463,14 @@ export async function buildHttpApp(
       requireScope,
       ...(deps.termstat?.termstatImporter ? { batchImports: deps.termstat.termstatImporter } : {}),
     }),
+    ...(deps.batch ? { terminalSettings: deps.batch.settings } : {}),
     extraRoutes: (root, tools) => {
       root.use('/v1/operations/*', tools.authenticate);
       root.route('/', createOperationsApp({ operations }));
+      if (deps.batch) {
+        const { exchange, ledger } = deps.batch;
+        root.route('/ops', createBatchOpsApp({ exchange, ledger, audit: operations.audit, requireScope: tools.requireScope }));
+      }
     },
     middleware: metrics.http,
     corsOrigins: config.corsOrigins,
@@ -498,6 +509,32 @@ export async function listen(config: Config, app: Http['app'], shutdown: Shutdow
   return `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 }
 
+/**
+ * The terminal-settings file exchange (src/jobs/batch): schedules everywhere, its worker where
+ * workers run. Off (null) without a file exchange (connected mode without `SFTP_HOST`).
+ */
+async function buildBatch(
+  config: Config,
+  logger: Logger,
+  deps: { prefix: string; services: Services; operations: Operations; metrics: Metrics; runWorker: boolean; files: FileTransferPort | null },
+  shutdown: Shutdown,
+): Promise<BatchExport | null> {
+  if (!deps.files) return null;
+  const batch = await createBatchExport({
+    operations: deps.operations,
+    services: deps.services,
+    files: deps.files,
+    format: createTpuFormat(),
+    config: config.batchExport,
+    prefix: deps.prefix,
+    runWorker: deps.runWorker,
+    logger: logger.child({ component: 'batch' }),
+    metrics: deps.metrics.batch,
+  });
+  shutdown.add('batch', () => batch.close());
+  return batch;
+}
+
 /** Builds with a fresh shutdown list; on failure runs what was registered so far, then rethrows. */
 async function assemble<T>(logger: Logger, build: (shutdown: Shutdown) => Promise<T>): Promise<T & { close(): Promise<void> }> {
   const shutdown = createShutdown(logger);
@@ -512,6 +549,8 @@ async function assemble<T>(logger: Logger, build: (shutdown: Shutdown) => Promis
 
 export interface WorkerProcess extends Legacy, Queues {
   redis: ResolvedRedis;
+  /** the terminal-settings file exchange (export, answers, schedules) */
+  batch: BatchExport | null;
   metrics: Metrics;
   /** the separate Prometheus listener (`METRICS_PORT`), or null when it is off */
   metricsServer: MetricsServer | null;
@@ -536,8 +575,9 @@ export function startWorker(config: Config, logger: Logger): Promise<WorkerProce
     );
     buildTermstat(config, logger, { redis, prefix, metrics, files: legacy.fileExchange.files, poll: true }, shutdown);
     watchQueues(metrics, queues);
+    const batch = await buildBatch(config, logger, { prefix, services, operations: queues.operations, metrics, runWorker: true, files: legacy.fileExchange.files }, shutdown);
     const metricsServer = await buildMetricsServer(config, metrics, shutdown);
-    return { redis, metrics, metricsServer, ...legacy, ...queues };
+    return { redis, metrics, metricsServer, batch, ...legacy, ...queues };
   });
 }
 
@@ -578,15 +618,17 @@ export function startGateway(config: Config, logger: Logger, opts: GatewayOption
     const queues = buildQueues(config, logger, { redis, prefix, services, circuits: legacy.circuits, runWorkers }, shutdown);
     const termstat = buildTermstat(config, logger, { redis, prefix, metrics, files: legacy.fileExchange.files, poll: runWorkers }, shutdown);
     watchQueues(metrics, queues);
+    const files = opts.files ?? legacy.fileExchange.files;
+    const batch = await buildBatch(config, logger, { prefix, services, operations: queues.operations, metrics, runWorker: runWorkers, files }, shutdown);
     const { app, devKeys } = await buildHttpApp(
       config,
       logger,
-      { redis, prefix, services, circuits: legacy.circuits, operations: queues.operations, metrics, termstat },
+      { redis, prefix, services, circuits: legacy.circuits, operations: queues.operations, metrics, termstat, batch },
       shutdown,
     );
     const metricsServer = await buildMetricsServer(config, metrics, shutdown);
     if (!runWorkers) await warnWhenNoWorker(config, logger, queues.operations);
     const url = (opts.listen ?? true) ? await listen(config, app, shutdown) : null;
-    return { url, app, redis, metrics, metricsServer, devKeys, ...legacy, ...queues };
+    return { url, app, redis, metrics, metricsServer, devKeys, batch, ...legacy, ...queues };
   });
 }

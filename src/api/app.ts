@@ -31,6 +31,7 @@ import { PROBLEM_CATALOG, problem, problemFromError, problemResponse, type Probl
 import { healthRoutes, type HealthCheck } from './routes/health.ts';
 import { merchantRoutes } from './routes/merchants.ts';
 import { partnerRoutes } from './routes/partners.ts';
+import { terminalSettingsRoutes, type TerminalSettingsRouteDeps } from './routes/terminal-settings.ts';
 import { terminalRoutes } from './routes/terminals.ts';
 import { validationHook } from './validation.ts';
 import { directWrites, type WriteSubmitter } from './writes.ts';
@@ -113,6 +114,8 @@ export interface AppDeps {
   rateLimit?: MiddlewareHandler<ApiEnv>;
   /** path prefixes serving HTML pages (they get the pages' CSP); `/docs` is always one */
   pagePrefixes?: readonly string[];
+  /** `PUT`/`GET /v1/terminals/{id}/settings` (the nightly settings file, src/jobs/batch); not mounted when absent */
+  terminalSettings?: TerminalSettingsRouteDeps['settings'];
 }
 
 function asArray<T>(v: T | T[] | undefined): T[] {
@@ -249,6 +252,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   app.route('/v1', merchantRoutes(routeDeps));
   app.route('/v1', partnerRoutes(routeDeps));
   app.route('/v1', terminalRoutes(routeDeps));
+  if (deps.terminalSettings) app.route('/v1', terminalSettingsRoutes({ ...routeDeps, settings: deps.terminalSettings }));
 
   if (deps.ops) {
     app.use('/ops/*', auth);

@@ -32,6 +32,12 @@ export interface Metrics {
   jobAttemptFailed(system: string, final: boolean): void;
   /** A request reused an Idempotency-Key. */
   idempotencyOutcome(outcome: 'replayed' | 'reused' | 'in_progress'): void;
+  /** Settings-file exchange counters (src/jobs/batch): kinds and outcomes only, never names or ids. */
+  batch: {
+    fileSent(): void;
+    answer(kind: 'ack' | 'nak' | 'dup' | 'invalid'): void;
+    records(outcome: 'applied' | 'rejected', n: number): void;
+  };
   render(): Promise<string>;
   /** TERMSTAT snapshot import counters (labels: statuses only) */
   termstat: {
@@ -121,6 +127,23 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     labelNames: ['from', 'to'] as const,
     registers: [registry],
   });
+  const batchFiles = new Counter({
+    name: 'lgw_batch_files_sent_total',
+    help: 'Settings files (TPU) renamed into TMO\'s inbox',
+    registers: [registry],
+  });
+  const batchAnswers = new Counter({
+    name: 'lgw_batch_answers_total',
+    help: 'Answers to settings files by kind: ack, nak (whole file refused), dup (name reused), invalid (unreadable)',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const batchRecords = new Counter({
+    name: 'lgw_batch_records_total',
+    help: 'Settings changes TMO answered, by outcome (applied, rejected)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
 
   const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed'] as const;
   let queues: readonly Queue[] = [];
@@ -201,6 +224,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       recordsImported: (n) => termstatRecords.inc(n),
       corruptFile: () => termstatCorrupt.inc(),
       statusChanges: (from, to, n) => termstatChanges.inc({ from, to }, n),
+    },
+    batch: {
+      fileSent: () => batchFiles.inc(),
+      answer: (kind) => batchAnswers.inc({ kind }),
+      records: (outcome, n) => batchRecords.inc({ outcome }, n),
     },
     http: async function httpMetrics(c, next) {
       const start = performance.now();

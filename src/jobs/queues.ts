@@ -13,6 +13,7 @@ export const PRIMARY_SYSTEM: Record<OperationKind, LegacySystem> = {
   'partner.create': 'crm',
   'terminal.order': 'tmo',
   'terminal.status': 'tmo',
+  'terminal.settings': 'tmo',
 };
 
 /** Job ids are `{operationId}-r{run}`: BullMQ ignores an add with an existing id, so each re-enqueue needs a fresh one. */

@@ -1,5 +1,6 @@
 import type { SerializedGatewayError } from '../domain/errors/index.ts';
 import type { StatusChangeReason, TargetTerminalStatus } from '../domain/model.ts';
+import type { TerminalSettings } from '../domain/terminal-settings.ts';
 import type { MerchantPatch, NewMerchant, NewPartner, NewTerminalOrder } from '../domain/services/types.ts';
 
 /** Every write the gateway accepts is one of these operation kinds. */
@@ -9,6 +10,7 @@ export const OPERATION_KINDS = [
   'partner.create',
   'terminal.order',
   'terminal.status',
+  'terminal.settings',
 ] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];
 
@@ -25,6 +27,8 @@ export interface OperationInputs {
   'partner.create': NewPartner;
   'terminal.order': { merchantId: string; order: NewTerminalOrder };
   'terminal.status': { terminalId: string; status: TargetTerminalStatus; reason: StatusChangeReason };
+  /** applied by the nightly settings file (src/jobs/batch), never by a queue job */
+  'terminal.settings': { terminalId: string; tmoMerchantId: string; settings: TerminalSettings };
 }
 
 export type ResourceType = 'merchant' | 'partner' | 'terminal';

@@ -16,7 +16,7 @@ export { canonicalJson, requestFingerprint } from './fingerprint.ts';
  *
  * | situation                                        | answer                                               |
  * | ------------------------------------------------ | ---------------------------------------------------- |
- * | POST (or `required(method)`) without the header  | 400 `idempotency.key_missing`                        |
+ * | POST/PUT (or `required(method)`) without header  | 400 `idempotency.key_missing`                        |
  * | header not 1–255 visible ASCII chars             | 400 `idempotency.key_invalid`                        |
  * | new key                                          | handler runs once (atomic claim), outcome per table  |
  * | same key, same fingerprint, finished             | stored status/body/headers + `Idempotent-Replayed`   |
@@ -65,7 +65,7 @@ export interface IdempotencyOptions {
   newRef?: () => string;
   /** Default `lgw:idem:`. */
   keyPrefix?: string;
-  /** Methods for which a missing header is a 400. Default: POST only. */
+  /** Methods for which a missing header is a 400. Default: POST and PUT (a PUT here is a write applied later, never a bare replace). */
   required?: (method: string) => boolean;
   /**
    * The caller's stable identity. Default: `c.var.principal.subject` (JWT `sub`, else client
@@ -228,7 +228,7 @@ export function createIdempotencyMiddleware(options: IdempotencyOptions): Middle
     ttlSeconds = 86_400,
     lockTtlSeconds = 120,
     keyPrefix = 'lgw:idem:',
-    required = (method: string) => method === 'POST',
+    required = (method: string) => method === 'POST' || method === 'PUT',
     principal = defaultPrincipal,
     shouldStore = defaultShouldStore,
     problem = defaultProblem,

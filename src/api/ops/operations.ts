@@ -1,6 +1,6 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Operations } from '../../jobs/operations.ts';
-import type { OperationKind } from '../../jobs/types.ts';
+import { OPERATION_KINDS, type OperationKind } from '../../jobs/types.ts';
 import type { ApiEnv } from '../env.ts';
 import { NotFoundError } from '../../domain/errors/index.ts';
 import { PROBLEM_TYPE_BASE, ProblemError, problem, problemFromError, problemResponse } from '../problem.ts';
@@ -19,6 +19,7 @@ export const OPERATION_READ_SCOPES: Record<OperationKind, string> = {
   'partner.create': 'partners:read',
   'terminal.order': 'terminals:read',
   'terminal.status': 'terminals:read',
+  'terminal.settings': 'terminals:read',
 };
 
 export interface OperationsAppDeps {
@@ -38,7 +39,7 @@ const StepSchema = z.object({
 const OperationSchema = z
   .object({
     id: z.string(),
-    kind: z.enum(['merchant.onboard', 'merchant.update', 'partner.create', 'terminal.order', 'terminal.status']),
+    kind: z.enum(OPERATION_KINDS),
     status: z.enum(['queued', 'running', 'succeeded', 'failed', 'discarded']).openapi({
       description: '`discarded`: failed, and an operator decided it will not be applied (see `discarded.reason`).',
     }),

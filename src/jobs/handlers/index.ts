@@ -3,6 +3,7 @@ import { merchantOnboard } from './merchant-onboard.ts';
 import { merchantUpdate } from './merchant-update.ts';
 import { partnerCreate } from './partner-create.ts';
 import { terminalOrder } from './terminal-order.ts';
+import { terminalSettings } from './terminal-settings.ts';
 import { terminalStatus } from './terminal-status.ts';
 import type { OperationHandler } from './types.ts';
 
@@ -15,6 +16,7 @@ export const HANDLERS: { [K in OperationKind]: OperationHandler<K, object> } = {
   'partner.create': partnerCreate as OperationHandler<'partner.create', object>,
   'terminal.order': terminalOrder as OperationHandler<'terminal.order', object>,
   'terminal.status': terminalStatus as OperationHandler<'terminal.status', object>,
+  'terminal.settings': terminalSettings as OperationHandler<'terminal.settings', object>,
 };
 
 /** The first step not done yet for this progress (the last one when all report done). */

@@ -1,0 +1,96 @@
+import type { Logger } from 'pino';
+import type { Services } from '../../domain/services/types.ts';
+import type { FileTransferPort } from '../../domain/file-transfer.port.ts';
+import type { SettingsFileFormat } from '../../domain/terminal-settings.ts';
+import type { Operations } from '../operations.ts';
+import { createSettingsExchange, type BatchMetricsSink, type ExportHookPoint } from './exchange.ts';
+import { createBatchKeys } from './keys.ts';
+import { startBatchScheduler } from './scheduler.ts';
+import { createTerminalSettings } from './settings.ts';
+import { createBatchStore } from './store.ts';
+
+export { createSettingsExchange, visibleFileState, type ExportResult, type SettingsExchange } from './exchange.ts';
+export type { TerminalSettingsView, TerminalSettingsResource } from './settings.ts';
+export type { FileRecord, FileState } from './store.ts';
+
+export interface BatchExportConfig {
+  exportCron: string;
+  timeZone: string;
+  answerPollMs: number;
+  answerOverdueMs: number;
+  nakMaxResends: number;
+}
+
+/**
+ * Builds the settings-file exchange on top of the operations: the terminal-settings resource for
+ * the API, the exchange (export, recovery, answers), the ledger reads for the ops API, and the
+ * schedules (with a worker when `runWorker`). One call from the composition root.
+ */
+export async function createBatchExport(deps: {
+  operations: Operations;
+  services: Services;
+  files: FileTransferPort;
+  format: SettingsFileFormat;
+  config: BatchExportConfig;
+  prefix: string;
+  runWorker: boolean;
+  logger: Logger;
+  metrics?: BatchMetricsSink;
+  hook?: (point: ExportHookPoint) => Promise<void> | void;
+  /** TTL of the exchange lock (default 60 s; a killed process's lock lapses after it) */
+  lockTtlMs?: number;
+}) {
+  const rt = deps.operations.runtime;
+  const keys = createBatchKeys(deps.prefix);
+  const store = createBatchStore(rt.redis, keys);
+  const exchange = createSettingsExchange({
+    redis: rt.redis,
+    keys,
+    store,
+    operationKeys: rt.keys,
+    operationStore: rt.store,
+    deadLetters: rt.deadLetters,
+    files: deps.files,
+    format: deps.format,
+    logger: deps.logger,
+    timeZone: deps.config.timeZone,
+    nakMaxResends: deps.config.nakMaxResends,
+    overdueMs: deps.config.answerOverdueMs,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    ...(deps.hook ? { hook: deps.hook } : {}),
+    ...(deps.lockTtlMs ? { lockTtlMs: deps.lockTtlMs } : {}),
+  });
+  const settings = createTerminalSettings({
+    services: deps.services,
+    store,
+    redis: rt.redis,
+    operationKeys: rt.keys,
+    operationStore: rt.store,
+    deadLetters: rt.deadLetters,
+    cipher: rt.cipher,
+  });
+  const scheduler = await startBatchScheduler({
+    redis: rt.redis,
+    prefix: keys.bullPrefix,
+    exchange,
+    exportCron: deps.config.exportCron,
+    timeZone: deps.config.timeZone,
+    answerPollMs: deps.config.answerPollMs,
+    runWorker: deps.runWorker,
+    logger: deps.logger,
+  });
+  return {
+    settings,
+    exchange,
+    /** ledger reads for the ops API */
+    ledger: {
+      list: (limit: number, before?: number) => store.listFiles(limit, before),
+      get: (name: string) => store.getFile(name),
+      overdueMs: deps.config.answerOverdueMs,
+    },
+    scheduler,
+    close: () => scheduler.close(),
+  };
+}
+
+export type BatchExport = Awaited<ReturnType<typeof createBatchExport>>;

@@ -1,0 +1,35 @@
+/**
+ * Redis keys of the settings-file exchange. Every key carries the hash tag `{tpu}`, so the
+ * multi-key scripts (accept, claim, release, result) run on one Redis Cluster slot, and so does
+ * the scheduler queue (its BullMQ prefix is `batchBullPrefix`).
+ *
+ * | key | type | what |
+ * | --- | --- | --- |
+ * | `{b}:lock` | string, PX | who runs the exchange now (export or answers; one at a time across processes) |
+ * | `{b}:seq:{YYYYMMDD}` | counter | last sequence number used that day (INCR: never reused) |
+ * | `{b}:pending` | hash | terminal id → operation id of its latest accepted change not yet in a file |
+ * | `{b}:change:{opId}` | hash | one change: terminal, MID, settings, state, file, record no, resends, reason |
+ * | `{b}:terminal:{tid}` | hash | settings last applied by TMO (from ACKs) and the latest change's operation id |
+ * | `{b}:file:{name}` | hash | the ledger entry of a file: state, counts, times, answer |
+ * | `{b}:file:{name}:records` | list | operation ids in record order (record no = index + 1) |
+ * | `{b}:files` | zset | file names by creation time (ms) |
+ * | `{b}:open` | set | files not answered yet (uploading, uploaded, sent) |
+ */
+export function createBatchKeys(prefix: string) {
+  const b = `${prefix}:batch:{tpu}`;
+  return {
+    lock: `${b}:lock`,
+    seq: (compactDate: string) => `${b}:seq:${compactDate}`,
+    pending: `${b}:pending`,
+    change: (operationId: string) => `${b}:change:${operationId}`,
+    terminal: (terminalId: string) => `${b}:terminal:${terminalId}`,
+    file: (name: string) => `${b}:file:${name}`,
+    fileRecords: (name: string) => `${b}:file:${name}:records`,
+    files: `${b}:files`,
+    open: `${b}:open`,
+    changeOrder: `${b}:change-order`,
+    bullPrefix: `${b}:bull`,
+  } as const;
+}
+
+export type BatchKeys = ReturnType<typeof createBatchKeys>;

@@ -1,0 +1,48 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { TmoStore } from '../../simulators/tmo/state.ts';
+import { batchHarness, type BatchHarness } from './test-support/harness.ts';
+
+const redisUrl = inject('redisUrl');
+const gateways: BatchHarness[] = [];
+let root = '';
+afterEach(async () => {
+  for (const g of gateways.splice(0)) await g.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('batch scheduler', () => {
+  it('when two gateways share one Redis and the export is due every second, then each tick exports once and every change goes out once', async () => {
+    root = await mkdtemp(join(tmpdir(), 'tpu-sched-'));
+    const prefix = `test:${randomBytes(4).toString('hex')}`;
+    const tmo = new TmoStore(Date.now, 1, { list: () => [], clear: () => undefined }, undefined);
+    const config = { exportCron: '* * * * * *', answerPollMs: 600_000 };
+    for (let i = 0; i < 2; i += 1) gateways.push(await batchHarness(redisUrl, { prefix, root, tmo, config, runWorker: true }));
+    const [a, b] = gateways as [BatchHarness, BatchHarness];
+    const tids = a.seedTerminals(20);
+    for (const [i, tid] of tids.entries()) await (i % 2 === 0 ? a : b).put(tid);
+
+    const started = Date.now();
+    await new Promise((res) => setTimeout(res, 3_500));
+    const elapsedTicks = Math.ceil((Date.now() - started) / 1000) + 1;
+    await Promise.all(gateways.map((g) => g.batch.scheduler.worker?.close()));
+
+    const jobs = await a.batch.scheduler.queue.getJobs(['completed', 'failed']);
+    const exports = jobs.filter((j) => j.name === 'export');
+    expect(exports.length).toBeGreaterThanOrEqual(2);
+    expect(exports.length).toBeLessThanOrEqual(elapsedTicks); // not one per process
+    const outcomes = exports.map((j) => (j.returnvalue as { outcome: string } | null)?.outcome);
+    // the changes were accepted while the schedule ticked: they may span files, never twice
+    expect(outcomes.filter((o) => o === 'busy')).toHaveLength(0);
+    expect(exports.every((j) => j.finishedOn !== undefined && j.failedReason === undefined)).toBe(true);
+    const files = (await a.batch.ledger.list(10)).files;
+    expect(files.length).toBe(outcomes.filter((o) => o === 'sent').length);
+    expect(files.reduce((n, f) => n + f.records, 0)).toBe(20);
+    await a.tmoBatch.processInbox();
+    expect(tmo.settingsApplicationCount()).toBe(20);
+    for (const tid of tids) expect(tmo.settingsApplications(tid)).toHaveLength(1);
+  }, 30_000);
+});

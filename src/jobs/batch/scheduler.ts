@@ -1,0 +1,74 @@
+import { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { SettingsExchange } from './exchange.ts';
+
+export const BATCH_QUEUE = 'batch-exchange';
+const EXPORT_SCHEDULER = 'tpu-export';
+const ANSWERS_SCHEDULER = 'tpu-answers';
+
+export interface BatchSchedulerOptions {
+  /** a client to duplicate: the queue and the worker get their own (closed by `close()`) */
+  redis: Redis;
+  /** BullMQ prefix with the `{tpu}` hash tag (BatchKeys.bullPrefix) */
+  prefix: string;
+  exchange: SettingsExchange;
+  /** cron of the export (BATCH_EXPORT_CRON) in `timeZone` (BATCH_TIME_ZONE) */
+  exportCron: string;
+  timeZone: string;
+  /** answers poll period (BATCH_ANSWER_POLL_MS) */
+  answerPollMs: number;
+  /** run the jobs in this process (a process without workers only registers the schedules) */
+  runWorker: boolean;
+  logger: Logger;
+}
+
+/**
+ * BullMQ job schedulers for the export and the answers poll. Every process upserts the same two
+ * schedulers (same id: one schedule in Redis, however many processes), BullMQ makes one job per
+ * tick, and exactly one worker takes it; the exchange's Redis lock is the second fence.
+ */
+export async function startBatchScheduler(opts: BatchSchedulerOptions) {
+  const queueConnection = opts.redis.duplicate({ maxRetriesPerRequest: null });
+  const workerConnection = opts.runWorker ? opts.redis.duplicate({ maxRetriesPerRequest: null }) : undefined;
+  const queue = new Queue(BATCH_QUEUE, {
+    connection: queueConnection,
+    prefix: opts.prefix,
+    defaultJobOptions: { removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 }, attempts: 1 },
+  });
+  await queue.upsertJobScheduler(EXPORT_SCHEDULER, { pattern: opts.exportCron, tz: opts.timeZone }, { name: 'export' });
+  await queue.upsertJobScheduler(ANSWERS_SCHEDULER, { every: opts.answerPollMs }, { name: 'answers' });
+  const worker = workerConnection
+    ? new Worker(
+        BATCH_QUEUE,
+        async (job) => {
+          if (job.name === 'export') {
+            const r = await opts.exchange.exportNow();
+            opts.logger.info({ outcome: r.outcome, ...(r.outcome === 'sent' ? { file: r.file, records: r.records } : {}) }, 'scheduled settings export');
+            return r;
+          }
+          if (job.name === 'answers') return opts.exchange.processAnswers();
+          return null;
+        },
+        { connection: workerConnection, prefix: opts.prefix, concurrency: 1 },
+      )
+    : undefined;
+  worker?.on('failed', (job, err) => opts.logger.error({ err, job: job?.name }, 'settings exchange job failed'));
+  let closing: Promise<void> | undefined;
+  return {
+    queue,
+    worker,
+    /** Idempotent; closes the worker (finishing its job) and the queue even if one throws. */
+    close(): Promise<void> {
+      closing ??= (async () => {
+        const rs: PromiseSettledResult<unknown>[] = await Promise.allSettled([worker?.close(), queue.close()]);
+        rs.push(...(await Promise.allSettled([queueConnection.quit(), workerConnection?.quit()])));
+        const failed = rs.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
+      })();
+      return closing;
+    },
+  };
+}
+
+export type BatchScheduler = Awaited<ReturnType<typeof startBatchScheduler>>;
