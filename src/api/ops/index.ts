@@ -15,6 +15,7 @@ import type { Operations } from '../../jobs/operations.ts';
 import { LEGACY_SYSTEMS } from '../../jobs/types.ts';
 import type { ApiEnv } from '../env.ts';
 import { problemFromError, problemResponse } from '../problem.ts';
+import { freeText } from '../schemas/common.ts';
 import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
 import { validationHook } from '../validation.ts';
 import type { TermstatImporter } from '../../jobs/batch/termstat-import.ts';
@@ -115,7 +116,7 @@ const RetryAllResultSchema = z
   })
   .openapi('DeadLetterRetryAll');
 
-const DiscardBody = z.object({ reason: z.string().trim().min(3).max(500) }).strict();
+const DiscardBody = z.object({ reason: freeText(500, 3) }).strict();
 
 const AuditEntrySchema = z
   .object({
