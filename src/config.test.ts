@@ -19,6 +19,7 @@ const CONNECTED: NodeJS.ProcessEnv = {
   AUTH_ISSUER: 'https://idp.example.test/',
   AUTH_AUDIENCE: 'legacy-gateway',
   PAYLOAD_ENCRYPTION_KEYS: `k2:${KEY2},k1:${KEY1}`,
+  REDIS_URL: 'redis://redis.internal:6379',
 };
 
 function errorOf(env: NodeJS.ProcessEnv): ConfigError {
@@ -119,6 +120,18 @@ describe('loadConfig', () => {
     expect(c.auth).toEqual({ mode: 'jwks-file', jwksFile: resolve('keys/jwks.json'), issuer: CONNECTED.AUTH_ISSUER, audience: 'legacy-gateway', subjectClaim: 'sub' });
   });
 
+  it('when LEGACY_ALLOW_PLAINTEXT is true, then http:// legacy URLs are accepted and the flag is kept (the gateway warns)', () => {
+    const c = loadConfig({ ...CONNECTED, TMO_URL: 'http://tmo.example.test/ws', CRM_URL: 'http://crm.example.test/ws', LEGACY_ALLOW_PLAINTEXT: 'true' });
+    expect(c).toMatchObject({ mode: 'connected', legacyAllowPlaintext: true, tmo: { url: 'http://tmo.example.test/ws' } });
+    expect(loadConfig(CONNECTED).legacyAllowPlaintext).toBe(false);
+  });
+
+  it('when the shutdown and Redis safety variables are set, then they are read; by default persistence is required and shutdown has 30 s', () => {
+    expect(loadConfig({ ...CONNECTED, SHUTDOWN_TIMEOUT_MS: '5000', REDIS_ALLOW_NO_PERSISTENCE: 'yes' })).toMatchObject({ shutdownTimeoutMs: 5000, redisAllowNoPersistence: true });
+    expect(loadConfig({})).toMatchObject({ shutdownTimeoutMs: 30_000, redisAllowNoPersistence: false });
+    expect(errorOf({ SHUTDOWN_TIMEOUT_MS: '10' }).message).toContain('SHUTDOWN_TIMEOUT_MS: must be an integer 1000–600000');
+  });
+
   it('when AUTH_SUBJECT_CLAIM names another claim, then auth identifies callers by it', () => {
     expect(loadConfig({ ...CONNECTED, AUTH_SUBJECT_CLAIM: 'client_id' }).auth.subjectClaim).toBe('client_id');
     expect(loadConfig({}).auth.subjectClaim).toBe('sub');
@@ -162,7 +175,7 @@ describe('loadConfig', () => {
     const err = errorOf({ PORT: 'abc', LOG_LEVEL: 'loud', TMO_TIMEOUT_MS: 'soon', CRM_MAX_QUEUE: '-3', TMO_URL: 'https://tmo.test' });
     expect(err.code).toBe('CONFIG_INVALID');
     expect(err.issues.map((i) => i.variable).sort()).toEqual(
-      ['AUTH_JWKS_URL', 'CRM_MAX_QUEUE', 'CRM_URL', 'LOG_LEVEL', 'PAYLOAD_ENCRYPTION_KEYS', 'PORT', 'TMO_PASSWORD', 'TMO_TIMEOUT_MS', 'TMO_USERNAME'].sort(),
+      ['AUTH_JWKS_URL', 'CRM_MAX_QUEUE', 'CRM_URL', 'LOG_LEVEL', 'PAYLOAD_ENCRYPTION_KEYS', 'PORT', 'REDIS_URL', 'TMO_PASSWORD', 'TMO_TIMEOUT_MS', 'TMO_USERNAME'].sort(),
     );
     for (const i of err.issues) expect(err.message).toContain(`${i.variable}: ${i.message}`);
   });
@@ -177,6 +190,9 @@ describe('loadConfig', () => {
     ['a JWKS has no issuer', { AUTH_JWKS_FILE: 'jwks.json', AUTH_AUDIENCE: 'a' }, 'AUTH_ISSUER', /required with AUTH_JWKS/],
     ['a JWKS has no audience', { ...CONNECTED, AUTH_AUDIENCE: undefined }, 'AUTH_AUDIENCE', /required with AUTH_JWKS/],
     ['connected mode has no payload keys', { ...CONNECTED, PAYLOAD_ENCRYPTION_KEYS: undefined }, 'PAYLOAD_ENCRYPTION_KEYS', /required/],
+    ['connected mode has no REDIS_URL', { ...CONNECTED, REDIS_URL: undefined }, 'REDIS_URL', /required when TMO_URL\/CRM_URL are set.*never starts a private redis-server/],
+    ['TMO_URL is plain http', { ...CONNECTED, TMO_URL: 'http://tmo.example.test/ws' }, 'TMO_URL', /must be an https:\/\/ URL .*LEGACY_ALLOW_PLAINTEXT=true/],
+    ['CRM_URL is plain http', { ...CONNECTED, CRM_URL: 'HTTP://crm.example.test/ws' }, 'CRM_URL', /must be an https:\/\/ URL/],
   ])('when %s, then %s is named', (_case, env: NodeJS.ProcessEnv, variable, message) => {
     const err = errorOf(env);
     const issue = err.issues.find((i) => i.variable === variable);

@@ -19,7 +19,10 @@
  * | `PORT` | `8080` | HTTP port (0–65535; 0 picks a free one, the banner shows it) |
  * | `HOST` | `127.0.0.1` | interface to listen on. Loopback by default because the embedded mode accepts dev tokens anyone can mint; set `HOST=0.0.0.0` in a container |
  * | `LOG_LEVEL` | `info` | `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent` |
- * | `REDIS_URL` | — | `redis://` or `rediss://` URL. Unset: use a Redis answering on 127.0.0.1:6379, else start a private `redis-server` |
+ * | `REDIS_URL` | — | `redis://` or `rediss://` URL. Required in connected mode. Unset in embedded mode: use a Redis answering on 127.0.0.1:6379, else start a private `redis-server` |
+ * | `REDIS_ALLOW_NO_PERSISTENCE` | `false` | accept a Redis without AOF or RDB persistence in connected mode without the start-up warning |
+ * | `SHUTDOWN_TIMEOUT_MS` | `30000` | on SIGTERM/SIGINT, exit non-zero (naming the step still running) if shutdown takes longer (1000–600000) |
+ * | `LEGACY_ALLOW_PLAINTEXT` | `false` | accept `http://` `TMO_URL`/`CRM_URL` in connected mode (a warning is logged at start); otherwise they must be `https://` |
  * | `TMO_URL` | — | TMO SOAP endpoint (http/https). Unset together with `CRM_URL`: embedded simulators |
  * | `TMO_USERNAME`, `TMO_PASSWORD` | dev credentials in embedded mode | HTTP Basic credentials for TMO; required when `TMO_URL` is set |
  * | `CRM_URL` | — | CRM SOAP endpoint (http/https) |
@@ -217,6 +220,12 @@ export interface Config {
     readonly answerOverdueMs: number;
     readonly nakMaxResends: number;
   };
+  /** connected mode: a Redis without persistence is accepted without the start-up warning */
+  readonly redisAllowNoPersistence: boolean;
+  /** how long a SIGTERM/SIGINT shutdown may take before the process exits non-zero */
+  readonly shutdownTimeoutMs: number;
+  /** connected mode: `http://` legacy URLs are accepted (a warning is logged at start) */
+  readonly legacyAllowPlaintext: boolean;
 }
 
 /** Credentials the embedded simulators accept; never valid against a real legacy system. */
@@ -501,6 +510,9 @@ export const envSchema = z.object({
   BATCH_ANSWER_POLL_MS: int(1_000, 86_400_000, 60_000),
   BATCH_ANSWER_OVERDUE_MS: int(60_000, 30 * 86_400_000, 6 * 3_600_000),
   BATCH_NAK_MAX_RESENDS: int(0, 10, 1),
+  REDIS_ALLOW_NO_PERSISTENCE: bool(false),
+  SHUTDOWN_TIMEOUT_MS: int(1_000, 600_000, 30_000),
+  LEGACY_ALLOW_PLAINTEXT: bool(false),
 });
 
 /** Rules between variables; they look only at presence, so they run even when values are bad. */
@@ -534,6 +546,23 @@ function crossIssues(env: NodeJS.ProcessEnv): ConfigIssue[] {
   if (jwks) {
     for (const v of ['AUTH_ISSUER', 'AUTH_AUDIENCE']) {
       if (!has(v)) issues.push({ variable: v, message: 'is required with AUTH_JWKS_URL or AUTH_JWKS_FILE' });
+    }
+  }
+  if (connected && !has('REDIS_URL')) {
+    issues.push({
+      variable: 'REDIS_URL',
+      message:
+        'is required when TMO_URL/CRM_URL are set: accepted writes live in Redis, so connected mode never starts a private ' +
+        'redis-server or uses whatever answers on 127.0.0.1:6379 (point it at a Redis with persistence and maxmemory-policy noeviction)',
+    });
+  }
+  const plaintextAllowed = ['true', '1', 'yes'].includes((env.LEGACY_ALLOW_PLAINTEXT ?? '').trim().toLowerCase());
+  for (const v of ['TMO_URL', 'CRM_URL']) {
+    if (connected && !plaintextAllowed && /^\s*http:/i.test(env[v] ?? '')) {
+      issues.push({
+        variable: v,
+        message: 'must be an https:// URL in connected mode (credentials travel with every call); set LEGACY_ALLOW_PLAINTEXT=true to accept http://',
+      });
     }
   }
   if (connected && !has('PAYLOAD_ENCRYPTION_KEYS')) {
@@ -678,6 +707,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       answerOverdueMs: e.BATCH_ANSWER_OVERDUE_MS,
       nakMaxResends: e.BATCH_NAK_MAX_RESENDS,
     },
+    redisAllowNoPersistence: e.REDIS_ALLOW_NO_PERSISTENCE,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    legacyAllowPlaintext: e.LEGACY_ALLOW_PLAINTEXT,
   };
   return deepFreeze(config);
 }
@@ -749,6 +781,9 @@ export function describeConfig(config: Config): Record<string, unknown> {
             inactivityTimeoutMs: config.sftp.inactivityTimeoutMs,
             readDepth: config.sftp.readDepth,
           },
+    redisAllowNoPersistence: config.redisAllowNoPersistence,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    legacyAllowPlaintext: config.legacyAllowPlaintext,
   };
 }
 

@@ -26,6 +26,7 @@ import { createMetrics, type Metrics } from './infra/metrics.ts';
 import { startMetricsServer, type MetricsServer } from './infra/metrics-server.ts';
 import { claimEmbeddedBoot } from './infra/embedded-keys.ts';
 import { redisClientOptions, resolveRedis, type ResolvedRedis } from './infra/redis.ts';
+import { runStartupChecks } from './infra/startup-checks.ts';
 import { newOperationId } from './jobs/operation-store.ts';
 import { createFieldCipher, toStringCipher } from './jobs/crypto/index.ts';
 import { createRedisPacer, pacedPort } from './jobs/call-pacing.ts';
@@ -54,7 +55,15 @@ export interface GatewayOptions {
   workers?: boolean;
   /** TMO's file exchange for the settings files (default: the configured SFTP side, `legacy.fileExchange.files`) */
   files?: FileTransferPort;
+  /**
+   * Aborting it (SIGTERM during start-up) stops the start between steps: what was started so
+   * far is closed (a private redis-server included) and the promise rejects with the reason.
+   */
+  signal?: AbortSignal;
 }
+
+/** Reports each shutdown step as it begins and ends (to name the one a deadline cut short). */
+export type ShutdownProgress = (step: string, phase: 'start' | 'end') => void;
 
 export interface Gateway extends WorkerProcess, Http {
   /** base URL of the HTTP API, e.g. http://127.0.0.1:8080 (null when not listening) */
@@ -64,7 +73,7 @@ export interface Gateway extends WorkerProcess, Http {
    * queues → adapters → Redis clients → simulators → private Redis. Every step runs once even
    * if one fails; calling it again returns the same promise.
    */
-  close(): Promise<void>;
+  close(onStep?: ShutdownProgress): Promise<void>;
 }
 
 function retryPolicyOf(tmo: LegacySystemConfig, crm: LegacySystemConfig): RetryPolicy {
@@ -123,9 +132,9 @@ export interface Shutdown {
   /**
    * Runs every registered step in {@link SHUTDOWN_ORDER} (several under one name in the order
    * they were added), each exactly once even if an earlier one threw (failures are logged);
-   * calling it again returns the same promise.
+   * calling it again returns the same promise. `onStep` (of the first call) hears each step.
    */
-  run(): Promise<void>;
+  run(onStep?: ShutdownProgress): Promise<void>;
 }
 
 export function createShutdown(logger: Logger): Shutdown {
@@ -136,15 +145,17 @@ export function createShutdown(logger: Logger): Shutdown {
       if (running) throw new Error(`shutdown already started: cannot add step ${step}`);
       steps.set(step, [...(steps.get(step) ?? []), run]);
     },
-    run() {
+    run(onStep) {
       running ??= (async () => {
         for (const name of SHUTDOWN_ORDER) {
           for (const step of steps.get(name) ?? []) {
+            onStep?.(name, 'start');
             try {
               await step();
             } catch (err) {
               logger.error({ err, step: name }, 'shutdown step failed');
             }
+            onStep?.(name, 'end');
           }
         }
       })();
@@ -153,10 +164,15 @@ export function createShutdown(logger: Logger): Shutdown {
   };
 }
 
-/** The Redis every process uses: REDIS_URL, else the local one, else a private redis-server. */
+/**
+ * The Redis every process uses: REDIS_URL (required in connected mode), else the local one,
+ * else a private redis-server; then the start-up checks (eviction policy, persistence,
+ * plaintext legacy URLs), which refuse an untrustworthy Redis before anything is built on it.
+ */
 export async function buildRedis(config: Config, logger: Logger, shutdown: Shutdown): Promise<ResolvedRedis> {
   const redis = await resolveRedis(config, logger);
   shutdown.add('private redis', () => redis.stop());
+  await runStartupChecks(config, redis.url, logger);
   return redis;
 }
 
@@ -535,12 +551,23 @@ async function buildBatch(
   return batch;
 }
 
-/** Builds with a fresh shutdown list; on failure runs what was registered so far, then rethrows. */
-async function assemble<T>(logger: Logger, build: (shutdown: Shutdown) => Promise<T>): Promise<T & { close(): Promise<void> }> {
+/**
+ * Builds with a fresh shutdown list; on failure runs what was registered so far, then rethrows.
+ * `checkpoint()` (between builders) throws once `signal` is aborted, so a start-up interrupted
+ * by a signal closes what it had started and goes no further.
+ */
+async function assemble<T>(
+  logger: Logger,
+  signal: AbortSignal | undefined,
+  build: (shutdown: Shutdown, checkpoint: () => void) => Promise<T>,
+): Promise<T & { close(onStep?: ShutdownProgress): Promise<void> }> {
   const shutdown = createShutdown(logger);
+  const checkpoint = (): void => signal?.throwIfAborted();
   try {
-    const built = await build(shutdown);
-    return { ...built, close: () => shutdown.run() };
+    checkpoint();
+    const built = await build(shutdown, checkpoint);
+    checkpoint();
+    return { ...built, close: (onStep?: ShutdownProgress) => shutdown.run(onStep) };
   } catch (err) {
     await shutdown.run();
     throw err;
@@ -555,17 +582,19 @@ export interface WorkerProcess extends Legacy, Queues {
   /** the separate Prometheus listener (`METRICS_PORT`), or null when it is off */
   metricsServer: MetricsServer | null;
   /** Stops the workers (finishing current jobs), queues, adapters, simulators, private Redis; once. */
-  close(): Promise<void>;
+  close(onStep?: ShutdownProgress): Promise<void>;
 }
 
 /** A worker-only process: Redis, legacy adapters, queues and workers; no HTTP app, dev keys or idempotency client. */
-export function startWorker(config: Config, logger: Logger): Promise<WorkerProcess> {
-  return assemble(logger, async (shutdown) => {
+export function startWorker(config: Config, logger: Logger, opts: Pick<GatewayOptions, 'signal'> = {}): Promise<WorkerProcess> {
+  return assemble(logger, opts.signal, async (shutdown, checkpoint) => {
     const redis = await buildRedis(config, logger, shutdown);
+    checkpoint();
     const prefix = redisPrefixOf(config);
     await buildEmbeddedBoot(config, redis, prefix, shutdown);
     const metrics = createMetrics();
     const legacy = await buildLegacy(config, logger, metrics, shutdown);
+    checkpoint();
     const services = buildServices(config, legacy, { redis, prefix }, shutdown);
     const queues = buildQueues(
       config,
@@ -607,12 +636,14 @@ export async function warnWhenNoWorker(config: Config, logger: Logger, operation
 
 /** Builds and (by default) starts the gateway described by `config`. */
 export function startGateway(config: Config, logger: Logger, opts: GatewayOptions = {}): Promise<Gateway> {
-  return assemble(logger, async (shutdown) => {
+  return assemble(logger, opts.signal, async (shutdown, checkpoint) => {
     const redis = await buildRedis(config, logger, shutdown);
+    checkpoint();
     const prefix = redisPrefixOf(config);
     await buildEmbeddedBoot(config, redis, prefix, shutdown);
     const metrics = createMetrics();
     const legacy = await buildLegacy(config, logger, metrics, shutdown);
+    checkpoint();
     const services = buildServices(config, legacy, { redis, prefix }, shutdown);
     const runWorkers = opts.workers ?? config.workers.inProcess;
     const queues = buildQueues(config, logger, { redis, prefix, services, circuits: legacy.circuits, runWorkers }, shutdown);
@@ -627,6 +658,7 @@ export function startGateway(config: Config, logger: Logger, opts: GatewayOption
       shutdown,
     );
     const metricsServer = await buildMetricsServer(config, metrics, shutdown);
+    checkpoint();
     if (!runWorkers) await warnWhenNoWorker(config, logger, queues.operations);
     const url = (opts.listen ?? true) ? await listen(config, app, shutdown) : null;
     return { url, app, redis, metrics, metricsServer, devKeys, batch, ...legacy, ...queues };

@@ -1,11 +1,10 @@
 /**
  * Composition root: loadConfig → logger → startGateway (Redis, legacy adapters or embedded
- * simulators, queues/workers, HTTP) → banner; SIGTERM/SIGINT shut it down once, in order.
+ * simulators, queues/workers, HTTP) → banner; SIGTERM/SIGINT shut it down once, in order
+ * (`lifecycle.ts`: the same start-up failure and signal handling as the worker).
  */
-import { ConfigError, describeConfig, loadConfig } from './config.ts';
-import { RedisBinaryMissingError } from './infra/redis-server.ts';
-import { createLogger } from './infra/logger.ts';
 import { startGateway, type Gateway } from './gateway.ts';
+import { runProcess } from './lifecycle.ts';
 
 function banner(gw: Gateway): string {
   const lines = [
@@ -42,56 +41,8 @@ function banner(gw: Gateway): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`legacy-gateway: invalid configuration\n${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-  const logger = createLogger({ level: config.logLevel });
-  // the full (secret-free) configuration is for debugging; at info a one-line summary
-  logger.debug({ config: describeConfig(config) }, 'configuration');
-  logger.info({ mode: config.mode, port: config.port, logLevel: config.logLevel }, 'starting (LOG_LEVEL=debug logs the whole configuration)');
-
-  let gw: Gateway;
-  try {
-    gw = await startGateway(config, logger);
-  } catch (err) {
-    if (err instanceof RedisBinaryMissingError) {
-      process.stderr.write(`legacy-gateway: ${err.message}\n`);
-      process.exit(3);
-    }
-    logger.fatal({ err }, 'start-up failed');
-    process.exit(1);
-  }
-  process.stdout.write(banner(gw));
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) {
-      logger.warn({ signal }, 'already shutting down');
-      return;
-    }
-    stopping = true;
-    logger.info({ signal }, 'shutting down: no new requests, finishing running jobs');
-    void gw.close().then(
-      () => {
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-}
-
-await main();
+await runProcess({
+  name: 'legacy-gateway',
+  start: (config, logger, signal) => startGateway(config, logger, { signal }),
+  onStarted: (gw) => process.stdout.write(banner(gw)),
+});

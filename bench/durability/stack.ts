@@ -56,6 +56,9 @@ export async function startStack(opts: { aof?: boolean } = {}): Promise<Stack> {
         REDIS_URL: redis.url,
         // the benches read the queues and records under this prefix
         REDIS_KEY_PREFIX: 'lgw',
+        // loopback simulators speak plain HTTP; the test Redis has no persistence
+        LEGACY_ALLOW_PLAINTEXT: 'true',
+        REDIS_ALLOW_NO_PERSISTENCE: 'true',
         TMO_URL: legacy.tmoUrl,
         CRM_URL: legacy.crmUrl,
         // the simulators' default credentials

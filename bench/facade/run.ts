@@ -286,6 +286,9 @@ async function startGatewayProcess(backendUrl: string, logLevel: string, label: 
       AUTH_AUDIENCE: keys.audience,
       PAYLOAD_ENCRYPTION_KEYS: `bench:${Buffer.alloc(32, 7).toString('base64')}`,
       REDIS_URL: redis.url,
+      // loopback simulators speak plain HTTP; the bench Redis has no persistence
+      LEGACY_ALLOW_PLAINTEXT: 'true',
+      REDIS_ALLOW_NO_PERSISTENCE: 'true',
       DEV_DATA_DIR: join(workDir, 'dev'),
     },
   });

@@ -14,20 +14,19 @@ import { swaggerUI } from '@hono/swagger-ui';
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
-import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
-import { isGatewayErrorLike } from '../domain/errors/index.ts';
 import type { LastKnownPort } from '../domain/read-model.port.ts';
 import type { Services } from '../domain/services/types.ts';
 import type { Authenticator } from './auth/authenticator.ts';
 import { authenticate, requireScope } from './auth/middleware.ts';
 import { SCOPES } from './auth/scopes.ts';
 import type { ApiEnv } from './env.ts';
+import { handleApiError } from './error-handler.ts';
 import { allowedMethods } from './method-not-allowed.ts';
 import { accessLog } from './middleware/access-log/index.ts';
 import { REQUEST_ID_HEADER, requestId, SAFE_REQUEST_ID } from './middleware/request-id/index.ts';
 import { securityHeaders } from './middleware/security-headers/index.ts';
-import { PROBLEM_CATALOG, problem, problemFromError, problemResponse, type ProblemCode } from './problem.ts';
+import { PROBLEM_CATALOG, problem, problemResponse } from './problem.ts';
 import { healthRoutes, type HealthCheck } from './routes/health.ts';
 import { merchantRoutes } from './routes/merchants.ts';
 import { partnerRoutes } from './routes/partners.ts';
@@ -121,14 +120,6 @@ export interface AppDeps {
 function asArray<T>(v: T | T[] | undefined): T[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
-
-const HTTP_EXCEPTION_CODES: Record<number, ProblemCode> = {
-  400: 'request.malformed_body',
-  401: 'auth.token_invalid',
-  404: 'route.not_found',
-  413: 'request.body_too_large',
-  415: 'request.unsupported_media_type',
-};
 
 /** The API's OpenAPI 3.1 document config. */
 function openApiConfig() {
@@ -306,19 +297,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   app.onError((err, c) => onError(err, c));
 
   function onError(err: unknown, c: Context<ApiEnv>): Response {
-    const log = (c.get('logger') as Logger | undefined) ?? deps.logger;
-    if (err instanceof HTTPException) {
-      const code = HTTP_EXCEPTION_CODES[err.status] ?? (err.status >= 500 ? 'internal.error' : 'request.validation_failed');
-      if (err.status >= 500) log.error({ err }, 'request failed');
-      return problemResponse(c, { ...problem(code), status: err.status });
-    }
-    const mapped = problemFromError(err);
-    if (mapped.serverSide) {
-      // domain errors log their safe JSON (no cause chain: it may hold secrets)
-      if (isGatewayErrorLike(err)) log.warn({ error: (err as { toJSON?: () => unknown }).toJSON?.() ?? { kind: err.kind, code: err.code } }, 'request failed');
-      else log.error({ err }, 'unexpected error');
-    }
-    return problemResponse(c, mapped.init);
+    return handleApiError(err, c, deps.logger);
   }
 
   return app;

@@ -51,7 +51,7 @@ export function pingRedis(host: string, port: number, timeoutMs = 500): Promise<
 
 /**
  * Decides which Redis the gateway uses (embedded-friendly default):
- * 1. `REDIS_URL` when set;
+ * 1. `REDIS_URL` when set (connected mode: only that, or an error);
  * 2. else a Redis answering PING on 127.0.0.1:6379 (logged, since it is shared with whatever
  *    else uses it);
  * 3. else a private `redis-server` on a free loopback port, stopped by `stop()`.
@@ -60,7 +60,7 @@ export function pingRedis(host: string, port: number, timeoutMs = 500): Promise<
  *   message says how to install Redis or set REDIS_URL.
  */
 export async function resolveRedis(
-  config: Pick<Config, 'redisUrl'>,
+  config: Pick<Config, 'redisUrl'> & { mode?: Config['mode'] },
   logger: Logger,
   options: ResolveRedisOptions = {},
 ): Promise<ResolvedRedis> {
@@ -68,6 +68,10 @@ export async function resolveRedis(
   if (config.redisUrl !== undefined) {
     logger.info({ redis: 'env' }, 'using the Redis from REDIS_URL');
     return { url: config.redisUrl, source: 'env', stop: noop };
+  }
+  if (config.mode === 'connected') {
+    // loadConfig already refuses this; never fall back to a guessed or private Redis here
+    throw new Error('REDIS_URL is required in connected mode');
   }
   const localUrl = options.localUrl ?? 'redis://127.0.0.1:6379';
   const local = new URL(localUrl);

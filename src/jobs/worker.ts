@@ -69,7 +69,7 @@ export function createWorkers(opts: CreateWorkersOptions): Workers {
       if (job) void onFinalFailure(rt, job, err);
     });
     // Without a listener, a Redis hiccup would be an unhandled 'error' event.
-    w.on('error', (err) => rt.logger.error({ err: { name: err.name }, system }, 'worker error'));
+    w.on('error', (err) => rt.logger.error({ err, system }, 'worker error'));
     return w;
   });
 
@@ -237,6 +237,6 @@ async function onFinalFailure(rt: OperationsRuntime, job: Job<OperationJobData>,
     const next = rt.runner.upcoming(op);
     await park(rt, op, error, next.system, next.name, stalled ? 'stalled' : 'attempts_exhausted');
   } catch (e) {
-    rt.logger.error({ err: { name: (e as Error).name }, operationId: job.data.operationId }, 'could not dead-letter a failed job');
+    rt.logger.error({ err: e, operationId: job.data.operationId }, 'could not dead-letter a failed job');
   }
 }

@@ -87,6 +87,9 @@ export async function connectedSetup(legacy: { tmo: { url: string }; crm: { url:
     HOST: '127.0.0.1',
     LOG_LEVEL: 'debug',
     REDIS_URL: redisUrl,
+    // loopback simulators speak plain HTTP; the test Redis has no persistence
+    LEGACY_ALLOW_PLAINTEXT: 'true',
+    REDIS_ALLOW_NO_PERSISTENCE: 'true',
     TMO_URL: legacy.tmo.url,
     TMO_USERNAME: LEGACY_CREDENTIALS.tmo.username,
     TMO_PASSWORD: LEGACY_CREDENTIALS.tmo.password,

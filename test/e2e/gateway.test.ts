@@ -72,6 +72,9 @@ beforeAll(async () => {
     REDIS_URL: inject('redisUrl'),
     // its own key space: other connected gateways in this test run share the Redis database
     REDIS_KEY_PREFIX: 'e2e',
+    // loopback simulators speak plain HTTP; the test Redis has no persistence
+    LEGACY_ALLOW_PLAINTEXT: 'true',
+    REDIS_ALLOW_NO_PERSISTENCE: 'true',
     TMO_URL: tmo.url,
     TMO_USERNAME: TMO_CREDS.username,
     TMO_PASSWORD: TMO_CREDS.password,

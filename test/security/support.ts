@@ -66,9 +66,7 @@ export async function startHostileGateway(
   const tmo = await startCaptureServer();
   const crm = await startCaptureServer();
   const setup = await connectedSetup({ tmo, crm }, redisUrl, {
-    LEGACY_ALLOW_PLAINTEXT: 'true',
     REDIS_KEY_PREFIX: `sec${randomBytes(4).toString('hex')}`,
-    REDIS_ALLOW_NO_PERSISTENCE: 'true',
     ...opts.env,
   });
   const { logger, log } = memoryLogger(opts.name);

@@ -74,7 +74,7 @@ export function adapterControls(
         try {
           step();
         } catch (err) {
-          logger?.error({ system, event: 'close_failed', err: (err as Error)?.name }, `${system.toUpperCase()} adapter close step failed`);
+          logger?.error({ system, event: 'close_failed', err }, `${system.toUpperCase()} adapter close step failed`);
         }
       }
     },
@@ -153,7 +153,7 @@ export function createResilience(opts: {
       try {
         l(change);
       } catch (err) {
-        logger?.error({ event: 'circuit_listener_failed', system, err: (err as Error)?.name }, 'circuit listener threw');
+        logger?.error({ event: 'circuit_listener_failed', system, err }, 'circuit listener threw');
       }
     }
   };

@@ -16,8 +16,8 @@ export type AuthFailureReason = 'invalid' | 'expired' | 'unavailable';
 /** Thrown by an `Authenticator`. `message` is safe to show: it never includes the token. */
 export class AuthError extends Error {
   readonly reason: AuthFailureReason;
-  constructor(reason: AuthFailureReason, message: string) {
-    super(message);
+  constructor(reason: AuthFailureReason, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'AuthError';
     this.reason = reason;
   }
@@ -122,11 +122,11 @@ function toAuthError(err: unknown): AuthError {
   if (err instanceof joseErrors.JWKSNoMatchingKey) return new AuthError('invalid', 'The token was not signed by a trusted key.');
   if (err instanceof joseErrors.JOSEAlgNotAllowed) return new AuthError('invalid', 'The token signature algorithm is not accepted.');
   if (err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid) {
-    return new AuthError('unavailable', 'The signing keys could not be loaded.');
+    return new AuthError('unavailable', 'The signing keys could not be loaded.', { cause: err });
   }
   if (err instanceof joseErrors.JOSEError) return new AuthError('invalid', 'The token is malformed.');
-  // fetch failures of a remote JWKS and anything unexpected: not the caller's fault
-  return new AuthError('unavailable', 'The signing keys could not be loaded.');
+  // fetch failures of a remote JWKS and anything unexpected: not the caller's fault (logged with the cause)
+  return new AuthError('unavailable', 'The signing keys could not be loaded.', { cause: err });
 }
 
 /**

@@ -35,7 +35,7 @@ export function authenticate(authenticator: Authenticator): MiddlewareHandler<Ap
       const reason = err instanceof Error && 'reason' in err ? (err as { reason: unknown }).reason : 'invalid';
       const message = err instanceof Error && err.name === 'AuthError' ? err.message : 'The token is not valid.';
       if (reason === 'unavailable') {
-        c.get('logger').error({ err: { name: (err as Error).name, message } }, 'token verification unavailable');
+        c.get('logger').error({ err }, 'token verification unavailable');
         return problemResponse(c, problem('auth.unavailable', { headers: { 'Retry-After': '5' } }));
       }
       const code = reason === 'expired' ? 'auth.token_expired' : 'auth.token_invalid';

@@ -178,6 +178,9 @@ describe('ops API: dead letters', () => {
     const noReason = await call(a, `/ops/dead-letters/${id}/discard`, { method: 'POST', body: {} });
     expect(noReason.status).toBe(422);
     expect(noReason.json).toMatchObject({ code: 'request.validation_failed' });
+    const forged = await call(a, `/ops/dead-letters/${id}/discard`, { method: 'POST', body: { reason: 'ok\u2028{"level":60,"msg":"forged"}' } });
+    expect(forged.status).toBe(422);
+    expect(forged.json.errors).toEqual([{ field: 'reason', reason: expect.stringMatching(/line separators/) as unknown }]);
 
     const ok = await call(a, `/ops/dead-letters/${id}/discard`, { method: 'POST', body: { reason: 'merchant withdrew, ticket OPS-42' }, sub: 'alice' });
     expect(ok.status).toBe(200);

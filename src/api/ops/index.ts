@@ -14,7 +14,8 @@ import type { DeadLetter, DeadLetters } from '../../jobs/dead-letters.ts';
 import type { Operations } from '../../jobs/operations.ts';
 import { LEGACY_SYSTEMS } from '../../jobs/types.ts';
 import type { ApiEnv } from '../env.ts';
-import { problemFromError, problemResponse } from '../problem.ts';
+import { handleApiError } from '../error-handler.ts';
+import { freeText } from '../schemas/common.ts';
 import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
 import { validationHook } from '../validation.ts';
 import type { TermstatImporter } from '../../jobs/batch/termstat-import.ts';
@@ -128,7 +129,7 @@ const RetryAllResultSchema = z
   })
   .openapi('DeadLetterRetryAll');
 
-const DiscardBody = z.object({ reason: z.string().trim().min(3).max(500) }).strict();
+const DiscardBody = z.object({ reason: freeText(500, 3) }).strict();
 
 const AuditEntrySchema = z
   .object({
@@ -180,7 +181,7 @@ export function createOpsApp(deps: OpsAppDeps): OpenAPIHono<ApiEnv> {
   const write = requireScope(OPS_WRITE);
   const tags = ['Operations (ops)'];
 
-  app.onError((err, c) => problemResponse(c, problemFromError(err).init));
+  app.onError((err, c) => handleApiError(err, c));
 
   const list = createRoute({
     method: 'get',

@@ -2,8 +2,9 @@ import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Operations } from '../../jobs/operations.ts';
 import { OPERATION_KINDS, type OperationKind } from '../../jobs/types.ts';
 import type { ApiEnv } from '../env.ts';
+import { handleApiError } from '../error-handler.ts';
 import { NotFoundError } from '../../domain/errors/index.ts';
-import { PROBLEM_TYPE_BASE, ProblemError, problem, problemFromError, problemResponse } from '../problem.ts';
+import { PROBLEM_TYPE_BASE, ProblemError, problem, problemFromError } from '../problem.ts';
 import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
 import { validationHook } from '../validation.ts';
 import { json } from '../schemas/common.ts';
@@ -75,7 +76,7 @@ const OperationSchema = z
  */
 export function createOperationsApp(deps: OperationsAppDeps): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
-  app.onError((err, c) => problemResponse(c, problemFromError(err).init));
+  app.onError((err, c) => handleApiError(err, c));
 
   const route = createRoute({
     method: 'get',

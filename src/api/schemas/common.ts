@@ -40,11 +40,27 @@ export const phone = z
   .regex(/^\+?[0-9][0-9 ]{4,18}[0-9]$/, 'must be a phone number: digits and spaces, optional leading +, 6–20 characters')
   .openapi({ example: '+39 02 1234567' });
 
-export const legalName = z
-  .string()
-  .overwrite((s) => s.trim())
-  .min(1, 'must not be empty')
-  .max(200, 'must be at most 200 characters')
+/**
+ * Characters no name or address needs and that make stored text lie or break what reads it:
+ * C0 controls, DEL, C1 controls, bidirectional embeddings, overrides, isolates and marks
+ * (U+202E shows `Srl evil` as `live lrS`), line and paragraph separators (U+2028/9 end a line
+ * in logs and JavaScript), and unpaired surrogates (not text at all).
+ */
+const UNSAFE_TEXT = /[\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export const UNSAFE_TEXT_REASON = 'must not contain control characters, line separators or bidirectional formatting characters';
+
+/** A trimmed, single-line free-text field of `min`–`max` characters without {@link UNSAFE_TEXT}. */
+export function freeText(max: number, min = 1) {
+  return z
+    .string()
+    .overwrite((s) => s.trim())
+    .min(min, min === 1 ? 'must not be empty' : `must be at least ${min} characters`)
+    .max(max, `must be at most ${max} characters`)
+    .refine((s) => !UNSAFE_TEXT.test(s), UNSAFE_TEXT_REASON);
+}
+
+export const legalName = freeText(200)
   .openapi({ example: 'Caffè Società Srl', description: '1–200 characters. The terminal system keeps an upper-case ASCII version truncated to 40 characters.' });
 
 
@@ -66,8 +82,8 @@ export const country = z
   .openapi({ example: 'IT', description: 'ISO 3166-1 alpha-2.', pattern: '^[A-Z]{2}$' });
 
 export const addressFields = {
-  line1: z.string().overwrite((s) => s.trim()).min(1, 'must not be empty').max(200, 'must be at most 200 characters').openapi({ example: 'Via Roma 1' }),
-  city: z.string().overwrite((s) => s.trim()).min(1, 'must not be empty').max(100, 'must be at most 100 characters').openapi({ example: 'Milano' }),
+  line1: freeText(200).openapi({ example: 'Via Roma 1' }),
+  city: freeText(100).openapi({ example: 'Milano' }),
   postalCode: z.string().regex(/^\d{5}$/, 'must be 5 digits').openapi({ example: '20121', description: 'CAP: 5 digits.' }),
   province: z.string().overwrite(upperTrim).regex(/^[A-Z]{2}$/, 'must be 2 letters').openapi({ example: 'MI', description: 'Two-letter province code (sigla).' }),
   country,
