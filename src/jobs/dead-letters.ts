@@ -96,6 +96,9 @@ export interface DeadLetters {
 
 // KEYS[1] dead letter hash. ARGV[1] now, ARGV[2] retention (ms). Open or retrying → resolved (and
 // expires after the retention); anything else untouched.
+/** How long a resolved or discarded dead letter stays readable (OPERATION_RETENTION_DAYS, 30 days, by default). */
+export const DEFAULT_CLOSED_TTL_MS = 30 * 86_400_000;
+
 const RESOLVE_LUA = `
 local s = redis.call('hget', KEYS[1], 'state')
 if s == 'open' or s == 'retrying' then
@@ -166,7 +169,7 @@ export function createDeadLetters(deps: {
   closedTtlMs?: number;
 }): DeadLetters {
   const { redis, keys, store, queues, audit, cipher } = deps;
-  const closedTtlMs = deps.closedTtlMs ?? 30 * 86_400_000;
+  const closedTtlMs = deps.closedTtlMs ?? DEFAULT_CLOSED_TTL_MS;
 
   /**
    * Removes index entries whose dead letter has expired. An expired one was closed at least the
@@ -463,7 +466,11 @@ export async function recordBatchDeadLetter(
   return id;
 }
 
-/** A corrected batch file was applied: its open dead letters are resolved. */
-export async function resolveBatchDeadLetter(redis: Redis, keys: Keys, id: string): Promise<void> {
-  await redis.eval(RESOLVE_LUA, 1, keys.deadLetter(id), new Date().toISOString());
+/**
+ * A corrected batch file was applied: its open dead letters are resolved, and expire after
+ * `closedTtlMs` like every closed dead letter (the script needs the TTL: without it Redis refused
+ * the call and the corrected snapshot's import failed).
+ */
+export async function resolveBatchDeadLetter(redis: Redis, keys: Keys, id: string, closedTtlMs = DEFAULT_CLOSED_TTL_MS): Promise<void> {
+  await redis.eval(RESOLVE_LUA, 1, keys.deadLetter(id), new Date().toISOString(), String(closedTtlMs));
 }
