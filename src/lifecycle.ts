@@ -55,7 +55,7 @@ export async function runProcess<P extends Closable>(opts: RunProcessOptions<P>)
   const logger = opts.role === undefined ? base : base.child({ role: opts.role });
   // the full (secret-free) configuration is for debugging; at info a one-line summary
   logger.debug({ config: describeConfig(config) }, 'configuration');
-  logger.info({ mode: config.mode, port: config.port, logLevel: config.logLevel }, 'starting (LOG_LEVEL=debug logs the whole configuration)');
+  logger.info({ mode: config.mode, port: config.port, logLevel: config.logLevel, fullConfig: 'at LOG_LEVEL=debug' }, 'starting');
 
   const starting = new AbortController();
   let gw: P | undefined;
