@@ -12,6 +12,15 @@ export const TERMINAL_ID = /^[A-Z0-9]{8}$/;
 
 const upperTrim = (s: string): string => s.trim().toUpperCase();
 
+/**
+ * Characters no name or address may hold (issue 7): C0 controls (tab and line breaks included),
+ * DEL, C1 controls, the bidi embeddings/overrides/isolates and marks, and the Unicode line and
+ * paragraph separators — they spoof what an operator reads and break legacy's fixed formats.
+ */
+const UNSAFE_TEXT = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/u;
+const safeText = (s: string): boolean => !UNSAFE_TEXT.test(s);
+const SAFE_TEXT_REASON = 'must not contain control characters, line breaks or bidirectional overrides';
+
 export const vatNumber = z
   .string()
   .overwrite((s) => s.trim())
@@ -45,6 +54,7 @@ export const legalName = z
   .overwrite((s) => s.trim())
   .min(1, 'must not be empty')
   .max(200, 'must be at most 200 characters')
+  .refine(safeText, SAFE_TEXT_REASON)
   .openapi({ example: 'Caffè Società Srl', description: '1–200 characters. The terminal system keeps an upper-case ASCII version truncated to 40 characters.' });
 
 
@@ -66,8 +76,8 @@ export const country = z
   .openapi({ example: 'IT', description: 'ISO 3166-1 alpha-2.', pattern: '^[A-Z]{2}$' });
 
 export const addressFields = {
-  line1: z.string().overwrite((s) => s.trim()).min(1, 'must not be empty').max(200, 'must be at most 200 characters').openapi({ example: 'Via Roma 1' }),
-  city: z.string().overwrite((s) => s.trim()).min(1, 'must not be empty').max(100, 'must be at most 100 characters').openapi({ example: 'Milano' }),
+  line1: z.string().overwrite((s) => s.trim()).min(1, 'must not be empty').max(200, 'must be at most 200 characters').refine(safeText, SAFE_TEXT_REASON).openapi({ example: 'Via Roma 1' }),
+  city: z.string().overwrite((s) => s.trim()).min(1, 'must not be empty').max(100, 'must be at most 100 characters').refine(safeText, SAFE_TEXT_REASON).openapi({ example: 'Milano' }),
   postalCode: z.string().regex(/^\d{5}$/, 'must be 5 digits').openapi({ example: '20121', description: 'CAP: 5 digits.' }),
   province: z.string().overwrite(upperTrim).regex(/^[A-Z]{2}$/, 'must be 2 letters').openapi({ example: 'MI', description: 'Two-letter province code (sigla).' }),
   country,
