@@ -62,6 +62,11 @@ export interface JwtAuthenticatorOptions {
 }
 
 export const DEFAULT_SUBJECT_CLAIM = 'sub';
+/**
+ * Longest token verified (characters). Real access tokens are a few hundred bytes to a few KB;
+ * anything longer is refused before it is parsed, cached or its signature checked.
+ */
+export const MAX_TOKEN_LENGTH = 8192;
 
 /** Bounds of the verified-token cache. */
 export interface VerifiedTokenCacheOptions {
@@ -164,6 +169,7 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
 
   return {
     async authenticate(token: string): Promise<Principal> {
+      if (token.length > MAX_TOKEN_LENGTH) throw new AuthError('invalid', 'The token is too long.');
       const at = now();
       const hit = verified.get(token);
       if (hit !== undefined) {

@@ -1,6 +1,6 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Operations } from '../../jobs/operations.ts';
-import { OPERATION_KINDS, type OperationKind } from '../../jobs/types.ts';
+import { OPERATION_KINDS } from '../../jobs/types.ts';
 import type { ApiEnv } from '../env.ts';
 import { handleApiError } from '../error-handler.ts';
 import { NotFoundError } from '../../domain/errors/index.ts';
@@ -8,20 +8,6 @@ import { PROBLEM_TYPE_BASE, ProblemError, problem, problemFromError } from '../p
 import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
 import { validationHook } from '../validation.ts';
 import { json } from '../schemas/common.ts';
-
-/**
- * Who may read an operation: the read scope of its resource family, or `ops:read`, or the
- * principal that submitted it (a client holding only `merchants:write` must still be able to
- * poll the 202 it got).
- */
-export const OPERATION_READ_SCOPES: Record<OperationKind, string> = {
-  'merchant.onboard': 'merchants:read',
-  'merchant.update': 'merchants:read',
-  'partner.create': 'partners:read',
-  'terminal.order': 'terminals:read',
-  'terminal.status': 'terminals:read',
-  'terminal.settings': 'terminals:read',
-};
 
 export interface OperationsAppDeps {
   operations: Pick<Operations, 'getWithOwner' | 'deadLetters'>;
@@ -86,8 +72,8 @@ export function createOperationsApp(deps: OperationsAppDeps): OpenAPIHono<ApiEnv
     summary: 'Status of an accepted write',
     description:
       'A write answered 202 points here (`Location`). `status` is queued, running, succeeded (see `resource`) or failed ' +
-      '(see `problem`). Readable by the submitter, with the read scope of the resource family ' +
-      '(merchants:read, partners:read, terminals:read) or with `ops:read`.',
+      '(see `problem`). Readable by the submitter (the token subject that made the write) or with `ops:read`; ' +
+      'for anyone else it does not exist (404), so one client never learns of or reads another\'s writes.',
     security: [{ bearerAuth: [] }],
     request: { params: z.object({ operationId: z.string().regex(/^op_[0-9a-f]{32}$/) }) },
     responses: {
@@ -102,10 +88,9 @@ export function createOperationsApp(deps: OperationsAppDeps): OpenAPIHono<ApiEnv
     const principal = c.get('principal') as ApiEnv['Variables']['principal'] | undefined;
     if (!principal) throw new ProblemError(problem('auth.token_missing'));
     const { view, principal: owner } = found;
-    const scope = OPERATION_READ_SCOPES[view.kind];
-    const allowed = principal.subject === owner || principal.scopes.has(scope) || principal.scopes.has('ops:read');
-    if (!allowed) {
-      throw new ProblemError(problem('auth.insufficient_scope', { detail: `Reading this operation requires the scope \`${scope}\`.` }));
+    // Another client's operation answers exactly like a missing one: no existence oracle.
+    if (principal.subject !== owner && !principal.scopes.has('ops:read')) {
+      throw new NotFoundError('operation.not_found', 'No operation with this id.');
     }
     if (view.resource && view.status === 'succeeded') c.header('Location', view.resource.href);
     const mapped = view.problem ? problemFromError({ ...view.problem, message: view.problem.detail, fields: view.problem.errors ?? [] }).init : null;
