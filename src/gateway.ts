@@ -585,17 +585,23 @@ export interface WorkerProcess extends Legacy, Queues {
   close(onStep?: ShutdownProgress): Promise<void>;
 }
 
+/** What every process builds first: Redis (checked), its key prefix, metrics, the legacy systems and the services over them. */
+async function buildCore(config: Config, logger: Logger, shutdown: Shutdown, checkpoint: () => void) {
+  const redis = await buildRedis(config, logger, shutdown);
+  checkpoint();
+  const prefix = redisPrefixOf(config);
+  await buildEmbeddedBoot(config, redis, prefix, shutdown);
+  const metrics = createMetrics();
+  const legacy = await buildLegacy(config, logger, metrics, shutdown);
+  checkpoint();
+  const services = buildServices(config, legacy, { redis, prefix }, shutdown);
+  return { redis, prefix, metrics, legacy, services };
+}
+
 /** A worker-only process: Redis, legacy adapters, queues and workers; no HTTP app, dev keys or idempotency client. */
 export function startWorker(config: Config, logger: Logger, opts: Pick<GatewayOptions, 'signal'> = {}): Promise<WorkerProcess> {
   return assemble(logger, opts.signal, async (shutdown, checkpoint) => {
-    const redis = await buildRedis(config, logger, shutdown);
-    checkpoint();
-    const prefix = redisPrefixOf(config);
-    await buildEmbeddedBoot(config, redis, prefix, shutdown);
-    const metrics = createMetrics();
-    const legacy = await buildLegacy(config, logger, metrics, shutdown);
-    checkpoint();
-    const services = buildServices(config, legacy, { redis, prefix }, shutdown);
+    const { redis, prefix, metrics, legacy, services } = await buildCore(config, logger, shutdown, checkpoint);
     const queues = buildQueues(
       config,
       logger,
@@ -637,14 +643,7 @@ export async function warnWhenNoWorker(config: Config, logger: Logger, operation
 /** Builds and (by default) starts the gateway described by `config`. */
 export function startGateway(config: Config, logger: Logger, opts: GatewayOptions = {}): Promise<Gateway> {
   return assemble(logger, opts.signal, async (shutdown, checkpoint) => {
-    const redis = await buildRedis(config, logger, shutdown);
-    checkpoint();
-    const prefix = redisPrefixOf(config);
-    await buildEmbeddedBoot(config, redis, prefix, shutdown);
-    const metrics = createMetrics();
-    const legacy = await buildLegacy(config, logger, metrics, shutdown);
-    checkpoint();
-    const services = buildServices(config, legacy, { redis, prefix }, shutdown);
+    const { redis, prefix, metrics, legacy, services } = await buildCore(config, logger, shutdown, checkpoint);
     const runWorkers = opts.workers ?? config.workers.inProcess;
     const queues = buildQueues(config, logger, { redis, prefix, services, circuits: legacy.circuits, runWorkers }, shutdown);
     const termstat = buildTermstat(config, logger, { redis, prefix, metrics, files: legacy.fileExchange.files, poll: runWorkers }, shutdown);
