@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLocalFolderFiles } from '../../src/adapters/files/local-folder.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { createTmoBatch, type TmoBatch } from '../../src/simulators/tmo-batch/index.ts';
+import { merchantSeed } from '../../src/simulators/test-support.ts';
 import { createCapturedLogger } from '../support/log-capture.ts';
 import { configOnFreePort, connectedSetup, flushDb, redisOnDb, startLegacy, waitFor, type ConnectedSetup, type Legacy } from './support.ts';
 
@@ -46,17 +47,7 @@ afterAll(async () => {
 describe('acceptance: terminal settings through the nightly file', () => {
   it('when settings are put and exported on demand, then TMO applies them once and the operation ends succeeded', async () => {
     if (!gw?.url || !legacy || !setup || !batch) throw new Error('set-up failed');
-    const mid = legacy.tmo.state.seedMerchant({
-      VAT_NO: '12312312312',
-      MERCH_NAME: 'BAR ACCEPTANCE',
-      MCC: '5812',
-      ADDR_LINE: 'VIA ROMA 1',
-      CITY: 'MILANO',
-      ZIP: '20121',
-      PROV: 'MI',
-      COUNTRY: 'IT',
-      CRM_REF: 'C000000001',
-    });
+    const mid = legacy.tmo.state.seedMerchant({ ...merchantSeed('12312312312'), MERCH_NAME: 'BAR ACCEPTANCE' });
     const tid = legacy.tmo.state.seedTerminal(mid, { STATUS: 'AC' });
     const token = await setup.keys.signToken(['terminals:read', 'terminals:write', 'ops:read', 'ops:write'], { subject: 'client-settings' });
     const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };

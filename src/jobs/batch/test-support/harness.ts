@@ -15,6 +15,7 @@ import { createOperations, type Operations } from '../../operations.ts';
 import { FakeCircuits, testCipher } from '../../test-support/harness.ts';
 import { createBatchExport, type BatchExport, type BatchExportConfig } from '../index.ts';
 import type { ExportHookPoint } from '../exchange.ts';
+import { merchantSeed } from '../../../simulators/test-support.ts';
 
 const STATUS = { PE: 'pending', AC: 'active', SU: 'suspended', DC: 'decommissioned' } as const;
 
@@ -112,17 +113,7 @@ export async function batchHarness(
     batch,
     seedTerminals(count, status = 'AC') {
       vat += 1;
-      mid ??= tmo.seedMerchant({
-        VAT_NO: String(vat),
-        MERCH_NAME: 'BAR CENTRALE',
-        MCC: '5812',
-        ADDR_LINE: 'VIA ROMA 1',
-        CITY: 'MILANO',
-        ZIP: '20121',
-        PROV: 'MI',
-        COUNTRY: 'IT',
-        CRM_REF: 'C000000001',
-      });
+      mid ??= tmo.seedMerchant(merchantSeed(String(vat)));
       return Array.from({ length: count }, () => tmo.seedTerminal(mid ?? '', { STATUS: status }));
     },
     async put(terminalId, settings = {}) {
