@@ -15,6 +15,7 @@ import { createApp } from './api/app.ts';
 import { createJwtAuthenticator } from './api/auth/authenticator.ts';
 import { ensureDevKeys, type DevKeys } from './api/auth/dev-keys.ts';
 import { requireScope } from './api/auth/middleware.ts';
+import { rateLimit } from './api/middleware/rate-limit/index.ts';
 import { createIdempotencyMiddleware } from './api/idempotency/index.ts';
 import { createBatchOpsApp } from './api/ops/batch.ts';
 import { createOpsApp, createOperationsApp } from './api/ops/index.ts';
@@ -114,6 +115,7 @@ export const SHUTDOWN_ORDER = [
   'crm adapter',
   'file exchange',
   'idempotency redis',
+  'rate limit redis',
   'metrics server',
   'embedded keys',
   'pacing redis',
@@ -442,6 +444,7 @@ export async function buildHttpApp(
   const app = createApp({
     services: deps.services,
     auth,
+    ...(config.rateLimit ? { rateLimit: buildRateLimit(config.rateLimit, logger, deps, shutdown) } : {}),
     logger,
     lastKnown,
     bodyLimitBytes: config.bodyLimitBytes,
@@ -493,6 +496,38 @@ export async function buildHttpApp(
     pagePrefixes: ['/ops/queues'],
   });
   return { app, devKeys };
+}
+
+/**
+ * The inbound rate limits (`RATE_LIMIT_*`), shared by every instance through Redis under the
+ * deployment's hash tag (`{p}:rl:<group>:<subject>`). Their own client with a short command
+ * timeout: a slow Redis must not hold up reads for long; on failure the middleware counts in
+ * memory (docs/DECISIONS.md), counted by `lgw_rate_limit_fallback_total` and warned at most
+ * once a minute.
+ */
+function buildRateLimit(
+  limits: NonNullable<Config['rateLimit']>,
+  logger: Logger,
+  deps: { redis: ResolvedRedis; prefix: string; metrics: Metrics },
+  shutdown: Shutdown,
+) {
+  const client = new Redis(deps.redis.url, redisClientOptions('commands', 500));
+  client.on('error', () => undefined); // reported by the fallback counter and warning below
+  shutdown.add('rate limit redis', () => client.quit());
+  let warnedAt = 0;
+  return rateLimit({
+    redis: client,
+    keyPrefix: `${createKeys(deps.prefix).prefix}:rl`,
+    windowSeconds: limits.windowSeconds,
+    limits: { read: limits.read, write: limits.write, 'ops-read': limits.opsRead, 'ops-write': limits.opsWrite },
+    onLimited: (group) => deps.metrics.rateLimit.limited(group),
+    onError: (err) => {
+      deps.metrics.rateLimit.fallback();
+      if (Date.now() - warnedAt < 60_000) return;
+      warnedAt = Date.now();
+      logger.warn({ err }, 'rate limits: Redis failed, counting in this process only (each instance holds the limit on its own)');
+    },
+  });
 }
 
 /**
