@@ -552,7 +552,11 @@ function buildRateLimit(
     keyPrefix: `${createKeys(deps.prefix).prefix}:rl`,
     windowSeconds: limits.windowSeconds,
     limits: { read: limits.read, write: limits.write, 'ops-read': limits.opsRead, 'ops-write': limits.opsWrite },
-    onLimited: (group) => deps.metrics.rateLimit.limited(group),
+    onLimited: (group, subject) => {
+      deps.metrics.rateLimit.limited(group);
+      // names the client (token subject, as in the audit trail); the access log line does not
+      logger.info({ group, subject }, 'rate limited');
+    },
     onError: (err) => {
       deps.metrics.rateLimit.fallback();
       if (Date.now() - warnedAt < 60_000) return;

@@ -29,8 +29,8 @@ export interface RateLimitOptions {
   windowSeconds?: number;
   /** told when Redis failed and the request was counted in this process's memory instead */
   onError?: (err: unknown) => void;
-  /** told on every refusal (metrics) */
-  onLimited?: (group: RateLimitGroup) => void;
+  /** told on every refusal (metrics: the group only; the subject is for the log) */
+  onLimited?: (group: RateLimitGroup, subject: string) => void;
 }
 
 /** The group of a request: `/ops/*` or the API, reads (GET/HEAD) or writes. */
@@ -85,7 +85,7 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<ApiEnv> {
       res = await consume(limiter, principal.subject);
     } catch (err) {
       if (!(err instanceof RateLimiterRes)) throw err;
-      opts.onLimited?.(group);
+      opts.onLimited?.(group, principal.subject);
       const retryAfter = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
       return problemResponse(
         c,
