@@ -320,6 +320,13 @@ describe('loadConfig: TLS to the legacy systems', () => {
     expect(c.crm.tls).toEqual({ caFile: undefined, clientCertFile: '/etc/lgw/crm.crt', clientKeyFile: '/etc/lgw/crm.key' });
   });
 
+  it.each<[NodeJS.ProcessEnv, string]>([
+    [{ TMO_CA_FILE: '/etc/lgw/ca.pem' }, 'embedded mode'],
+    [{ ...CONNECTED, TMO_URL: 'http://tmo.example.test/ws', LEGACY_ALLOW_PLAINTEXT: 'true', TMO_CA_FILE: '/etc/lgw/ca.pem' }, 'an http:// URL'],
+  ])('when TMO_CA_FILE is set with %o (%s), then it is reported as having no effect', (env, _label) => {
+    expect(errorOf(env).issues).toContainEqual({ variable: 'TMO_CA_FILE', message: 'applies only to an https:// TMO_URL' });
+  });
+
   it('when a client certificate is set without its key, then CLIENT_KEY_FILE is reported', () => {
     expect(errorOf({ ...CONNECTED, TMO_CLIENT_CERT_FILE: '/etc/lgw/tmo.crt' }).issues).toContainEqual({
       variable: 'TMO_CLIENT_KEY_FILE',

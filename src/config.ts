@@ -577,6 +577,11 @@ function crossIssues(env: NodeJS.ProcessEnv): ConfigIssue[] {
     if (has(`${p}_CLIENT_CERT_FILE`) !== has(`${p}_CLIENT_KEY_FILE`)) {
       issues.push({ variable: `${p}_CLIENT_KEY_FILE`, message: `set ${p}_CLIENT_CERT_FILE and ${p}_CLIENT_KEY_FILE together (mutual TLS) or neither` });
     }
+    const tlsVar = [`${p}_CA_FILE`, `${p}_CLIENT_CERT_FILE`, `${p}_CLIENT_KEY_FILE`].find(has);
+    // a TLS setting that would silently do nothing is a mistake worth stopping for
+    if (tlsVar !== undefined && !/^\s*https:/i.test(env[`${p}_URL`] ?? '')) {
+      issues.push({ variable: tlsVar, message: `applies only to an https:// ${p}_URL` });
+    }
   }
   if (has('AUTH_JWKS_URL') && has('AUTH_JWKS_FILE')) {
     issues.push({ variable: 'AUTH_JWKS_FILE', message: 'set AUTH_JWKS_URL or AUTH_JWKS_FILE, not both' });
