@@ -38,7 +38,7 @@
  * | `TMO_RETRY_BACKOFF_MS`, `CRM_…` | `2000` | queued writes: base of the exponential backoff (with jitter) |
  * | `TMO_RETRY_MAX_AGE_MS`, `CRM_…` | `3600000` | queued writes: give up (dead letter) once a job is this old |
  * | `TMO_MAX_RATE_PER_S`, `CRM_…` | `0` (unlimited) | queued writes: most legacy operations per second started by all workers together (shared through Redis), so a backlog drains at the legacy system's pace (0–100000) |
- * | `TMO_CA_FILE`, `CRM_…` | — (the system's trust store) | PEM bundle of the CA(s) that sign the legacy system's TLS certificate (a private CA); replaces Node's default CAs for that system |
+ * | `TMO_CA_FILE`, `CRM_…` | — (the system's trust store) | with an `https://` URL only: PEM bundle of the CA(s) that sign the legacy system's TLS certificate (a private CA); replaces Node's default CAs for that system |
  * | `TMO_CLIENT_CERT_FILE`, `CRM_…` | — | PEM client certificate (chain) for mutual TLS; set together with the key |
  * | `TMO_CLIENT_KEY_FILE`, `CRM_…` | — | PEM private key of that certificate (unencrypted; file mode 0600) |
  * | `LEGACY_TIME_ZONE` | `Europe/Rome` | IANA zone the legacy dates and times are in (checked with `Intl`) |
