@@ -57,6 +57,7 @@ describe('loadConfig', () => {
       breaker: { errorThresholdPct: 50, volumeThreshold: 5, resetMs: 10_000, rollingWindowMs: 10_000 },
       bulkhead: { maxConcurrency: 64, maxQueue: 256 },
       retry: { attempts: 8, backoffMs: 2000, maxAgeMs: 3_600_000 },
+      tls: { caFile: undefined, clientCertFile: undefined, clientKeyFile: undefined },
     });
     expect(c.crm.username).toBe(DEV_LEGACY_CREDENTIALS.crm.username);
   });
@@ -289,6 +290,48 @@ describe('loadConfig: SFTP', () => {
   ])('when the SFTP variables are %o, then %s is reported (%s)', (env, variable, message) => {
     const issue = errorOf(env).issues.find((i) => i.variable === variable);
     expect(issue?.message).toContain(message);
+  });
+});
+
+describe('loadConfig: rate limits', () => {
+  it('when no RATE_LIMIT variable is set, then limits are on, with ops writes the lowest', () => {
+    expect(loadConfig({}).rateLimit).toEqual({ windowSeconds: 60, read: 6000, write: 1200, opsRead: 1200, opsWrite: 120 });
+  });
+
+  it('when limits are set, then they are kept (0 = unlimited for that group); RATE_LIMIT_ENABLED=false turns them off', () => {
+    const env = { RATE_LIMIT_WINDOW_SECONDS: '10', RATE_LIMIT_READS: '0', RATE_LIMIT_WRITES: '5', RATE_LIMIT_OPS_READS: '7', RATE_LIMIT_OPS_WRITES: '1' };
+    expect(loadConfig(env).rateLimit).toEqual({ windowSeconds: 10, read: 0, write: 5, opsRead: 7, opsWrite: 1 });
+    expect(loadConfig({ ...env, RATE_LIMIT_ENABLED: 'false' }).rateLimit).toBeNull();
+  });
+
+  it.each([
+    ['RATE_LIMIT_WINDOW_SECONDS', '0', '1–3600'],
+    ['RATE_LIMIT_OPS_WRITES', '-1', 'must be an integer'],
+    ['RATE_LIMIT_ENABLED', 'maybe', 'true or false'],
+  ])('when %s is %j, then the error says %j', (name, value, expected) => {
+    expect(errorOf({ [name]: value }).issues.find((i) => i.variable === name)?.message).toContain(expected);
+  });
+});
+
+describe('loadConfig: TLS to the legacy systems', () => {
+  it('when CA and client certificate files are set, then their absolute paths are kept per system', () => {
+    const c = loadConfig({ ...CONNECTED, TMO_CA_FILE: 'certs/ca.pem', CRM_CLIENT_CERT_FILE: '/etc/lgw/crm.crt', CRM_CLIENT_KEY_FILE: '/etc/lgw/crm.key' });
+    expect(c.tmo.tls).toEqual({ caFile: resolve('certs/ca.pem'), clientCertFile: undefined, clientKeyFile: undefined });
+    expect(c.crm.tls).toEqual({ caFile: undefined, clientCertFile: '/etc/lgw/crm.crt', clientKeyFile: '/etc/lgw/crm.key' });
+  });
+
+  it.each<[NodeJS.ProcessEnv, string]>([
+    [{ TMO_CA_FILE: '/etc/lgw/ca.pem' }, 'embedded mode'],
+    [{ ...CONNECTED, TMO_URL: 'http://tmo.example.test/ws', LEGACY_ALLOW_PLAINTEXT: 'true', TMO_CA_FILE: '/etc/lgw/ca.pem' }, 'an http:// URL'],
+  ])('when TMO_CA_FILE is set with %o (%s), then it is reported as having no effect', (env, _label) => {
+    expect(errorOf(env).issues).toContainEqual({ variable: 'TMO_CA_FILE', message: 'applies only to an https:// TMO_URL' });
+  });
+
+  it('when a client certificate is set without its key, then CLIENT_KEY_FILE is reported', () => {
+    expect(errorOf({ ...CONNECTED, TMO_CLIENT_CERT_FILE: '/etc/lgw/tmo.crt' }).issues).toContainEqual({
+      variable: 'TMO_CLIENT_KEY_FILE',
+      message: expect.stringContaining('together'),
+    });
   });
 });
 

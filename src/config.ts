@@ -38,6 +38,9 @@
  * | `TMO_RETRY_BACKOFF_MS`, `CRM_…` | `2000` | queued writes: base of the exponential backoff (with jitter) |
  * | `TMO_RETRY_MAX_AGE_MS`, `CRM_…` | `3600000` | queued writes: give up (dead letter) once a job is this old |
  * | `TMO_MAX_RATE_PER_S`, `CRM_…` | `0` (unlimited) | queued writes: most legacy operations per second started by all workers together (shared through Redis), so a backlog drains at the legacy system's pace (0–100000) |
+ * | `TMO_CA_FILE`, `CRM_…` | — (the system's trust store) | with an `https://` URL only: PEM bundle of the CA(s) that sign the legacy system's TLS certificate (a private CA); replaces Node's default CAs for that system |
+ * | `TMO_CLIENT_CERT_FILE`, `CRM_…` | — | PEM client certificate (chain) for mutual TLS; set together with the key |
+ * | `TMO_CLIENT_KEY_FILE`, `CRM_…` | — | PEM private key of that certificate (unencrypted; file mode 0600) |
  * | `LEGACY_TIME_ZONE` | `Europe/Rome` | IANA zone the legacy dates and times are in (checked with `Intl`) |
  * | `AUTH_JWKS_URL` | — | JWKS endpoint (http/https) that verifies bearer tokens |
  * | `AUTH_JWKS_FILE` | — | JWKS file instead of a URL. Exactly one of the two; neither only in embedded mode (dev keys) |
@@ -78,6 +81,12 @@
  * | `BATCH_TIME_ZONE` | `Europe/Rome` | IANA zone of the export cron and of the file's day (`TPU_<YYYYMMDD>_<SEQ>.DAT`) |
  * | `BATCH_ANSWER_POLL_MS` | `60000` | how often TMO's answers (ACK/NAK/DUP) are looked for (1000–86400000) |
  * | `BATCH_ANSWER_OVERDUE_MS` | `21600000` | a sent file with no answer after this shows as overdue and alerts (60000–2592000000) |
+ * | `RATE_LIMIT_ENABLED` | `true` | inbound rate limits per client (token subject) and route group, shared by every instance through Redis (`false`: none) |
+ * | `RATE_LIMIT_WINDOW_SECONDS` | `60` | length of the fixed window the limits below count in (1–3600) |
+ * | `RATE_LIMIT_READS` | `6000` | `GET`/`HEAD` on `/v1` per client per window (0 = unlimited) |
+ * | `RATE_LIMIT_WRITES` | `1200` | other methods on `/v1` per client per window (0 = unlimited) |
+ * | `RATE_LIMIT_OPS_READS` | `1200` | `GET`/`HEAD` on `/ops` per client per window (0 = unlimited) |
+ * | `RATE_LIMIT_OPS_WRITES` | `120` | other methods on `/ops` (retry, discard: each may touch many records) per client per window (0 = unlimited) |
  * | `BATCH_NAK_MAX_RESENDS` | `1` | how often the changes of a file TMO refused whole (NAK) go out again before they become dead letters (0–10) |
  *
  * @module
@@ -120,6 +129,17 @@ export interface LegacySystemConfig {
   readonly retry: RetryConfig;
   /** queued legacy operations per second across all workers; `undefined` = unlimited */
   readonly maxRatePerS: number | undefined;
+  /** TLS to an `https:` endpoint: absolute paths, read at start-up (never logged) */
+  readonly tls: LegacyTlsConfig;
+}
+
+/** Files for TLS to one legacy system; each `undefined` when unset. */
+export interface LegacyTlsConfig {
+  /** PEM CA bundle trusted instead of Node's default CAs */
+  readonly caFile: string | undefined;
+  /** PEM client certificate (mutual TLS), with {@link clientKeyFile} */
+  readonly clientCertFile: string | undefined;
+  readonly clientKeyFile: string | undefined;
 }
 
 export type AuthConfig = (
@@ -226,6 +246,17 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** connected mode: `http://` legacy URLs are accepted (a warning is logged at start) */
   readonly legacyAllowPlaintext: boolean;
+  /** inbound rate limits (src/api/middleware/rate-limit); `null` = off */
+  readonly rateLimit: RateLimitConfig | null;
+}
+
+/** Requests per window per client (token subject) and route group; 0 = no limit for that group. */
+export interface RateLimitConfig {
+  readonly windowSeconds: number;
+  readonly read: number;
+  readonly write: number;
+  readonly opsRead: number;
+  readonly opsWrite: number;
 }
 
 /** Credentials the embedded simulators accept; never valid against a real legacy system. */
@@ -453,6 +484,9 @@ export const legacySystemEnvSchema = z.object({
   RETRY_BACKOFF_MS: int(1, 3_600_000, 2000),
   RETRY_MAX_AGE_MS: int(1000, 30 * 86_400_000, 3_600_000),
   MAX_RATE_PER_S: int(0, 100_000, 0),
+  CA_FILE: text,
+  CLIENT_CERT_FILE: text,
+  CLIENT_KEY_FILE: text,
 });
 
 /** The gateway-wide variables (the legacy systems' own are in {@link legacySystemEnvSchema}). */
@@ -513,6 +547,12 @@ export const envSchema = z.object({
   REDIS_ALLOW_NO_PERSISTENCE: bool(false),
   SHUTDOWN_TIMEOUT_MS: int(1_000, 600_000, 30_000),
   LEGACY_ALLOW_PLAINTEXT: bool(false),
+  RATE_LIMIT_ENABLED: bool(true),
+  RATE_LIMIT_WINDOW_SECONDS: int(1, 3600, 60),
+  RATE_LIMIT_READS: int(0, 100_000_000, 6000),
+  RATE_LIMIT_WRITES: int(0, 100_000_000, 1200),
+  RATE_LIMIT_OPS_READS: int(0, 100_000_000, 1200),
+  RATE_LIMIT_OPS_WRITES: int(0, 100_000_000, 120),
 });
 
 /** Rules between variables; they look only at presence, so they run even when values are bad. */
@@ -531,6 +571,16 @@ function crossIssues(env: NodeJS.ProcessEnv): ConfigIssue[] {
     if (!has(`${p}_URL`)) continue;
     for (const v of [`${p}_USERNAME`, `${p}_PASSWORD`]) {
       if (!has(v)) issues.push({ variable: v, message: `is required when ${p}_URL is set` });
+    }
+  }
+  for (const p of ['TMO', 'CRM'] as const) {
+    if (has(`${p}_CLIENT_CERT_FILE`) !== has(`${p}_CLIENT_KEY_FILE`)) {
+      issues.push({ variable: `${p}_CLIENT_KEY_FILE`, message: `set ${p}_CLIENT_CERT_FILE and ${p}_CLIENT_KEY_FILE together (mutual TLS) or neither` });
+    }
+    const tlsVar = [`${p}_CA_FILE`, `${p}_CLIENT_CERT_FILE`, `${p}_CLIENT_KEY_FILE`].find(has);
+    // a TLS setting that would silently do nothing is a mistake worth stopping for
+    if (tlsVar !== undefined && !/^\s*https:/i.test(env[`${p}_URL`] ?? '')) {
+      issues.push({ variable: tlsVar, message: `applies only to an https:// ${p}_URL` });
     }
   }
   if (has('AUTH_JWKS_URL') && has('AUTH_JWKS_FILE')) {
@@ -639,6 +689,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bulkhead: { maxConcurrency: s.MAX_CONCURRENCY, maxQueue: s.MAX_QUEUE },
     retry: { attempts: s.RETRY_ATTEMPTS, backoffMs: s.RETRY_BACKOFF_MS, maxAgeMs: s.RETRY_MAX_AGE_MS },
     maxRatePerS: s.MAX_RATE_PER_S === 0 ? undefined : s.MAX_RATE_PER_S,
+    tls: {
+      caFile: s.CA_FILE === undefined ? undefined : resolve(s.CA_FILE),
+      clientCertFile: s.CLIENT_CERT_FILE === undefined ? undefined : resolve(s.CLIENT_CERT_FILE),
+      clientKeyFile: s.CLIENT_KEY_FILE === undefined ? undefined : resolve(s.CLIENT_KEY_FILE),
+    },
   });
 
   const issuer = e.AUTH_ISSUER ?? DEV_AUTH.issuer;
@@ -710,6 +765,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisAllowNoPersistence: e.REDIS_ALLOW_NO_PERSISTENCE,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     legacyAllowPlaintext: e.LEGACY_ALLOW_PLAINTEXT,
+    rateLimit: e.RATE_LIMIT_ENABLED
+      ? {
+          windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
+          read: e.RATE_LIMIT_READS,
+          write: e.RATE_LIMIT_WRITES,
+          opsRead: e.RATE_LIMIT_OPS_READS,
+          opsWrite: e.RATE_LIMIT_OPS_WRITES,
+        }
+      : null,
   };
   return deepFreeze(config);
 }
@@ -736,6 +800,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     breaker: { ...s.breaker },
     bulkhead: { ...s.bulkhead },
     retry: { ...s.retry },
+    tls: { ...s.tls },
   });
   const { auth } = config;
   return {
@@ -784,6 +849,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     redisAllowNoPersistence: config.redisAllowNoPersistence,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     legacyAllowPlaintext: config.legacyAllowPlaintext,
+    rateLimit: config.rateLimit === null ? 'off' : { ...config.rateLimit },
   };
 }
 

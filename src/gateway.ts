@@ -9,16 +9,25 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createCircuitStatus, createCrmAdapter, createTmoAdapter, type CrmAdapter, type TmoAdapter } from './adapters/soap/index.ts';
+import {
+  createCircuitStatus,
+  createCrmAdapter,
+  createTmoAdapter,
+  type CrmAdapter,
+  type TmoAdapter,
+  type TransportTlsOptions,
+} from './adapters/soap/index.ts';
 import { createApp } from './api/app.ts';
 import { createJwtAuthenticator } from './api/auth/authenticator.ts';
 import { ensureDevKeys, type DevKeys } from './api/auth/dev-keys.ts';
 import { requireScope } from './api/auth/middleware.ts';
+import { rateLimit } from './api/middleware/rate-limit/index.ts';
 import { createIdempotencyMiddleware } from './api/idempotency/index.ts';
 import { createBatchOpsApp } from './api/ops/batch.ts';
 import { createOpsApp, createOperationsApp } from './api/ops/index.ts';
-import { ensureDevPayloadKey, type Config, type LegacySystemConfig, type PayloadKey } from './config.ts';
+import { ConfigError, ensureDevPayloadKey, type Config, type LegacySystemConfig, type LegacyTlsConfig, type PayloadKey } from './config.ts';
 import type { CircuitStatusPort } from './domain/circuit.port.ts';
 import { createServices, type Services } from './domain/services/index.ts';
 import type { Logger } from './infra/logger.ts';
@@ -88,9 +97,33 @@ function retryPolicyOf(tmo: LegacySystemConfig, crm: LegacySystemConfig): RetryP
   return { tmo: row(tmo, DEFAULT_RETRY_POLICY.tmo), crm: row(crm, DEFAULT_RETRY_POLICY.crm) };
 }
 
-function adapterOptions(c: LegacySystemConfig, endpoint: string) {
+/**
+ * `TMO_CA_FILE`, `TMO_CLIENT_CERT_FILE`, `TMO_CLIENT_KEY_FILE` (and CRM's) read once at start-up
+ * into the transport's TLS options; undefined when none is set (Node's default CAs, no client
+ * certificate). An unreadable file stops the start with a ConfigError naming the variable.
+ */
+export function legacyTlsOf(system: 'TMO' | 'CRM', tls: LegacyTlsConfig): TransportTlsOptions | undefined {
+  const read = (variable: string, file: string | undefined): Buffer | undefined => {
+    if (file === undefined) return undefined;
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+      throw new ConfigError([{ variable: `${system}_${variable}`, message: `cannot read ${file} (${code})` }]);
+    }
+  };
+  const ca = read('CA_FILE', tls.caFile);
+  const cert = read('CLIENT_CERT_FILE', tls.clientCertFile);
+  const key = read('CLIENT_KEY_FILE', tls.clientKeyFile);
+  if (!ca && !cert && !key) return undefined;
+  return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+}
+
+function adapterOptions(c: LegacySystemConfig, endpoint: string, system: 'TMO' | 'CRM') {
+  const tls = legacyTlsOf(system, c.tls);
   return {
     endpoint,
+    ...(tls === undefined ? {} : { tls }),
     username: c.username,
     password: c.password,
     timeoutMs: c.timeoutMs,
@@ -114,6 +147,7 @@ export const SHUTDOWN_ORDER = [
   'crm adapter',
   'file exchange',
   'idempotency redis',
+  'rate limit redis',
   'metrics server',
   'embedded keys',
   'pacing redis',
@@ -234,14 +268,14 @@ export async function buildLegacy(config: Config, logger: Logger, metrics: Metri
   if (!tmoUrl || !crmUrl) throw new Error('legacy endpoints are not configured');
 
   const tmo = await createTmoAdapter({
-    ...adapterOptions(config.tmo, tmoUrl),
+    ...adapterOptions(config.tmo, tmoUrl, 'TMO'),
     wsdlPath: TMO_WSDL_PATH,
     timeZone: config.legacyTimeZone,
     logger: logger.child({ system: 'tmo' }),
   });
   shutdown.add('tmo adapter', () => tmo.close());
   const crm = await createCrmAdapter({
-    ...adapterOptions(config.crm, crmUrl),
+    ...adapterOptions(config.crm, crmUrl, 'CRM'),
     wsdlPath: CRM_WSDL_PATH,
     logger: logger.child({ system: 'crm' }),
   });
@@ -442,6 +476,7 @@ export async function buildHttpApp(
   const app = createApp({
     services: deps.services,
     auth,
+    ...(config.rateLimit ? { rateLimit: buildRateLimit(config.rateLimit, logger, deps, shutdown) } : {}),
     logger,
     lastKnown,
     bodyLimitBytes: config.bodyLimitBytes,
@@ -493,6 +528,42 @@ export async function buildHttpApp(
     pagePrefixes: ['/ops/queues'],
   });
   return { app, devKeys };
+}
+
+/**
+ * The inbound rate limits (`RATE_LIMIT_*`), shared by every instance through Redis under the
+ * deployment's hash tag (`{p}:rl:<group>:<subject>`). Their own client with a short command
+ * timeout: a slow Redis must not hold up reads for long; on failure the middleware counts in
+ * memory (docs/DECISIONS.md), counted by `lgw_rate_limit_fallback_total` and warned at most
+ * once a minute.
+ */
+function buildRateLimit(
+  limits: NonNullable<Config['rateLimit']>,
+  logger: Logger,
+  deps: { redis: ResolvedRedis; prefix: string; metrics: Metrics },
+  shutdown: Shutdown,
+) {
+  const client = new Redis(deps.redis.url, redisClientOptions('commands', 500));
+  client.on('error', () => undefined); // reported by the fallback counter and warning below
+  shutdown.add('rate limit redis', () => client.quit());
+  let warnedAt = 0;
+  return rateLimit({
+    redis: client,
+    keyPrefix: `${createKeys(deps.prefix).prefix}:rl`,
+    windowSeconds: limits.windowSeconds,
+    limits: { read: limits.read, write: limits.write, 'ops-read': limits.opsRead, 'ops-write': limits.opsWrite },
+    onLimited: (group, subject) => {
+      deps.metrics.rateLimit.limited(group);
+      // names the client (token subject, as in the audit trail); the access log line does not
+      logger.info({ group, subject }, 'rate limited');
+    },
+    onError: (err) => {
+      deps.metrics.rateLimit.fallback();
+      if (Date.now() - warnedAt < 60_000) return;
+      warnedAt = Date.now();
+      logger.warn({ err }, 'rate limits: Redis failed, counting in this process only (each instance holds the limit on its own)');
+    },
+  });
 }
 
 /**

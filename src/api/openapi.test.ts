@@ -61,6 +61,19 @@ describe('/openapi.json', () => {
     }
   });
 
+  it('when reading the authenticated operations (/v1 and /ops), then each documents the 429 of the rate limits with Retry-After and the RateLimit headers', async () => {
+    const doc = (await loadDoc()) as unknown as { paths: Record<string, Record<string, { responses: Record<string, { headers?: Record<string, unknown>; content?: unknown }> }>> };
+    let checked = 0;
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      if (!path.startsWith('/v1/') && !path.startsWith('/ops/')) continue;
+      for (const [method, op] of Object.entries(methods)) {
+        expect(Object.keys(op.responses['429']?.headers ?? {}), `${method} ${path}`).toEqual(expect.arrayContaining(['Retry-After', 'RateLimit-Policy', 'RateLimit']));
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
+  });
+
   it('when reading the health operations, then they need no security', async () => {
     const doc = await loadDoc();
     expect(doc.paths['/health/live']?.get?.security).toEqual([]);

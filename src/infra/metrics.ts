@@ -3,7 +3,7 @@
  * (never the concrete path: ids would explode cardinality and may be sensitive), circuit
  * breaker state and rolling counts per legacy system, queue depth and age per state, failed job
  * attempts (retries and final failures), open dead letters, idempotency replays and conflicts,
- * Redis reachability, and the process defaults. Labels carry no identifiers, IBANs or
+ * rate-limit refusals per route group, Redis reachability, and the process defaults. Labels carry no identifiers, IBANs or
  * credentials: every label value comes from a short fixed list. deploy/prometheus/alerts.yaml
  * alerts on them (see docs/OPERATIONS.md).
  */
@@ -32,6 +32,13 @@ export interface Metrics {
   jobAttemptFailed(system: string, final: boolean): void;
   /** A request reused an Idempotency-Key. */
   idempotencyOutcome(outcome: 'replayed' | 'reused' | 'in_progress'): void;
+  /** Inbound rate limits (src/api/middleware/rate-limit): label the route group only, never the client. */
+  rateLimit: {
+    /** a request was refused with 429 */
+    limited(group: 'read' | 'write' | 'ops-read' | 'ops-write'): void;
+    /** Redis failed: the request was counted in this process's memory instead */
+    fallback(): void;
+  };
   /** Settings-file exchange counters (src/jobs/batch): kinds and outcomes only, never names or ids. */
   batch: {
     fileSent(): void;
@@ -208,6 +215,17 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
+  const rateLimited = new Counter({
+    name: 'lgw_rate_limited_total',
+    help: 'Requests refused with 429 by the inbound rate limits, per route group (read, write, ops-read, ops-write)',
+    labelNames: ['group'] as const,
+    registers: [registry],
+  });
+  const rateLimitFallback = new Counter({
+    name: 'lgw_rate_limit_fallback_total',
+    help: 'Rate limit checks counted in process memory because Redis failed (the limit is then per instance, not shared)',
+    registers: [registry],
+  });
   new Gauge({
     name: 'lgw_redis_up',
     help: '1 when Redis answered PING at scrape time, else 0',
@@ -256,6 +274,10 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     },
     idempotencyOutcome(outcome) {
       idempotency.inc({ outcome });
+    },
+    rateLimit: {
+      limited: (group) => rateLimited.inc({ group }),
+      fallback: () => rateLimitFallback.inc(),
     },
     render: () => registry.metrics(),
   };

@@ -4,6 +4,7 @@
  * a clean problem, no hang beyond the timeout, nothing leaked into the answer or the log, and
  * an event loop that keeps serving `/health/live` meanwhile.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { deeplyNestedTerminalReply, LEGACY_CREDENTIALS, soapEnvelope, startHostileGateway, type HostileSetup } from './support.ts';
 
@@ -112,6 +113,20 @@ describe('attack suite: hostile legacy replies', () => {
     const t0 = performance.now();
     await expectCleanProblem(await getTerminal(), 502, 'upstream.bad_response');
     expect(performance.now() - t0).toBeLessThan(1_500);
+  });
+
+  it('when a well-formed reply carries bytes that are not UTF-8 (Latin-1 è), then 502 and no U+FFFD reaches the answer', async () => {
+    const sample = (name: string) => readFileSync(new URL(`../../fixtures/samples/tmo/${name}/response.xml`, import.meta.url), 'utf8');
+    // the recorded GetTerminal reply with one Latin-1 byte in SERIAL_NO; GetMerchant (the terminal's merchant) answers as recorded
+    const [head, tail] = sample('get-terminal-active').split('A920-00000001');
+    h.tmo.respond((req, res) => {
+      res.writeHead(200, XML);
+      if (req.headers.soapaction === '"GetMerchant"') res.end(sample('get-merchant-ok'));
+      else res.end(Buffer.concat([Buffer.from(`${head}SN`), Buffer.from([0xe8]), Buffer.from(`1${tail}`)]));
+    });
+    const text = await expectCleanProblem(await getTerminal(), 502, 'upstream.bad_response');
+    expect(text).not.toContain('\uFFFD');
+    expect(text).not.toContain('SN');
   });
 
   it('when the reply streams 50 MB without a length, then it is cut at the response cap: 502 and the connection dropped', async () => {

@@ -19,6 +19,7 @@ import {
 import { existingCustIdFromText } from '../../translators/crm/fields.ts';
 import type { Dispatcher } from 'undici';
 import { createSoapClient } from './client.ts';
+import type { TransportTlsOptions } from './transport.ts';
 import { crmErrorOf, crmFaultError } from './crm-faults.ts';
 import type { RequestValues } from './envelope.ts';
 import type { SoapFault } from './response.ts';
@@ -53,6 +54,8 @@ export interface CrmAdapterOptions {
   maxResponseBytes?: number;
   /** legacy calls go here instead of the adapter's own undici Pool (tests: an undici `MockAgent`) */
   dispatcher?: Dispatcher;
+  /** TLS for an `https:` endpoint: a private CA (`ca`), a client certificate and key (mutual TLS) */
+  tls?: TransportTlsOptions;
   logger?: AdapterLogger;
 }
 
@@ -72,6 +75,7 @@ export async function createCrmAdapter(opts: CrmAdapterOptions): Promise<CrmAdap
     maxSockets: opts.bulkhead.limit,
     ...(opts.maxResponseBytes === undefined ? {} : { maxResponseBytes: opts.maxResponseBytes }),
     ...(opts.dispatcher === undefined ? {} : { dispatcher: opts.dispatcher }),
+    ...(opts.tls === undefined ? {} : { tls: opts.tls }),
     soapHeader: usernameTokenHeader(opts.username, opts.password),
   });
   const resilience = createResilience({ system: 'crm', breaker: opts.breaker, bulkhead: opts.bulkhead, logger: opts.logger });

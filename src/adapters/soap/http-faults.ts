@@ -30,6 +30,8 @@ export function transportError(system: SoapSystem, failure: TransportFailure, ti
       return new UnavailableError(`${system}.connection_reset`, `${name} closed the connection`, opts);
     case 'too_large':
       return new TranslationError(`${system}.response_too_large`, `${name} sent a response larger than allowed`, opts);
+    case 'invalid_utf8':
+      return new TranslationError(`${system}.contract_violation`, `${name} sent a response that is not valid UTF-8`, opts);
   }
 }
 

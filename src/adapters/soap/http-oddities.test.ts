@@ -114,6 +114,42 @@ describe('HTTP oddities', () => {
     await expect(tmo.getTerminal('T0000001', ctx)).rejects.toMatchObject({ code: 'tmo.response_too_large' });
   });
 
+  // CONTRACT.md § Common rules: replies are UTF-8. Bytes that are not must not become U+FFFD data.
+  const withBytes = (xml: string, marker: string, bytes: number[]) => {
+    const [head, tail] = xml.split(marker);
+    return Buffer.concat([Buffer.from(head ?? ''), Buffer.from(bytes), Buffer.from(tail ?? '')]);
+  };
+  it.each<[string, number[]]>([
+    ['Latin-1 (0xE8 for è)', [0x53, 0xe8, 0x4e]],
+    ['a truncated two-byte sequence', [0x53, 0x4e, 0xc3]],
+    ['an overlong encoding of "/"', [0xc0, 0xaf]],
+    ['a UTF-16 surrogate encoded as UTF-8', [0xed, 0xa0, 0x80]],
+  ])('when TMO answers 200 with %s in a field, then it is tmo.contract_violation (502), not U+FFFD text', async (_label, bytes) => {
+    reply(200, XML, withBytes(TERMINAL_OK, 'SN&amp;1', bytes));
+    const err = await tmo.getTerminal('T0000001', ctx).catch((e: unknown) => e);
+    expect(err).toMatchObject({ kind: 'translation', code: 'tmo.contract_violation', retryable: false });
+  });
+
+  it('when TMO answers 200 with valid multi-byte UTF-8 and a BOM, then it is read as before', async () => {
+    reply(200, XML, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(TERMINAL_OK.replace('SN&amp;1', 'SN-è€😀'))]));
+    await expect(tmo.getTerminal('T0000001', ctx)).resolves.toMatchObject({ serialNumber: 'SN-è€😀' });
+  });
+
+  it('when TMO answers 503 with an error page in Latin-1, then the status decides: tmo.unavailable', async () => {
+    reply(503, { 'Content-Type': 'text/html; charset=iso-8859-1' }, Buffer.from([0x3c, 0x70, 0x3e, 0xe8, 0x3c, 0x2f, 0x70, 0x3e]));
+    await expect(tmo.getTerminal('T0000001', ctx)).rejects.toMatchObject({ kind: 'unavailable', code: 'tmo.unavailable' });
+  });
+
+  it('when CRM answers 200 with invalid UTF-8 in a name, then it is crm.contract_violation', async () => {
+    const customer = env(
+      '<GetCustomerResponse xmlns="urn:legacy:crm:2009"><Customer><CustId>C000000001</CustId><CustName>Caff@ Srl</CustName><VatNo>1</VatNo><FiscalCd>1</FiscalCd>' +
+        '<Segment>CORP</Segment><Email/><Phone/><Street>S</Street><City>C</City><PostCode>1</PostCode><Province>MI</Province><Country>IT</Country>' +
+        '<Iban/><PartnerId/><CreatedOn/><ExternalRefs/></Customer></GetCustomerResponse>',
+    );
+    reply(200, XML, withBytes(customer, '@', [0xe8]));
+    await expect(crm.getCustomer('C000000001', ctx)).rejects.toMatchObject({ kind: 'translation', code: 'crm.contract_violation' });
+  });
+
   it('when the connection is reset mid-call, then it is tmo.connection_reset', async () => {
     server.respond((req, res) => {
       void req;

@@ -2,6 +2,7 @@
 import type { CircuitSnapshot, CircuitStatusPort } from '../../domain/circuit.port.ts';
 
 export { createTmoAdapter, type TmoAdapter, type TmoAdapterOptions } from './tmo-adapter.ts';
+export type { TransportTlsOptions } from './transport.ts';
 export { createCrmAdapter, type CrmAdapter, type CrmAdapterOptions } from './crm-adapter.ts';
 export type { AdapterControls, AdapterLogger, BreakerOptions, BulkheadOptions, CircuitStateChange } from './resilience.ts';
 

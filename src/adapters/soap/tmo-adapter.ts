@@ -18,6 +18,7 @@ import {
 } from '../../translators/tmo/terminal.ts';
 import type { Dispatcher } from 'undici';
 import { createSoapClient } from './client.ts';
+import type { TransportTlsOptions } from './transport.ts';
 import type { RequestValues } from './envelope.ts';
 import {
   adapterControls,
@@ -50,6 +51,8 @@ export interface TmoAdapterOptions {
   maxResponseBytes?: number;
   /** legacy calls go here instead of the adapter's own undici Pool (tests: an undici `MockAgent`) */
   dispatcher?: Dispatcher;
+  /** TLS for an `https:` endpoint: a private CA (`ca`), a client certificate and key (mutual TLS) */
+  tls?: TransportTlsOptions;
   logger?: AdapterLogger;
 }
 
@@ -70,6 +73,7 @@ export async function createTmoAdapter(opts: TmoAdapterOptions): Promise<TmoAdap
     maxSockets: opts.bulkhead.limit,
     ...(opts.maxResponseBytes === undefined ? {} : { maxResponseBytes: opts.maxResponseBytes }),
     ...(opts.dispatcher === undefined ? {} : { dispatcher: opts.dispatcher }),
+    ...(opts.tls === undefined ? {} : { tls: opts.tls }),
     headers: { Authorization: `Basic ${Buffer.from(`${opts.username}:${opts.password}`, 'utf8').toString('base64')}` },
   });
   const resilience = createResilience({ system: 'tmo', breaker: opts.breaker, bulkhead: opts.bulkhead, logger: opts.logger });

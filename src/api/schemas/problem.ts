@@ -47,10 +47,26 @@ const STATUS_TEXT: Record<number, string> = {
   413: 'Request body too large',
   415: 'Unsupported media type',
   422: 'Invalid request or refused for a business reason',
+  429: 'This client sent too many requests of this kind (`Retry-After`, `RateLimit-Policy`, `RateLimit`); only when rate limits are configured',
   500: 'Unexpected error',
   502: 'A backing system answered something unusable',
   503: 'A backing system is unavailable (`Retry-After`)',
   504: 'A backing system did not answer in time',
+};
+
+/** The headers of a 429 (src/api/middleware/rate-limit; draft-ietf-httpapi-ratelimit-headers). */
+const RATE_LIMITED_HEADERS = {
+  'Retry-After': { description: 'Seconds until this client may send requests of this kind again.', schema: { type: 'integer' } },
+  'RateLimit-Policy': {
+    description: 'The limit of this route group: `"<group>";q=<requests>;w=<window seconds>` (groups: read, write, ops-read, ops-write). Also on answers within the limit.',
+    schema: { type: 'string' },
+    example: '"read";q=6000;w=60',
+  },
+  RateLimit: {
+    description: 'What is left: `"<group>";r=<remaining requests>;t=<seconds until the window resets>`. Also on answers within the limit.',
+    schema: { type: 'string' },
+    example: '"read";r=0;t=42',
+  },
 };
 
 /** Examples per status: every API-defined code with that status. */
@@ -75,11 +91,12 @@ export function problemResponses(...statuses: number[]) {
       ...(status === 409
         ? { headers: { 'Retry-After': { description: 'With `idempotency.in_progress`: seconds to wait before asking again.', schema: { type: 'integer' } } } }
         : {}),
+      ...(status === 429 ? { headers: RATE_LIMITED_HEADERS } : {}),
       ...(status === 401 ? { headers: { 'WWW-Authenticate': { description: 'Bearer challenge (RFC 6750).', schema: { type: 'string' } } } } : {}),
     };
   }
   return out;
 }
 
-/** Errors any authenticated operation can answer. */
-export const COMMON_ERRORS = [401, 403, 500, 502, 503, 504] as const;
+/** Errors any authenticated operation can answer (429: every authenticated route is rate limited). */
+export const COMMON_ERRORS = [401, 403, 429, 500, 502, 503, 504] as const;

@@ -56,4 +56,18 @@ describe('rateLimit', () => {
     }
     close();
   });
+
+  it('when Redis is unreachable, then each instance holds the limit in its own memory and onError is told', async () => {
+    // nothing listens on port 1; not connected, so the limiter fails at once instead of waiting
+    const down = new Redis('redis://127.0.0.1:1', { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    const errors: unknown[] = [];
+    const app = createHarness({ rateLimit: rateLimit({ redis: down, keyPrefix: 'rl-down', limits: { read: 2 }, onError: (e) => errors.push(e) }) }).app;
+    const token = await signToken(['merchants:read'], { subject: 'client-down' });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await app.request('/v1/merchants/C000000001', { headers: { Authorization: `Bearer ${token}` } })).status);
+    expect(statuses.slice(0, 2)).not.toContain(429);
+    expect(statuses[2]).toBe(429);
+    expect(errors).toHaveLength(3);
+    down.disconnect();
+  });
 });
