@@ -20,6 +20,10 @@ export type OperationStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 export const LEGACY_SYSTEMS = ['tmo', 'crm'] as const;
 export type LegacySystem = (typeof LEGACY_SYSTEMS)[number];
 
+export function isLegacySystem(v: unknown): v is LegacySystem {
+  return typeof v === 'string' && (LEGACY_SYSTEMS as readonly string[]).includes(v);
+}
+
 /** Input of each operation kind, exactly what the API validated (IBAN in clear in memory only). */
 export interface OperationInputs {
   'merchant.onboard': NewMerchant;
