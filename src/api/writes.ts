@@ -11,6 +11,7 @@ import type { Services } from '../domain/services/types.ts';
 import { HANDLERS } from '../jobs/handlers/index.ts';
 import type { OperationInputs, OperationKind, SubmitContext, SubmitResult } from '../jobs/types.ts';
 import type { ApiEnv } from './env.ts';
+import { resourceHref } from './resource-links.ts';
 
 export interface WriteSubmitter {
   submit<K extends OperationKind>(kind: K, input: OperationInputs[K], ctx: SubmitContext): Promise<SubmitResult>;
@@ -25,7 +26,7 @@ export function directWrites(services: Services): WriteSubmitter {
     async submit(kind, input, ctx) {
       const handler = HANDLERS[kind];
       const r = await handler.run(services, input, { requestId: ctx.requestId }, { progress: {}, onProgress: async () => undefined });
-      return { outcome: 'completed', status: r.status, body: r.body, location: r.resource.href };
+      return { outcome: 'completed', created: r.created, body: r.body, resource: r.resource };
     },
   };
 }
@@ -108,8 +109,9 @@ export const acceptedResponse = {
 };
 
 /**
- * Turns a submit result into the HTTP answer: 202 + Location for accepted writes, otherwise the
- * status the operation produced with its resource mapped by `toDto`.
+ * Turns a submit result into the HTTP answer: 202 + Location for accepted writes, otherwise 201
+ * for a created resource and 200 for an existing or changed one, with `Location` naming it
+ * and its body mapped by `toDto`.
  */
 export function writeResponse<T, D>(c: Context<ApiEnv>, r: SubmitResult, toDto: (body: T) => D) {
   if (r.outcome === 'accepted') {
@@ -118,6 +120,6 @@ export function writeResponse<T, D>(c: Context<ApiEnv>, r: SubmitResult, toDto: 
     if (submitContext(c).preferAsync) c.header('Preference-Applied', 'respond-async');
     return { kind: 'accepted' as const, body: { operationId: r.operationId, status: 'queued' as const, href } };
   }
-  if (r.location) c.header('Location', r.location);
-  return { kind: 'completed' as const, status: r.status, body: toDto(r.body as T) };
+  c.header('Location', resourceHref(r.resource));
+  return { kind: 'completed' as const, status: r.created ? (201 as const) : (200 as const), body: toDto(r.body as T) };
 }

@@ -268,7 +268,7 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
           // If the job was already picked up it will see `succeeded` and do nothing.
           await job.remove().catch(() => undefined);
           log.info('operation completed inline');
-          return { outcome: 'completed', status: attempt.result.status, body: attempt.result.body, location: attempt.result.resource.href };
+          return { outcome: 'completed', ...attempt.result };
         case 'refused':
           await job.remove().catch(() => undefined);
           throw new InlineFailure(attempt.err);

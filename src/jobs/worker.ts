@@ -9,7 +9,7 @@ import { breakerWaitUntil, createBackoffStrategy } from './retry-policy.ts';
 import { runQueued } from './call-pacing.ts';
 import { circuitOf } from './runner.ts';
 import { toStoredError } from './sanitize.ts';
-import { LEGACY_SYSTEMS, type OperationJobData, type ResourceLink, type StoredError } from './types.ts';
+import { LEGACY_SYSTEMS, type OperationJobData, type ResourceRef, type StoredError } from './types.ts';
 
 export interface CreateWorkersOptions {
   operations: Operations;
@@ -40,7 +40,7 @@ export interface Workers {
   close(): Promise<void>;
 }
 
-type JobResult = { resource: ResourceLink } | { skipped: string };
+type JobResult = { resource: ResourceRef } | { skipped: string };
 
 /**
  * The BullMQ workers of both operation queues (in the API process by default, or in
