@@ -1,34 +1,19 @@
 /**
- * How write routes apply a change: through a `WriteSubmitter`, so the durable path (BullMQ
- * operations, src/jobs) and the plain synchronous path share one shape. A write either
+ * How write routes apply a change: through a `WriteSubmitter`, the durable operations runner
+ * (BullMQ, src/jobs) passed in by the composition root (tests may pass a synchronous one,
+ * src/jobs/test-support/direct-writes.ts). A write either
  * completes now (201/200 with the resource) or is accepted for later (202 + `Location:
  * /v1/operations/{id}`), when the client prefers it (`Prefer: respond-async`) or the legacy
  * system it needs is unavailable.
  */
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import type { Services } from '../domain/services/types.ts';
-import { HANDLERS } from '../jobs/handlers/index.ts';
 import type { OperationInputs, OperationKind, SubmitContext, SubmitResult } from '../jobs/types.ts';
 import type { ApiEnv } from './env.ts';
 import { resourceHref } from './resource-links.ts';
 
 export interface WriteSubmitter {
   submit<K extends OperationKind>(kind: K, input: OperationInputs[K], ctx: SubmitContext): Promise<SubmitResult>;
-}
-
-/**
- * Applies writes synchronously through the services, with no queue behind them: for tests
- * and tools that run without Redis. Never answers `accepted`; errors propagate.
- */
-export function directWrites(services: Services): WriteSubmitter {
-  return {
-    async submit(kind, input, ctx) {
-      const handler = HANDLERS[kind];
-      const r = await handler.run(services, input, { requestId: ctx.requestId }, { progress: {}, onProgress: async () => undefined });
-      return { outcome: 'completed', created: r.created, body: r.body, resource: r.resource };
-    },
-  };
 }
 
 const RESPOND_ASYNC = /(?:^|[,;\s])respond-async(?:$|[,;\s])/i;
