@@ -9,12 +9,12 @@ import {
   MASK_ENCRYPTED,
   MASK_UNDECRYPTABLE,
   maskFields,
-  maskIban,
   parseKeyring,
   toStringCipher,
   type EncryptedField,
   type FieldKey,
 } from './index.ts';
+import { maskIban } from '../../domain/iban.ts';
 
 const IBAN = 'IT60X0542811101000000123456';
 const IBAN_MASKED = 'IT**************3456';

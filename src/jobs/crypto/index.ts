@@ -1,4 +1,4 @@
-import { maskIban as maskDomainIban } from '../../domain/iban.ts';
+import { maskIban } from '../../domain/iban.ts';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { FieldCryptoError } from './field-crypto-error.ts';
 
@@ -183,18 +183,6 @@ export function maskFields(obj: object, paths: readonly string[], options: MaskO
     });
   }
   return out;
-}
-
-/**
- * `IT60 X054 2811 1010 0000 0123 456` → `IT**************3456` (same shape CRM returns);
- * an already masked IBAN is returned as is; anything not IBAN-shaped → `****` (it might be
- * some other secret: showing its ends would leak it).
- */
-export function maskIban(value: string): string {
-  const compact = value.replace(/\s+/g, '').toUpperCase();
-  if (/^[A-Z]{2}\*+[A-Z0-9]{4}$/.test(compact)) return compact;
-  if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(compact)) return MASK_OTHER;
-  return maskDomainIban(compact) ?? MASK_OTHER;
 }
 
 /**
