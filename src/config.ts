@@ -297,43 +297,18 @@ const raw = z
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
 function int(min: number, max: number, fallback: number) {
-  return raw.transform((v, ctx) => {
-    if (v === undefined) return fallback;
-    const n = /^-?\d+$/.test(v) ? Number(v) : Number.NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max) {
-      ctx.addIssue({ code: 'custom', message: `must be an integer ${min}–${max}` });
-      return z.NEVER;
-    }
-    return n;
-  });
+  const error = `must be an integer ${min}–${max}`;
+  return raw.pipe(z.coerce.number<string>({ error }).int({ error }).min(min, { error }).max(max, { error }).default(fallback));
 }
 
+/** A URL of one of `protocols` (names without the colon, e.g. `['http', 'https']`). */
 function url(protocols: readonly string[]) {
-  return raw.transform((v, ctx) => {
-    if (v === undefined) return undefined;
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(v);
-    } catch {
-      parsed = undefined;
-    }
-    if (parsed === undefined || !protocols.includes(parsed.protocol)) {
-      ctx.addIssue({ code: 'custom', message: `must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL` });
-      return z.NEVER;
-    }
-    return v;
-  });
+  const error = `must be a ${protocols.map((p) => `${p}://`).join(' or ')} URL`;
+  return raw.pipe(z.url({ protocol: new RegExp(`^(?:${protocols.join('|')})$`), error }).optional());
 }
 
 const bool = (fallback: boolean) =>
-  raw.transform((v, ctx) => {
-    if (v === undefined) return fallback;
-    const s = v.toLowerCase();
-    if (['true', '1', 'yes'].includes(s)) return true;
-    if (['false', '0', 'no'].includes(s)) return false;
-    ctx.addIssue({ code: 'custom', message: 'must be true or false' });
-    return z.NEVER;
-  });
+  raw.pipe(z.stringbool({ truthy: ['true', '1', 'yes'], falsy: ['false', '0', 'no'], error: 'must be true or false' }).default(fallback));
 
 const host = raw.transform((v, ctx) => {
   if (v === undefined) return '127.0.0.1';
@@ -470,7 +445,7 @@ const fingerprints = raw.transform((v, ctx): string[] => {
 
 /** The variables of one legacy system, without their `TMO_` / `CRM_` prefix. */
 export const legacySystemEnvSchema = z.object({
-  URL: url(['http:', 'https:']),
+  URL: url(['http', 'https']),
   USERNAME: text,
   PASSWORD: text,
   TIMEOUT_MS: int(1, 120_000, 3000),
@@ -494,9 +469,9 @@ export const envSchema = z.object({
   PORT: int(0, 65_535, 8080),
   HOST: host,
   LOG_LEVEL: logLevel,
-  REDIS_URL: url(['redis:', 'rediss:']),
+  REDIS_URL: url(['redis', 'rediss']),
   LEGACY_TIME_ZONE: timeZone,
-  AUTH_JWKS_URL: url(['http:', 'https:']),
+  AUTH_JWKS_URL: url(['http', 'https']),
   AUTH_JWKS_FILE: text,
   AUTH_ISSUER: text,
   AUTH_AUDIENCE: text,
@@ -897,7 +872,7 @@ const simulatorsEnvSchema = z.object({
   SIMULATOR_TMO_PORT: int(0, 65_535, 8081),
   SIMULATOR_CRM_PORT: int(0, 65_535, 8082),
   LEGACY_TIME_ZONE: timeZone,
-  REDIS_URL: url(['redis:', 'rediss:']),
+  REDIS_URL: url(['redis', 'rediss']),
   DEV_DATA_DIR: text,
 });
 

@@ -33,7 +33,7 @@ import { partnerRoutes } from './routes/partners.ts';
 import { terminalSettingsRoutes, type TerminalSettingsRouteDeps } from './routes/terminal-settings.ts';
 import { terminalRoutes } from './routes/terminals.ts';
 import { validationHook } from './validation.ts';
-import { directWrites, type WriteSubmitter } from './writes.ts';
+import type { WriteSubmitter } from './writes.ts';
 import type { TerminalActivityPort } from '../domain/terminal-snapshot.ts';
 
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
@@ -80,11 +80,10 @@ export interface AppDeps {
    */
   beforeWrite?: MiddlewareHandler<ApiEnv> | MiddlewareHandler<ApiEnv>[];
   /**
-   * Applies writes (POST/PATCH): the durable operations runner (src/jobs) in the gateway, so an
-   * unavailable legacy system answers 202 instead of failing. Default: `directWrites(services)`,
-   * synchronous and without a queue (tests, tools).
+   * Applies writes (POST/PATCH): the durable operations runner (src/jobs), so an unavailable
+   * legacy system answers 202 instead of failing. Required: there is no non-durable fallback.
    */
-  writes?: WriteSubmitter;
+  writes: WriteSubmitter;
   /**
    * Last-known copies of terminals and merchants: reads answer from them (200 + `Age`,
    * `Cache-Status`) while the legacy system is down; reads and completed writes refresh them.
@@ -236,7 +235,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   const routeDeps = {
     services: deps.services,
     beforeWrite,
-    writes: deps.writes ?? directWrites(deps.services),
+    writes: deps.writes,
     lastKnown: deps.lastKnown,
     ...(deps.terminalActivity ? { terminalActivity: deps.terminalActivity } : {}),
   };

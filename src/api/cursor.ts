@@ -1,12 +1,12 @@
 /**
- * Opaque list cursors for the API. The codec is `src/translators/common/cursor.ts`
+ * Opaque list cursors for the API. The codec is `cursor-codec.ts`
  * (base64url JSON with a version); this module adds the API rules on top:
  * a cursor is bound to its list (`filter.list`), its filter and its page size, and used with
  * anything else it is refused with 422 `request.cursor_mismatch`; a cursor that does not
  * decode is 422 `request.cursor_invalid`. Cursors are not signed: editing the page number
  * only lets a caller reach a page they could reach anyway.
  */
-import { decodeCursor, encodeCursor, type CursorFilter } from '../translators/common/cursor.ts';
+import { decodeCursor, encodeCursor, type CursorFilter } from './cursor-codec.ts';
 import { ProblemError, problem } from './problem.ts';
 
 export type { CursorFilter };

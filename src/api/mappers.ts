@@ -2,7 +2,7 @@
  * Domain → API shapes. Each mapper copies *listed* fields only, so nothing the domain adds
  * later leaks by accident. The IBAN is only ever shown masked.
  */
-import { maskIban as maskDomainIban } from '../domain/iban.ts';
+import { maskIban } from '../domain/iban.ts';
 import type { z } from '@hono/zod-openapi';
 import type { Address, Merchant, Partner } from '../domain/model.ts';
 import type { MerchantTerminal } from '../domain/services/types.ts';
@@ -12,14 +12,6 @@ import type { Merchant as MerchantSchema, Partner as PartnerSchema, Terminal as 
 export type MerchantDto = z.infer<typeof MerchantSchema>;
 export type PartnerDto = z.infer<typeof PartnerSchema>;
 export type TerminalDto = z.infer<typeof TerminalSchema>;
-
-/** Keeps an already masked IBAN; masks anything else (defence in depth: never show one in clear). */
-export function maskIban(value: string | null): string | null {
-  if (value === null || value === '') return null;
-  const compact = value.replace(/\s+/g, '');
-  if (compact.includes('*')) return compact;
-  return maskDomainIban(compact) ?? '*'.repeat(compact.length);
-}
 
 function address(a: Address): Address {
   return { line1: a.line1, city: a.city, postalCode: a.postalCode, province: a.province, country: a.country };
@@ -36,7 +28,8 @@ export function toMerchantDto(m: Merchant): MerchantDto {
     email: m.email,
     phone: m.phone,
     address: address(m.address),
-    iban: maskIban(m.ibanMasked),
+    // masked again: defence in depth, never an IBAN in clear whatever the domain holds
+    iban: m.ibanMasked ? maskIban(m.ibanMasked) : null,
     partnerId: m.partnerId,
     tmoMerchantId: m.tmoMerchantId,
     status: m.status,

@@ -1,33 +1,19 @@
 /**
- * How write routes apply a change: through a `WriteSubmitter`, so the durable path (BullMQ
- * operations, src/jobs) and the plain synchronous path share one shape. A write either
+ * How write routes apply a change: through a `WriteSubmitter`, the durable operations runner
+ * (BullMQ, src/jobs) passed in by the composition root (tests may pass a synchronous one,
+ * src/jobs/test-support/direct-writes.ts). A write either
  * completes now (201/200 with the resource) or is accepted for later (202 + `Location:
  * /v1/operations/{id}`), when the client prefers it (`Prefer: respond-async`) or the legacy
  * system it needs is unavailable.
  */
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import type { Services } from '../domain/services/types.ts';
-import { HANDLERS } from '../jobs/handlers/index.ts';
 import type { OperationInputs, OperationKind, SubmitContext, SubmitResult } from '../jobs/types.ts';
 import type { ApiEnv } from './env.ts';
+import { resourceHref } from './resource-links.ts';
 
 export interface WriteSubmitter {
   submit<K extends OperationKind>(kind: K, input: OperationInputs[K], ctx: SubmitContext): Promise<SubmitResult>;
-}
-
-/**
- * Applies writes synchronously through the services, with no queue behind them: for tests
- * and tools that run without Redis. Never answers `accepted`; errors propagate.
- */
-export function directWrites(services: Services): WriteSubmitter {
-  return {
-    async submit(kind, input, ctx) {
-      const handler = HANDLERS[kind];
-      const r = await handler.run(services, input, { requestId: ctx.requestId }, { progress: {}, onProgress: async () => undefined });
-      return { outcome: 'completed', status: r.status, body: r.body, location: r.resource.href };
-    },
-  };
 }
 
 const RESPOND_ASYNC = /(?:^|[,;\s])respond-async(?:$|[,;\s])/i;
@@ -108,8 +94,9 @@ export const acceptedResponse = {
 };
 
 /**
- * Turns a submit result into the HTTP answer: 202 + Location for accepted writes, otherwise the
- * status the operation produced with its resource mapped by `toDto`.
+ * Turns a submit result into the HTTP answer: 202 + Location for accepted writes, otherwise 201
+ * for a created resource and 200 for an existing or changed one, with `Location` naming it
+ * and its body mapped by `toDto`.
  */
 export function writeResponse<T, D>(c: Context<ApiEnv>, r: SubmitResult, toDto: (body: T) => D) {
   if (r.outcome === 'accepted') {
@@ -118,6 +105,6 @@ export function writeResponse<T, D>(c: Context<ApiEnv>, r: SubmitResult, toDto: 
     if (submitContext(c).preferAsync) c.header('Preference-Applied', 'respond-async');
     return { kind: 'accepted' as const, body: { operationId: r.operationId, status: 'queued' as const, href } };
   }
-  if (r.location) c.header('Location', r.location);
-  return { kind: 'completed' as const, status: r.status, body: toDto(r.body as T) };
+  c.header('Location', resourceHref(r.resource));
+  return { kind: 'completed' as const, status: r.created ? (201 as const) : (200 as const), body: toDto(r.body as T) };
 }

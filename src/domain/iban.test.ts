@@ -17,7 +17,10 @@ describe('IBAN', () => {
   it.each([
     ['IT60X0542811101000000123456', 'IT**************3456'],
     ['DE89 3704 0044 0532 0130 00', 'DE**************3000'],
-    ['ABC123', null],
+    ['it**********************3456', 'IT**************3456'],
+    ['ABC123', '****'],
+    ['hunter2-secret-value', '****'],
+    ['', '****'],
   ])('when %s is masked, then it reads %s', (iban, masked) => {
     expect(maskIban(iban)).toBe(masked);
   });

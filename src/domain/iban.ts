@@ -27,12 +27,17 @@ export function isMaskedIban(value: string): boolean {
   return MASKED.test(value);
 }
 
+/** What `maskIban` shows of a value that is not IBAN-shaped: nothing, not even its length. */
+export const MASKED_OTHER = '****';
+
 /**
- * `IT60 X054 2811 1010 0000 0123 456` → `IT**************3456`. Null when there are fewer than
- * 8 letters and digits: too short to show any part of safely.
+ * The one IBAN mask of the gateway: `IT60 X054 2811 1010 0000 0123 456` → `IT**************3456`,
+ * always 14 stars whatever the IBAN's length. An already masked value (any number of stars)
+ * gets the same shape; anything not IBAN-shaped → `****` (it may be another secret: showing
+ * its ends or its length would leak it).
  */
-export function maskIban(value: string): string | null {
+export function maskIban(value: string): string {
   const compact = value.replace(/\s+/g, '').toUpperCase();
-  if (!/^[A-Z0-9]{8,}$/.test(compact)) return null;
+  if (!COMPACT_IBAN.test(compact) && !MASKED.test(compact)) return MASKED_OTHER;
   return `${compact.slice(0, 2)}${'*'.repeat(14)}${compact.slice(-4)}`;
 }

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, isValidIban, MAYBE_SENSITIVE, maskIban, sanitizeForLog, scrubAllPatterns, scrubText, serializeError, type Logger } from './logger.ts';
+import { maskIban } from '../domain/iban.ts';
+import { createLogger, isValidIban, MAYBE_SENSITIVE, sanitizeForLog, scrubAllPatterns, scrubText, serializeError, type Logger } from './logger.ts';
 
 const IBAN = 'IT60X0542811101000000123456';
 const MASKED = `IT${'*'.repeat(14)}3456`; // the one mask shape (domain/iban.ts)

@@ -13,7 +13,7 @@
  * Free text can only be scrubbed by pattern: a bare password in a message (`'pw is %s'`) is not
  * recognisable. Log classified fields, never raw legacy payloads.
  */
-import { isMaskedIban, isValidIban, maskIban as maskDomainIban } from '../domain/iban.ts';
+import { isValidIban, maskIban } from '../domain/iban.ts';
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import type { LogLevel } from '../config.ts';
 
@@ -99,13 +99,6 @@ const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^:/\s@]*:)[^@\s/]+@/gi;
 export const MAYBE_SENSITIVE = /pass|pwd|secret|token|authori[sz]ation|cookie|api[_-]?key|iban|nonce|bearer|basic|eyJ|:\/\/|\b[A-Za-z]{2}\d{2}[A-Za-z0-9 ]{10}/i;
 
 export { isValidIban };
-
-/** `IT60X0542811101000000123456` → `IT**************3456` (domain/iban.ts); too short → `***`. */
-export function maskIban(value: string): string {
-  // scrubbing runs twice (argument hook, then the destination): a masked value stays as it is
-  if (isMaskedIban(value.replace(/\s+/g, ''))) return value.replace(/\s+/g, '');
-  return maskDomainIban(value) ?? MASK;
-}
 
 /**
  * Masks what looks sensitive in free text: IBANs (country + last 4 kept), `Basic`/`Bearer`

@@ -29,7 +29,12 @@ const order = { model: 'A920' as const, contactless: true, currency: 'EUR' as co
 const ctx = (preferAsync: boolean) => ({ requestId: 'req-1', principal: 'client-a', preferAsync });
 const tmoDown = () => new UnavailableError('tmo.unavailable', 'TMO is unavailable', { system: 'tmo' });
 const crmDown = () => new UnavailableError('crm.unavailable', 'CRM is unavailable', { system: 'crm' });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A promise and its resolve (Promise.withResolvers is Node 22+). */
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
 
 async function onboard(hh: Harness): Promise<string> {
   const r = await hh.operations.submit('merchant.onboard', merchant(), ctx(false));
@@ -73,14 +78,26 @@ describe('submit: the job before the record', () => {
   it('when the worker sees the job before its record exists, then it waits for the record and runs the operation', async () => {
     h = await createHarness(inject('redisUrl'));
     const store = h.operations.runtime.store;
-    const create = store.create;
+    const { create, get } = store;
+    // The record lands only once the worker has read the job's operation and found nothing.
+    let workerFoundNoRecord = 0;
+    const found = signal();
+    store.get = async (id) => {
+      const record = await get(id);
+      if (record === null) {
+        workerFoundNoRecord += 1;
+        found.resolve();
+      }
+      return record;
+    };
     store.create = async (r) => {
-      await sleep(400); // the worker gets the job (delay 0) well before this write lands
+      await found.promise;
       return create(r);
     };
     const r = await h.operations.submit('merchant.onboard', merchant(), ctx(true));
     if (r.outcome !== 'accepted') throw new Error('expected accepted');
     await h.waitForStatus(r.operationId, 'succeeded');
+    expect(workerFoundNoRecord).toBeGreaterThan(0); // the race happened
     expect(h.crm.calls.createCustomer).toBe(1);
   });
 
@@ -186,10 +203,12 @@ describe('a second copy of a job', () => {
 
     // The first copy is slow in OrderTerminal; the second finds the lease busy and only gets it
     // once the first has finished — as after a stalled-job recovery of a live worker.
+    // OrderTerminal of the first copy returns only once the second copy found the lease busy.
+    const secondFoundLeaseBusy = signal();
     const tmo = h.tmo;
     const orderTerminal = tmo.orderTerminal.bind(tmo);
     tmo.orderTerminal = async (...args) => {
-      await sleep(300);
+      await secondFoundLeaseBusy.promise;
       return orderTerminal(...args);
     };
     const rt = h.operations.runtime;
@@ -199,6 +218,7 @@ describe('a second copy of a job', () => {
       const lease = await acquire(id, ttl);
       if (lease || waited) return lease;
       waited = true;
+      secondFoundLeaseBusy.resolve();
       await h?.waitForStatus(id, 'succeeded');
       return acquire(id, ttl);
     };

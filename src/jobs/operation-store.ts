@@ -9,7 +9,7 @@ import {
   type OperationProblem,
   type OperationStatus,
   type OperationView,
-  type ResourceLink,
+  type ResourceRef,
   type StepRecord,
   type StoredError,
 } from './types.ts';
@@ -26,7 +26,7 @@ export interface OperationRecord {
   input: unknown;
   progress: Record<string, unknown>;
   steps: StepRecord[];
-  resource: ResourceLink | null;
+  resource: ResourceRef | null;
   error: StoredError | null;
   /** runs started (inline or worker) */
   attempts: number;
@@ -44,16 +44,12 @@ export interface OperationRecord {
 
 const failuresField = (system: LegacySystem) => `failures:${system}`;
 
-const PROBLEM_BASE = 'https://legacy-gateway.dev/problems/';
-
 export function newOperationId(): string {
   return `op_${randomUUID().replaceAll('-', '')}`;
 }
 
 export function toProblem(e: StoredError): OperationProblem {
   return {
-    type: `${PROBLEM_BASE}${e.code}`,
-    title: e.code,
     code: e.code,
     kind: e.kind,
     detail: e.message,
@@ -138,7 +134,7 @@ export function createOperationStore(
         input: parseJson<unknown>(h.input, null),
         progress: parseJson<Record<string, unknown>>(h.progress, {}),
         steps: parseJson<StepRecord[]>(h.steps, []),
-        resource: parseJson<ResourceLink | null>(h.resource, null),
+        resource: parseJson<ResourceRef | null>(h.resource, null),
         error: parseJson<StoredError | null>(h.error, null),
         attempts: Number(h.attempts ?? 0),
         run: Number(h.run ?? 0),
@@ -168,14 +164,14 @@ export function createOperationStore(
       });
     },
 
-    async markSucceeded(id: string, resource: ResourceLink, steps: StepRecord[]): Promise<void> {
+    async markSucceeded(id: string, resource: ResourceRef, steps: StepRecord[]): Promise<void> {
       // A finished operation is kept for polling, then expires; failed ones stay while an open dead letter points at them.
       const fields = { status: 'succeeded', resource: JSON.stringify(resource), steps: JSON.stringify(steps), error: '', updatedAt: new Date().toISOString() };
       await redis.multi().hset(keys.operation(id), fields).pexpire(keys.operation(id), opts.succeededTtlMs).exec();
     },
 
     /** `markSucceeded` for many operations in one pipeline (the answer to a settings file can close 100,000). */
-    async markSucceededMany(items: { id: string; resource: ResourceLink; steps: StepRecord[] }[]): Promise<void> {
+    async markSucceededMany(items: { id: string; resource: ResourceRef; steps: StepRecord[] }[]): Promise<void> {
       const at = new Date().toISOString();
       const pipe = redis.pipeline();
       for (const it of items) {

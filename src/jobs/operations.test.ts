@@ -31,7 +31,7 @@ describe('operations runner', () => {
   it('when nothing fails, then the write completes inline with 201 and a location', async () => {
     h = await createHarness(inject('redisUrl'));
     const r = await h.operations.submit('merchant.onboard', merchant(), ctx(false));
-    expect(r).toMatchObject({ outcome: 'completed', status: 201, location: '/v1/merchants/C000000001' });
+    expect(r).toMatchObject({ outcome: 'completed', created: true, resource: { type: 'merchant', id: 'C000000001' } });
   });
 
   it('when the inline run fails with a retryable error, then it is accepted, retried by the worker and succeeds without a second customer', async () => {
@@ -45,7 +45,7 @@ describe('operations runner', () => {
     await h.waitForStatus(r.operationId, 'succeeded');
 
     const op = await h.operations.get(r.operationId);
-    expect(op?.resource).toEqual({ type: 'merchant', id: 'C000000001', href: '/v1/merchants/C000000001' });
+    expect(op?.resource).toEqual({ type: 'merchant', id: 'C000000001' });
     expect(op?.steps.map((s) => [s.name, s.outcome])).toEqual([
       ['crm.createCustomer', 'succeeded'],
       ['tmo.registerMerchant', 'succeeded'],

@@ -13,10 +13,8 @@ import { createOperationStore, newOperationId, toView, type Lease, type Operatio
 import { sealPayload, type PayloadCipher } from './payload.ts';
 import { createQueues, jobIdOf, type OperationQueues } from './queues.ts';
 import { createOrderSlots, type OrderSlots } from './order-slots.ts';
-import { park } from './park.ts';
-import { DEFAULT_RETRY_POLICY, backoffDelay, decideFailure, type RetryPolicy } from './retry-policy.ts';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.ts';
 import { circuitOf, createRunner, initialSteps, type Runner } from './runner.ts';
-import { toStoredError } from './sanitize.ts';
 import type { OperationInputs, OperationJobData, OperationKind, OperationView, SubmitContext, SubmitResult } from './types.ts';
 
 export interface CreateOperationsOptions {
@@ -144,7 +142,17 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
   const audit = createAuditTrail(redis, keys, { ...(opts.auditRetentionMs ? { retentionMs: opts.auditRetentionMs } : {}) });
   const deadLetters = createDeadLetters({ redis, keys, store, queues, audit, cipher: opts.cipher, closedTtlMs: retentionMs });
   const orderSlots = createOrderSlots({ redis, keys, store, cipher: opts.cipher });
-  const runner = createRunner({ store, services: opts.services, cipher: opts.cipher, claimedElsewhere: (op) => orderSlots.claimedElsewhere(op) });
+  const runner = createRunner({
+    store,
+    services: opts.services,
+    cipher: opts.cipher,
+    deadLetters,
+    orderSlots,
+    policy,
+    circuits: opts.circuits,
+    logger,
+    refusedTtlMs: retentionMs,
+  });
   const runtime: OperationsRuntime = {
     redis,
     keys,
@@ -248,73 +256,35 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
       const op = await store.get(id);
       if (!op) throw new Error(`operation ${id} vanished right after it was created`);
       if (op.status !== 'running') return accepted; // finished meanwhile
-      if (!(await orderSlots.acquire(op))) {
-        // Another order of this merchant is still in flight: this one waits its turn in the queue.
-        await store.markQueued(id, null, null);
-        await job.changeDelay(ORDER_SLOT_WAIT_MS).catch(() => undefined);
-        log.info('operation accepted: another order of this merchant is in flight');
-        return accepted;
+      const attempt = await runner.attempt(op, { requestId: ctx.requestId }, { inline: true, enqueuedAt: Date.now() });
+      switch (attempt.outcome) {
+        case 'slot_busy':
+          // Another order of this merchant is still in flight: this one waits its turn in the queue.
+          await store.markQueued(id, null, null);
+          await job.changeDelay(ORDER_SLOT_WAIT_MS).catch(() => undefined);
+          log.info('operation accepted: another order of this merchant is in flight');
+          return accepted;
+        case 'succeeded':
+          // If the job was already picked up it will see `succeeded` and do nothing.
+          await job.remove().catch(() => undefined);
+          log.info('operation completed inline');
+          return { outcome: 'completed', ...attempt.result };
+        case 'refused':
+          await job.remove().catch(() => undefined);
+          throw new InlineFailure(attempt.err);
+        case 'parked':
+          await job.remove().catch(() => undefined);
+          return accepted;
+        case 'wait':
+        case 'retry': {
+          const delayMs = attempt.outcome === 'wait' ? Math.max(1, attempt.until - Date.now()) : attempt.delayMs;
+          await job.changeDelay(delayMs).catch(() => {
+            // Not delayed any more (a worker took it, or it was promoted): nothing to reschedule.
+          });
+          log.warn({ code: attempt.error.code, system: attempt.system }, 'inline run failed, operation accepted for retry');
+          return accepted;
+        }
       }
-      const outcome = await runner.runOnce(op, { requestId: ctx.requestId });
-
-      // Status writes happen under the lease, so a worker that takes over reads them.
-      if (outcome.ok) {
-        if (op.kind === 'terminal.order') await orderSlots.claim(op, outcome.result.resource.id);
-        await store.markSucceeded(id, outcome.result.resource, op.steps);
-        await orderSlots.release(op);
-        // If the job was already picked up it will see `succeeded` and do nothing.
-        await job.remove().catch(() => undefined);
-        log.info('operation completed inline');
-        return {
-          outcome: 'completed',
-          status: outcome.result.status,
-          body: outcome.result.body,
-          location: outcome.result.resource.href,
-        };
-      }
-
-      await store.noteFailure(id);
-      const stored = toStoredError(outcome.err);
-      const now = Date.now();
-      // The inline run is the operation's first attempt: it counts against the system's budget
-      // like a worker run (the worker reads the counter from the record).
-      const decision = decideFailure({
-        err: outcome.err,
-        system: outcome.system,
-        policy,
-        failedRuns: op.failures[outcome.system],
-        enqueuedAt: now,
-        now,
-        circuit: circuitOf(opts.circuits, outcome.system),
-      });
-      if (decision.action === 'dead_letter' && decision.reason === 'not_retryable') {
-        // refused inline (no dead letter: the caller got the error): kept for the retention only
-        await store.markFailed(id, stored, op.steps, retentionMs);
-        await orderSlots.release(op);
-        await job.remove().catch(() => undefined);
-        throw new InlineFailure(outcome.err);
-      }
-      if (decision.action === 'dead_letter') {
-        // A budget of one attempt: nothing left for the worker. Accepted all the same (something
-        // may have been applied), and visible to the operators.
-        await store.countFailure(id, outcome.system);
-        await park({ store, deadLetters, orderSlots, logger }, op, stored, outcome.system, outcome.step, decision.reason);
-        await job.remove().catch(() => undefined);
-        return accepted;
-      }
-      let delayMs: number;
-      if (decision.action === 'wait') {
-        delayMs = Math.max(1, decision.until - now);
-      } else {
-        const failures = await store.countFailure(id, outcome.system);
-        delayMs = backoffDelay(policy, outcome.system, failures);
-      }
-      await store.markQueued(id, op.steps, stored);
-      await job.changeDelay(delayMs).catch(() => {
-        // Not delayed any more (a worker took it, or it was promoted): nothing to reschedule.
-      });
-      log.warn({ code: stored.code, system: outcome.system }, 'inline run failed, operation accepted for retry');
-      return accepted;
     } catch (err) {
       if (err instanceof InlineFailure) throw err.cause;
       // The bookkeeping failed mid-run (Redis went away). The operation and its safety job are

@@ -1,4 +1,4 @@
-import { maskIban } from './sanitize.ts';
+import { maskIban } from '../domain/iban.ts';
 
 /**
  * What the job layer needs from the field cipher (`src/jobs/crypto`, `createFieldCipher`):

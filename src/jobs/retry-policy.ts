@@ -1,7 +1,7 @@
 import type { BackoffStrategy, MinimalJob } from 'bullmq';
 import type { CircuitSnapshot } from '../domain/circuit.port.ts';
 import { isRetryable } from '../domain/errors/index.ts';
-import { LEGACY_SYSTEMS, type LegacySystem } from './types.ts';
+import { LEGACY_SYSTEMS, isLegacySystem, type LegacySystem } from './types.ts';
 
 /** Parameters every backoff strategy takes (milliseconds). */
 export interface BackoffParams {
@@ -85,9 +85,6 @@ export function backoffDelay(policy: RetryPolicy, system: LegacySystem, attempt:
   return BACKOFF_STRATEGIES[strategy](attempt, params, random);
 }
 
-function isLegacySystem(v: unknown): v is LegacySystem {
-  return typeof v === 'string' && (LEGACY_SYSTEMS as readonly string[]).includes(v);
-}
 
 /**
  * The BullMQ custom backoff strategy (worker `settings.backoffStrategy`). The system comes

@@ -1,14 +1,38 @@
+import type { Logger } from 'pino';
 import type { CircuitSnapshot, CircuitStatusPort } from '../domain/circuit.port.ts';
 import type { Services } from '../domain/services/types.ts';
+import type { DeadLetters } from './dead-letters.ts';
 import { HANDLERS, nextStep, type HandlerResult, type OperationHandler } from './handlers/index.ts';
 import { storeUnavailable } from './errors/store-unavailable-error.ts';
 import type { OperationRecord, OperationStore } from './operation-store.ts';
+import type { OrderSlots } from './order-slots.ts';
+import { park } from './park.ts';
 import { openPayload, sealPayload, type PayloadCipher } from './payload.ts';
-import { LEGACY_SYSTEMS, type LegacySystem, type OperationInputs, type OperationKind, type StepRecord } from './types.ts';
+import { backoffDelay, decideFailure, type RetryPolicy } from './retry-policy.ts';
+import { toStoredError } from './sanitize.ts';
+import { isLegacySystem, type LegacySystem, type OperationInputs, type OperationKind, type StepRecord, type StoredError } from './types.ts';
 
 export type RunOutcome =
   | { ok: true; result: HandlerResult }
   | { ok: false; err: unknown; system: LegacySystem; step: string };
+
+/**
+ * What one attempt ended in, after its bookkeeping is written (under the caller's lease). The
+ * caller only moves its job: the inline request answers, the worker tells BullMQ.
+ */
+export type AttemptOutcome =
+  /** another order of the merchant is in flight: nothing ran, nothing was written */
+  | { outcome: 'slot_busy' }
+  /** recorded as succeeded, the order slot released, any dead letter resolved */
+  | { outcome: 'succeeded'; result: HandlerResult }
+  /** inline only: a non-retryable error goes back to the caller; recorded failed, no dead letter */
+  | { outcome: 'refused'; err: unknown }
+  /** dead-lettered (failure counted, operation failed) */
+  | { outcome: 'parked'; error: StoredError; system: LegacySystem; reason: string }
+  /** the system's breaker is open: queued again without spending budget, run again at `until` */
+  | { outcome: 'wait'; error: StoredError; system: LegacySystem; until: number }
+  /** failure counted (`failures` on this system so far), queued again; `delayMs` is the policy's backoff */
+  | { outcome: 'retry'; error: StoredError; system: LegacySystem; failures: number; delayMs: number };
 
 function handlerOf(kind: OperationKind): OperationHandler<OperationKind, object> {
   return HANDLERS[kind] as OperationHandler<OperationKind, object>;
@@ -27,10 +51,6 @@ export function initialSteps(kind: OperationKind): StepRecord[] {
   }));
 }
 
-function isLegacySystem(v: unknown): v is LegacySystem {
-  return typeof v === 'string' && (LEGACY_SYSTEMS as readonly string[]).includes(v);
-}
-
 /** The breaker snapshot of a legacy system, matched case-insensitively on its name. */
 export function circuitOf(circuits: CircuitStatusPort, system: LegacySystem): CircuitSnapshot | undefined {
   try {
@@ -41,18 +61,24 @@ export function circuitOf(circuits: CircuitStatusPort, system: LegacySystem): Ci
 }
 
 /**
- * Runs one attempt of an operation from its stored progress: the single code path shared by
- * the inline (synchronous) request and the BullMQ worker, so both persist progress the same
- * way. The caller holds the operation lease.
+ * Runs one attempt of an operation from its stored progress and writes what came of it: the
+ * single code path shared by the inline (synchronous) request and the BullMQ worker, so both
+ * persist progress, count failures, retry and dead-letter the same way. The caller holds the
+ * operation lease and moves its job according to the `AttemptOutcome`.
  */
 export function createRunner(deps: {
   store: OperationStore;
   services: Services;
   cipher: PayloadCipher;
-  /** terminals other orders own, handed to a terminal order so it never adopts one */
-  claimedElsewhere?: (op: OperationRecord) => Promise<string[]>;
+  deadLetters: DeadLetters;
+  orderSlots: OrderSlots;
+  policy: RetryPolicy;
+  circuits: CircuitStatusPort;
+  logger: Logger;
+  /** how long an operation refused inline stays readable (OPERATION_RETENTION_DAYS) */
+  refusedTtlMs: number;
 }) {
-  const { store, services, cipher } = deps;
+  const { store, services, cipher, orderSlots, policy } = deps;
 
   /** The step that would run next and the legacy system it calls. */
   function upcoming(op: Pick<OperationRecord, 'kind' | 'progress'>): { name: string; system: LegacySystem } {
@@ -66,6 +92,12 @@ export function createRunner(deps: {
     let progress = openPayload(op.progress, cipher) as object;
 
     const now = () => new Date().toISOString();
+    const succeed = (rec: StepRecord) => {
+      if (rec.outcome === 'succeeded') return;
+      rec.outcome = 'succeeded';
+      rec.finishedAt = now();
+      if (rec.attempts === 0) rec.attempts = 1;
+    };
     // Brings the step records in line with the progress: finished steps succeeded, next one running.
     const sync = () => {
       const next = nextStep(handler, progress);
@@ -73,11 +105,7 @@ export function createRunner(deps: {
         const rec = steps.find((s) => s.name === def.name);
         if (!rec) continue;
         if (def !== next && def.done(progress)) {
-          if (rec.outcome !== 'succeeded') {
-            rec.outcome = 'succeeded';
-            rec.finishedAt = now();
-            if (rec.attempts === 0) rec.attempts = 1;
-          }
+          succeed(rec);
         } else if (def === next && rec.outcome !== 'running') {
           rec.outcome = 'running';
           rec.attempts += 1;
@@ -93,8 +121,8 @@ export function createRunner(deps: {
     const input = openPayload(op.input, cipher) as OperationInputs[OperationKind];
     try {
       const claimed =
-        op.kind === 'terminal.order' && deps.claimedElsewhere
-          ? await deps.claimedElsewhere(op).catch((err: unknown) => {
+        op.kind === 'terminal.order'
+          ? await orderSlots.claimedElsewhere(op).catch((err: unknown) => {
               throw storeUnavailable(err); // a store hiccup, retried; never a non-retryable 500
             })
           : [];
@@ -112,13 +140,7 @@ export function createRunner(deps: {
           });
         },
       });
-      for (const rec of steps) {
-        if (rec.outcome !== 'succeeded') {
-          rec.outcome = 'succeeded';
-          rec.finishedAt = now();
-          if (rec.attempts === 0) rec.attempts = 1;
-        }
-      }
+      steps.forEach(succeed);
       op.steps = steps;
       return { ok: true, result };
     } catch (err) {
@@ -140,7 +162,77 @@ export function createRunner(deps: {
     }
   }
 
-  return { runOnce, upcoming };
+  /**
+   * One attempt with its bookkeeping: the merchant's order slot, the run, then succeeded, or
+   * the failure decided by the retry policy (`decideFailure`) and written. `inline`: the
+   * caller is the request itself, which gets a non-retryable error back instead of a dead
+   * letter. `enqueuedAt`: when the operation's job was enqueued (the age limit counts from it).
+   */
+  async function attempt(
+    op: OperationRecord,
+    ctx: { requestId: string; signal?: AbortSignal },
+    opts: { inline: boolean; enqueuedAt: number },
+  ): Promise<AttemptOutcome> {
+    if (!(await orderSlots.acquire(op))) return { outcome: 'slot_busy' };
+    const run = await runOnce(op, ctx);
+
+    // Every status write below happens under the caller's lease, so the next runner reads it.
+    if (run.ok) {
+      if (op.kind === 'terminal.order') await orderSlots.claim(op, run.result.resource.id);
+      await store.markSucceeded(op.id, run.result.resource, op.steps);
+      await orderSlots.release(op);
+      // A retried dead letter, or an open one left by a crash inside `park`.
+      await deps.deadLetters.resolve(op.id).catch((err: unknown) => {
+        deps.logger.warn({ operationId: op.id, err: { name: (err as Error).name } }, 'succeeded, but its dead letter could not be resolved');
+      });
+      return { outcome: 'succeeded', result: run.result };
+    }
+
+    await store.noteFailure(op.id);
+    const error = toStoredError(run.err);
+    const now = Date.now();
+    // The per-system counter on the record includes the inline run: both count against one budget.
+    const decision = decideFailure({
+      err: run.err,
+      system: run.system,
+      policy,
+      failedRuns: op.failures[run.system],
+      enqueuedAt: opts.enqueuedAt,
+      now,
+      circuit: circuitOf(deps.circuits, run.system),
+    });
+    switch (decision.action) {
+      case 'wait':
+        // The breaker is open: the run was not a fair attempt, it spends no budget.
+        await store.markQueued(op.id, op.steps, error);
+        return { outcome: 'wait', error, system: run.system, until: decision.until };
+      case 'retry': {
+        const failures = await store.countFailure(op.id, run.system);
+        await store.markQueued(op.id, op.steps, error);
+        return { outcome: 'retry', error, system: run.system, failures, delayMs: backoffDelay(policy, run.system, failures) };
+      }
+      case 'dead_letter':
+        if (opts.inline && decision.reason === 'not_retryable') {
+          // refused inline (no dead letter: the caller gets the error): kept for the retention only
+          await store.markFailed(op.id, error, op.steps, deps.refusedTtlMs);
+          await orderSlots.release(op);
+          return { outcome: 'refused', err: run.err };
+        }
+        // Inline with a budget of one attempt, too: accepted all the same (something may have
+        // been applied), and visible to the operators.
+        await store.countFailure(op.id, run.system);
+        await park({ store, deadLetters: deps.deadLetters, orderSlots, logger: deps.logger }, op, error, run.system, run.step, decision.reason);
+        return { outcome: 'parked', error, system: run.system, reason: decision.reason };
+    }
+  }
+
+  /** Parks an operation the caller gave up on before running it (age limit, stalled job). */
+  function parkBefore(op: OperationRecord, error: StoredError, reason: 'max_age' | 'stalled' | 'attempts_exhausted'): Promise<void> {
+    const next = upcoming(op);
+    return park({ store, deadLetters: deps.deadLetters, orderSlots, logger: deps.logger }, op, error, next.system, next.name, reason);
+  }
+
+  return { upcoming, attempt, parkBefore };
 }
 
 export type Runner = ReturnType<typeof createRunner>;

@@ -1,4 +1,4 @@
-import { maskIban as maskDomainIban } from '../domain/iban.ts';
+import { maskIban } from '../domain/iban.ts';
 import { isGatewayErrorLike } from '../domain/errors/index.ts';
 import type { StoredError } from './types.ts';
 
@@ -11,12 +11,6 @@ const PASSWORD_RE = /\b(password|passwd|pwd|secret|token)\b\s*[:=]\s*\S+/gi;
 const PASSWORD_ELEMENT_RE = /<([\w:]*Password)[^>]*>[^<]*<\/\1>/gi;
 
 const MAX_MESSAGE = 300;
-
-/** `IT60X0542811101000000123456` → `IT**************3456` (the one mask shape, domain/iban.ts) */
-export function maskIban(iban: string): string {
-  const compact = iban.replace(/\s+/g, '');
-  return maskDomainIban(compact) ?? '*'.repeat(compact.length);
-}
 
 /**
  * Makes a message safe for Redis, logs and problem bodies: IBAN-like strings masked,

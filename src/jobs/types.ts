@@ -20,6 +20,10 @@ export type OperationStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 export const LEGACY_SYSTEMS = ['tmo', 'crm'] as const;
 export type LegacySystem = (typeof LEGACY_SYSTEMS)[number];
 
+export function isLegacySystem(v: unknown): v is LegacySystem {
+  return typeof v === 'string' && (LEGACY_SYSTEMS as readonly string[]).includes(v);
+}
+
 /** Input of each operation kind, exactly what the API validated (IBAN in clear in memory only). */
 export interface OperationInputs {
   'merchant.onboard': NewMerchant;
@@ -33,11 +37,10 @@ export interface OperationInputs {
 
 export type ResourceType = 'merchant' | 'partner' | 'terminal';
 
-export interface ResourceLink {
+/** The resource an operation produced, in domain terms (the API turns it into a URL). */
+export interface ResourceRef {
   type: ResourceType;
   id: string;
-  /** API path of the resource, e.g. `/v1/merchants/C000000001` */
-  href: string;
 }
 
 export type StepOutcome = 'pending' | 'running' | 'succeeded' | 'failed';
@@ -70,14 +73,12 @@ export interface OperationView {
   /** number of runs (inline or by a worker) that started */
   attempts: number;
   steps: StepRecord[];
-  resource: ResourceLink | null;
+  resource: ResourceRef | null;
   problem: OperationProblem | null;
 }
 
-/** RFC 9457-shaped problem details, without `status` (the API adds it from `kind`). */
+/** Why an operation failed, in domain terms: the API maps it to problem details (type, title, status). */
 export interface OperationProblem {
-  type: string;
-  title: string;
   code: string;
   kind: StoredError['kind'];
   detail: string;
@@ -101,7 +102,8 @@ export interface SubmitContext {
 }
 
 export type SubmitResult =
-  | { outcome: 'completed'; status: 200 | 201; body: unknown; location?: string }
+  /** applied now: `created` tells a new resource from an existing or changed one */
+  | { outcome: 'completed'; created: boolean; body: unknown; resource: ResourceRef }
   | { outcome: 'accepted'; operationId: string };
 
 /** Data of a BullMQ job: references only, the (sealed) input lives in the operation record. */

@@ -5,12 +5,11 @@ import { OperationExpiredError } from './errors/operation-expired-error.ts';
 import { RetryableOperationError } from './errors/retryable-operation-error.ts';
 import type { Operations, OperationsRuntime } from './operations.ts';
 import type { OperationRecord } from './operation-store.ts';
-import { park } from './park.ts';
-import { breakerWaitUntil, createBackoffStrategy, decideFailure } from './retry-policy.ts';
+import { breakerWaitUntil, createBackoffStrategy } from './retry-policy.ts';
 import { runQueued } from './call-pacing.ts';
 import { circuitOf } from './runner.ts';
 import { toStoredError } from './sanitize.ts';
-import { LEGACY_SYSTEMS, type OperationJobData, type ResourceLink, type StoredError } from './types.ts';
+import { LEGACY_SYSTEMS, type OperationJobData, type ResourceRef, type StoredError } from './types.ts';
 
 export interface CreateWorkersOptions {
   operations: Operations;
@@ -41,7 +40,7 @@ export interface Workers {
   close(): Promise<void>;
 }
 
-type JobResult = { resource: ResourceLink } | { skipped: string };
+type JobResult = { resource: ResourceRef } | { skipped: string };
 
 /**
  * The BullMQ workers of both operation queues (in the API process by default, or in
@@ -149,18 +148,13 @@ async function processJob(
     const next = rt.runner.upcoming(op);
     if (now - job.timestamp >= rt.policy[next.system].maxAgeMs) {
       const error = op.error ?? toStoredError(new OperationExpiredError('The operation could not be applied within its maximum age'));
-      await park(rt, op, error, next.system, next.name, 'max_age');
+      await rt.runner.parkBefore(op, error, 'max_age');
       throw new UnrecoverableError(`${error.code}: ${error.message}`);
     }
     const circuit = circuitOf(rt.circuits, next.system);
     if (circuit?.state === 'open') {
       log.info({ system: next.system }, 'breaker open: job waits');
       return await delay(job, breakerWaitUntil(circuit, rt.policy[next.system], now), token);
-    }
-
-    if (!(await rt.orderSlots.acquire(op))) {
-      // another order of this merchant is in flight (see order-slots.ts): wait for our turn
-      return await delay(job, now + timing.leaseBusyDelayMs, token);
     }
 
     if (op.status === 'failed') {
@@ -170,44 +164,26 @@ async function processJob(
       op.failures = { tmo: 0, crm: 0 };
     }
 
-    const outcome = await rt.runner.runOnce(op, { requestId: job.data.requestId, ...(signal ? { signal } : {}) });
-
-    // Every status write below happens while the lease is held, so the next runner reads it.
-    if (outcome.ok) {
-      if (op.kind === 'terminal.order') await rt.orderSlots.claim(op, outcome.result.resource.id);
-      await rt.store.markSucceeded(op.id, outcome.result.resource, op.steps);
-      await rt.orderSlots.release(op);
-      await rt.deadLetters.resolve(op.id);
-      log.info('operation succeeded');
-      return { resource: outcome.result.resource };
-    }
-
-    await rt.store.noteFailure(op.id);
-    const error = toStoredError(outcome.err);
-    const decision = decideFailure({
-      err: outcome.err,
-      system: outcome.system,
-      policy: rt.policy,
-      failedRuns: op.failures[outcome.system],
-      enqueuedAt: job.timestamp,
-      now: Date.now(),
-      circuit: circuitOf(rt.circuits, outcome.system),
-    });
-    log.warn({ code: error.code, system: outcome.system, decision: decision.action }, 'operation run failed');
-    switch (decision.action) {
+    const ctx = { requestId: job.data.requestId, ...(signal ? { signal } : {}) };
+    const attempt = await rt.runner.attempt(op, ctx, { inline: false, enqueuedAt: job.timestamp });
+    switch (attempt.outcome) {
+      case 'slot_busy':
+        // another order of this merchant is in flight (see order-slots.ts): wait for our turn
+        return await delay(job, now + timing.leaseBusyDelayMs, token);
+      case 'succeeded':
+        log.info('operation succeeded');
+        return { resource: attempt.result.resource };
+      case 'refused': // only inline runs are refused; a worker's non-retryable error is parked
+        throw new UnrecoverableError('operation refused');
       case 'wait':
-        // The breaker is open: the run was not a fair attempt, it spends no budget.
-        await rt.store.markQueued(op.id, op.steps, error);
-        return await delay(job, decision.until, token);
-      case 'retry': {
-        const failures = await rt.store.countFailure(op.id, outcome.system);
-        await rt.store.markQueued(op.id, op.steps, error);
-        throw new RetryableOperationError(error, outcome.system, failures);
-      }
-      case 'dead_letter':
-        await rt.store.countFailure(op.id, outcome.system);
-        await park(rt, op, error, outcome.system, outcome.step, decision.reason);
-        throw new UnrecoverableError(`${error.code}: ${error.message}`);
+        log.warn({ code: attempt.error.code, system: attempt.system, decision: 'wait' }, 'operation run failed');
+        return await delay(job, attempt.until, token);
+      case 'retry':
+        log.warn({ code: attempt.error.code, system: attempt.system, decision: 'retry' }, 'operation run failed');
+        throw new RetryableOperationError(attempt.error, attempt.system, attempt.failures);
+      case 'parked':
+        log.warn({ code: attempt.error.code, system: attempt.system, decision: 'dead_letter' }, 'operation run failed');
+        throw new UnrecoverableError(`${attempt.error.code}: ${attempt.error.message}`);
     }
   } finally {
     await lease.release();
@@ -234,8 +210,7 @@ async function onFinalFailure(rt: OperationsRuntime, job: Job<OperationJobData>,
           retryable: false,
           fields: [],
         };
-    const next = rt.runner.upcoming(op);
-    await park(rt, op, error, next.system, next.name, stalled ? 'stalled' : 'attempts_exhausted');
+    await rt.runner.parkBefore(op, error, stalled ? 'stalled' : 'attempts_exhausted');
   } catch (e) {
     rt.logger.error({ err: e, operationId: job.data.operationId }, 'could not dead-letter a failed job');
   }

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BusinessError, NotFoundError, TimeoutError, UnavailableError, ValidationError } from '../../domain/errors/index.ts';
 import { createResilience, type BulkheadOptions, type CircuitStateChange, type Resilience } from './resilience.ts';
 
@@ -8,6 +8,7 @@ let r: Resilience | undefined;
 afterEach(() => {
   r?.shutdown();
   r = undefined;
+  vi.useRealTimers();
 });
 
 function make(bulkhead: BulkheadOptions = { limit: 2, maxQueue: 2 }): Resilience {
@@ -17,7 +18,6 @@ function make(bulkhead: BulkheadOptions = { limit: 2, maxQueue: 2 }): Resilience
 
 const fail = (err: Error) => () => Promise.reject(err);
 const ok = () => Promise.resolve('ok');
-const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 const deferred = () => {
   let resolve!: (v: string) => void;
   const promise = new Promise<string>((res) => {
@@ -55,11 +55,14 @@ describe('circuit breaker', () => {
   });
 
   it('when the reset timeout passes and the trial call succeeds, then it goes half-open then closed', async () => {
+    vi.useFakeTimers();
     const res = make();
     const changes: string[] = [];
     res.onStateChange((c) => changes.push(c.to));
     for (let i = 0; i < 4; i += 1) await res.run(fail(new UnavailableError('tmo.unavailable', 'x'))).catch(() => undefined);
-    await sleep(BREAKER.resetTimeoutMs + 50);
+    await vi.advanceTimersByTimeAsync(BREAKER.resetTimeoutMs - 1);
+    expect(res.snapshot().state).toBe('open');
+    await vi.advanceTimersByTimeAsync(1);
     expect(res.snapshot().state).toBe('half_open');
     await expect(res.run(ok)).resolves.toBe('ok');
     expect(res.snapshot().state).toBe('closed');
@@ -67,9 +70,11 @@ describe('circuit breaker', () => {
   });
 
   it('when the half-open trial fails, then it opens again', async () => {
+    vi.useFakeTimers();
     const res = make();
     for (let i = 0; i < 4; i += 1) await res.run(fail(new UnavailableError('tmo.unavailable', 'x'))).catch(() => undefined);
-    await sleep(BREAKER.resetTimeoutMs + 50);
+    await vi.advanceTimersByTimeAsync(BREAKER.resetTimeoutMs);
+    expect(res.snapshot().state).toBe('half_open');
     await res.run(fail(new UnavailableError('tmo.unavailable', 'x'))).catch(() => undefined);
     expect(res.snapshot().state).toBe('open');
   });
@@ -100,6 +105,7 @@ describe('bulkhead', () => {
   });
 
   it('when a queued call is aborted, then it fails at once and never runs', async () => {
+    vi.useFakeTimers();
     const res = make({ limit: 1, maxQueue: 5 });
     const gate = deferred();
     const first = res.run(() => gate.promise);
@@ -113,15 +119,22 @@ describe('bulkhead', () => {
     await expect(queued).rejects.toMatchObject({ code: 'tmo.aborted' });
     gate.resolve('done');
     await first;
-    await sleep(10);
+    await vi.advanceTimersByTimeAsync(10); // whatever the bulkhead scheduled after the first call
     expect(ran).toBe(false);
   });
 
   it('when a call waits in the queue longer than queueTimeoutMs, then it fails with overloaded', async () => {
+    vi.useFakeTimers();
     const res = make({ limit: 1, maxQueue: 5, queueTimeoutMs: 30 });
     const gate = deferred();
     const first = res.run(() => gate.promise);
-    await expect(res.run(ok)).rejects.toMatchObject({ code: 'tmo.overloaded' });
+    let settled = false;
+    const queued = res.run(ok).finally(() => (settled = true));
+    queued.catch(() => undefined);
+    await vi.advanceTimersByTimeAsync(29);
+    expect(settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await expect(queued).rejects.toMatchObject({ code: 'tmo.overloaded' });
     gate.resolve('done');
     await first;
   });

@@ -3,6 +3,7 @@
  * TMO with their state and counts, and an export on demand. `ops:read` reads, `ops:write` acts.
  */
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import { json } from '../schemas/common.ts';
 import type { MiddlewareHandler } from 'hono';
 import { ConflictError, NotFoundError } from '../../domain/errors/index.ts';
 import type { AuditTrail } from '../../jobs/audit.ts';
@@ -24,7 +25,6 @@ export interface BatchOpsDeps {
   requireScope: (...scopes: string[]) => MiddlewareHandler<ApiEnv>;
 }
 
-const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 const security = (scope: string) => [{ bearerAuth: [scope] }];
 
 const BatchFile = z

@@ -8,6 +8,7 @@ import { PROBLEM_TYPE_BASE, ProblemError, problem, problemFromError } from '../p
 import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
 import { validationHook } from '../validation.ts';
 import { json } from '../schemas/common.ts';
+import { resourceHref } from '../resource-links.ts';
 
 export interface OperationsAppDeps {
   operations: Pick<Operations, 'getWithOwner' | 'deadLetters'>;
@@ -92,7 +93,8 @@ export function createOperationsApp(deps: OperationsAppDeps): OpenAPIHono<ApiEnv
     if (principal.subject !== owner && !principal.scopes.has('ops:read')) {
       throw new NotFoundError('operation.not_found', 'No operation with this id.');
     }
-    if (view.resource && view.status === 'succeeded') c.header('Location', view.resource.href);
+    const resource = view.resource ? { ...view.resource, href: resourceHref(view.resource, view.kind) } : null;
+    if (resource && view.status === 'succeeded') c.header('Location', resource.href);
     const mapped = view.problem ? problemFromError({ ...view.problem, message: view.problem.detail, fields: view.problem.errors ?? [] }).init : null;
     const problemOf = (p: { code: string; title: string; status: number; detail: string; errors?: { field: string; reason: string }[] }) => ({
       type: PROBLEM_TYPE_BASE + p.code,
@@ -110,6 +112,7 @@ export function createOperationsApp(deps: OperationsAppDeps): OpenAPIHono<ApiEnv
         return c.json(
           {
             ...view,
+            resource,
             status: 'discarded' as const,
             problem: problemOf({ ...discarded, detail: `${discarded.detail} Reason given: ${reason}` }),
             discarded: { at: deadLetter.lastAction?.at ?? deadLetter.updatedAt, reason },
@@ -122,9 +125,9 @@ export function createOperationsApp(deps: OperationsAppDeps): OpenAPIHono<ApiEnv
         ? `${mapped.title}: the gateway gave up after ${view.attempts} attempt(s). The operation is parked for an operator, ` +
           'who can retry it once the legacy system is back; it is not applied until then.'
         : mapped.detail;
-      return c.json({ ...view, problem: problemOf({ ...mapped, detail }), discarded: null }, 200);
+      return c.json({ ...view, resource, problem: problemOf({ ...mapped, detail }), discarded: null }, 200);
     }
-    return c.json({ ...view, problem: mapped ? problemOf(mapped) : null, discarded: null }, 200);
+    return c.json({ ...view, resource, problem: mapped ? problemOf(mapped) : null, discarded: null }, 200);
   });
 
   return app;

@@ -5,11 +5,10 @@ import type { TerminalSettingsResource } from '../../jobs/batch/settings.ts';
 import { requireScope } from '../auth/middleware.ts';
 import { callContext } from '../context.ts';
 import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
-import { terminalIdParam } from '../schemas/common.ts';
+import { json, terminalIdParam } from '../schemas/common.ts';
 import { AcceptedSchema, submitContext } from '../writes.ts';
 import { routeGroup, scopeNote, security, type RouteDeps } from './shared.ts';
 
-const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 
 const receiptLine = z
   .string()

@@ -6,6 +6,7 @@
 import type { CallContext } from '../../domain/call-context.ts';
 import { NotFoundError } from '../../domain/errors/index.ts';
 import type { Merchant, Partner } from '../../domain/model.ts';
+import { maskIban } from '../../domain/iban.ts';
 import type {
   MerchantPatch,
   MerchantTerminal,
@@ -35,7 +36,7 @@ function page<T>(all: T[], req: PageRequest): PageResult<T> {
 }
 
 function mask(iban: string | null): string | null {
-  return iban === null ? null : iban.slice(0, 2) + '*'.repeat(iban.length - 6) + iban.slice(-4);
+  return iban === null ? null : maskIban(iban);
 }
 
 export class FakeServices {
@@ -78,7 +79,7 @@ export class FakeServices {
       email: 'info@barsport.example',
       phone: '+39 02 1234567',
       address: { line1: 'Via Roma 1', city: 'Milano', postalCode: '20121', province: 'MI', country: 'IT' },
-      ibanMasked: 'IT*********************3456',
+      ibanMasked: 'IT**************3456',
       partnerId: null,
       tmoMerchantId: `${String(this.seq).padStart(15, '0')}`,
       status: 'active',

@@ -12,6 +12,7 @@ import { pino } from 'pino';
 import { captureFile, TEST_LOG_DIR } from '../../../test/support/log-capture.ts';
 import { createApp, type AppDeps } from '../app.ts';
 import { createJwtAuthenticator } from '../auth/authenticator.ts';
+import { directWrites } from '../../jobs/test-support/direct-writes.ts';
 import { FakeServices } from './fake-services.ts';
 
 export const TEST_ISSUER = 'https://issuer.test';
@@ -90,8 +91,10 @@ export function memoryLogger(): { logger: pino.Logger; logs: string[] } {
 export function createHarness(overrides: Partial<AppDeps> = {}): Harness {
   const fake = new FakeServices();
   const { logger, logs } = memoryLogger();
+  const services = overrides.services ?? fake.services();
   const app = createApp({
-    services: fake.services(),
+    services,
+    writes: directWrites(services),
     auth: createJwtAuthenticator({ jwks: { keys: { keys: [sharedKey.publicJwk] } }, issuer: TEST_ISSUER, audience: TEST_AUDIENCE }),
     logger,
     health: { ready: async () => ({ ok: true, checks: { redis: 'ok' } }) },

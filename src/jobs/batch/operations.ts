@@ -66,7 +66,7 @@ export async function finishOperations(
     await deps.store.markSucceededMany(
       applied.map((c) => ({
         id: c.operationId,
-        resource: { type: 'terminal' as const, id: c.terminalId, href: `/v1/terminals/${encodeURIComponent(c.terminalId)}/settings` },
+        resource: { type: 'terminal' as const, id: c.terminalId },
         steps: steps(c, 'succeeded', now),
       })),
     );

@@ -1,4 +1,3 @@
-import { maskIban as maskDomainIban } from '../../domain/iban.ts';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { FieldCryptoError } from './field-crypto-error.ts';
 
@@ -19,8 +18,6 @@ const KEY_BYTES = 32;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const FORBIDDEN_SEGMENTS: ReadonlySet<string> = new Set(['__proto__', 'prototype', 'constructor']);
 
 export interface FieldKey {
   /** key id stored with every value: letters, digits, `.`, `_`, `-` (1–64) */
@@ -50,14 +47,6 @@ export interface FieldCipher {
   encrypt(plain: string, context?: string): EncryptedField;
   /** Throws `FieldCryptoError` (`crypto.unknown_key` / `crypto.decrypt_failed` / `crypto.invalid_field`). */
   decrypt(field: EncryptedField, context?: string): string;
-  /**
-   * A copy of `obj` with the string at each dot path (`input.iban`, `items.0.iban`) encrypted,
-   * bound to its path. Missing paths, `null` and already encrypted values are left alone;
-   * any other non-string value throws `crypto.invalid_field`. `obj` is not modified.
-   */
-  sealFields(obj: object, paths: readonly string[]): Record<string, unknown>;
-  /** The reverse of `sealFields`. Values that are not encrypted are left as they are. */
-  openFields(obj: object, paths: readonly string[]): Record<string, unknown>;
 }
 
 /** True for a value shaped like an `EncryptedField` (it says nothing about the key). */
@@ -73,7 +62,7 @@ export function isEncrypted(x: unknown): x is EncryptedField {
   );
 }
 
-/** Builds a cipher over a keyring (see `parseKeyring`). Key bytes are copied. */
+/** Builds a cipher over a keyring (PAYLOAD_ENCRYPTION_KEYS, parsed by src/config.ts). Key bytes are copied. */
 export function createFieldCipher(options: FieldCipherOptions): FieldCipher {
   const keys = validateKeys(options.keys);
   const [active] = keys;
@@ -125,98 +114,7 @@ export function createFieldCipher(options: FieldCipherOptions): FieldCipher {
     activeKeyId: activeId,
     encrypt,
     decrypt,
-    sealFields(obj, paths) {
-      let out = asRecord(obj);
-      for (const path of paths) {
-        out = updateAt(out, splitPath(path), (value) => {
-          if (value === undefined || value === null || isEncrypted(value)) return value;
-          if (typeof value !== 'string') {
-            throw new FieldCryptoError('crypto.invalid_field', `cannot seal '${path}': only strings are encrypted`);
-          }
-          return encrypt(value, path);
-        });
-      }
-      return out;
-    },
-    openFields(obj, paths) {
-      let out = asRecord(obj);
-      for (const path of paths) {
-        out = updateAt(out, splitPath(path), (value) => (isEncrypted(value) ? decrypt(value, path) : value));
-      }
-      return out;
-    },
   };
-}
-
-export interface MaskOptions {
-  /**
-   * When given, encrypted values are decrypted and masked like clear ones (country + last 4),
-   * so an operator can tell records apart; the plaintext never leaves this function. Without
-   * it they show as `***encrypted***`; one that fails to decrypt shows as `***undecryptable***`.
-   */
-  cipher?: FieldCipher;
-}
-
-export const MASK_ENCRYPTED = '***encrypted***';
-export const MASK_UNDECRYPTABLE = '***undecryptable***';
-export const MASK_OTHER = '****';
-
-/**
- * A copy of `obj` fit for display (dead-letter view): the value at each path is masked.
- * IBAN-shaped strings → `IT**************3456` (country and last 4, fixed width like CRM);
- * already masked IBANs are kept; any other string → `****`. Encrypted values: see `MaskOptions`.
- */
-export function maskFields(obj: object, paths: readonly string[], options: MaskOptions = {}): Record<string, unknown> {
-  let out = asRecord(obj);
-  for (const path of paths) {
-    out = updateAt(out, splitPath(path), (value) => {
-      if (value === undefined || value === null) return value;
-      if (isEncrypted(value)) {
-        if (options.cipher === undefined) return MASK_ENCRYPTED;
-        try {
-          return maskIban(options.cipher.decrypt(value, path));
-        } catch {
-          return MASK_UNDECRYPTABLE;
-        }
-      }
-      return typeof value === 'string' ? maskIban(value) : MASK_OTHER;
-    });
-  }
-  return out;
-}
-
-/**
- * `IT60 X054 2811 1010 0000 0123 456` → `IT**************3456` (same shape CRM returns);
- * an already masked IBAN is returned as is; anything not IBAN-shaped → `****` (it might be
- * some other secret: showing its ends would leak it).
- */
-export function maskIban(value: string): string {
-  const compact = value.replace(/\s+/g, '').toUpperCase();
-  if (/^[A-Z]{2}\*+[A-Z0-9]{4}$/.test(compact)) return compact;
-  if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(compact)) return MASK_OTHER;
-  return maskDomainIban(compact) ?? MASK_OTHER;
-}
-
-/**
- * Parses the keyring setting `k2:<base64>,k1:<base64>` (first = encrypting key). Whitespace
- * around entries is ignored. Errors name the key id, never the key material.
- */
-export function parseKeyring(setting: string): FieldKey[] {
-  const entries = setting.split(',').map((e) => e.trim()).filter((e) => e !== '');
-  if (entries.length === 0) throw new FieldCryptoError('crypto.invalid_keyring', 'keyring is empty');
-  const keys = entries.map((entry, index) => {
-    const sep = entry.indexOf(':');
-    if (sep <= 0) {
-      throw new FieldCryptoError('crypto.invalid_keyring', `keyring entry #${index + 1} is not '<id>:<base64 key>'`);
-    }
-    const id = entry.slice(0, sep).trim();
-    const material = entry.slice(sep + 1).trim();
-    if (!BASE64.test(material) || material === '') {
-      throw new FieldCryptoError('crypto.invalid_keyring', `key '${safeId(id)}' is not valid base64`);
-    }
-    return { id, key: Buffer.from(material, 'base64') };
-  });
-  return validateKeys(keys);
 }
 
 function validateKeys(keys: readonly FieldKey[]): FieldKey[] {
@@ -242,37 +140,6 @@ function aad(kid: string, context: string | undefined): Buffer {
 /** A key id as it may appear in a message: only when it looks like one (it comes from Redis). */
 function safeId(id: string): string {
   return KEY_ID.test(id) ? id : '<invalid id>';
-}
-
-function splitPath(path: string): string[] {
-  const segments = path.split('.');
-  if (segments.some((s) => s === '' || FORBIDDEN_SEGMENTS.has(s))) {
-    throw new FieldCryptoError('crypto.invalid_field', `invalid field path '${path}'`);
-  }
-  return segments;
-}
-
-function asRecord(obj: object): Record<string, unknown> {
-  return obj as Record<string, unknown>;
-}
-
-/**
- * Copy-on-write update: containers along the path are shallow-copied, everything else is
- * shared. A path that does not exist leaves `obj` as it is (same reference).
- */
-function updateAt<T>(obj: T, segments: readonly string[], fn: (value: unknown) => unknown): T {
-  const [head, ...rest] = segments;
-  if (head === undefined || typeof obj !== 'object' || obj === null) return obj;
-  if (!Object.prototype.hasOwnProperty.call(obj, head)) return obj;
-  const current: unknown = (obj as Record<string, unknown>)[head];
-  const next = rest.length === 0 ? fn(current) : updateAt(current, rest, fn);
-  if (next === current) return obj;
-  if (Array.isArray(obj)) {
-    const copy: unknown[] = [...(obj as unknown[])];
-    copy[Number(head)] = next;
-    return copy as T;
-  }
-  return { ...(obj as Record<string, unknown>), [head]: next } as T;
 }
 
 /** String-in, string-out view of a cipher (the shape `src/jobs/payload.ts` asks for as `PayloadCipher`). */

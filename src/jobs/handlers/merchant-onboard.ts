@@ -17,9 +17,9 @@ export const merchantOnboard: OperationHandler<'merchant.onboard', OnboardingPro
   async run(services, input, ctx, resume) {
     const { merchant, created } = await services.merchants.onboard(input, ctx, resume);
     return {
-      status: created ? 201 : 200,
+      created,
       body: merchant,
-      resource: { type: 'merchant', id: merchant.id, href: `/v1/merchants/${encodeURIComponent(merchant.id)}` },
+      resource: { type: 'merchant', id: merchant.id },
     };
   },
 };

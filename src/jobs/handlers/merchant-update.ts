@@ -9,9 +9,9 @@ export const merchantUpdate: OperationHandler<'merchant.update', NoProgress> = {
   async run(services, input, ctx) {
     const merchant = await services.merchants.update(input.merchantId, input.patch, ctx);
     return {
-      status: 200,
+      created: false,
       body: merchant,
-      resource: { type: 'merchant', id: merchant.id, href: `/v1/merchants/${encodeURIComponent(merchant.id)}` },
+      resource: { type: 'merchant', id: merchant.id },
     };
   },
 };

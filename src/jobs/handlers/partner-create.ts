@@ -7,9 +7,9 @@ export const partnerCreate: OperationHandler<'partner.create', NoProgress> = {
   async run(services, input, ctx) {
     const { partner, created } = await services.partners.create(input, ctx);
     return {
-      status: created ? 201 : 200,
+      created,
       body: partner,
-      resource: { type: 'partner', id: partner.id, href: `/v1/partners/${encodeURIComponent(partner.id)}` },
+      resource: { type: 'partner', id: partner.id },
     };
   },
 };

@@ -18,9 +18,9 @@ export const terminalOrder: OperationHandler<'terminal.order', TerminalOrderProg
   async run(services, input, ctx, resume) {
     const terminal = await services.terminals.order(input.merchantId, input.order, ctx, resume);
     return {
-      status: 201,
+      created: true,
       body: terminal,
-      resource: { type: 'terminal', id: terminal.id, href: `/v1/terminals/${encodeURIComponent(terminal.id)}` },
+      resource: { type: 'terminal', id: terminal.id },
     };
   },
 };

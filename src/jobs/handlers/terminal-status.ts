@@ -7,9 +7,9 @@ export const terminalStatus: OperationHandler<'terminal.status', NoProgress> = {
   async run(services, input, ctx) {
     const { terminal } = await services.terminals.changeStatus(input.terminalId, input.status, input.reason, ctx);
     return {
-      status: 200,
+      created: false,
       body: terminal,
-      resource: { type: 'terminal', id: terminal.id, href: `/v1/terminals/${encodeURIComponent(terminal.id)}` },
+      resource: { type: 'terminal', id: terminal.id },
     };
   },
 };

@@ -1,6 +1,6 @@
 import type { CallContext } from '../../domain/call-context.ts';
 import type { Resume, Services } from '../../domain/services/types.ts';
-import type { LegacySystem, OperationInputs, OperationKind, ResourceLink } from '../types.ts';
+import type { LegacySystem, OperationInputs, OperationKind, ResourceRef } from '../types.ts';
 
 /** One legacy step of an operation, in order; `done` reads the stored progress. */
 export interface StepDefinition<P> {
@@ -10,9 +10,10 @@ export interface StepDefinition<P> {
 }
 
 export interface HandlerResult {
-  status: 200 | 201;
+  /** a new resource (not one that existed already or was changed) */
+  created: boolean;
   body: unknown;
-  resource: ResourceLink;
+  resource: ResourceRef;
 }
 
 /**

@@ -10,7 +10,5 @@ export { isMaskedIban, maskIban };
  * anything else (e.g. a clear IBAN CRM should never have sent) masked here, never passed through.
  */
 export function toMaskedIban(value: string): string | null {
-  if (value === '') return null;
-  if (isMaskedIban(value)) return value;
-  return maskIban(value);
+  return value === '' ? null : maskIban(value);
 }

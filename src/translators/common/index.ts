@@ -1,4 +1,3 @@
-export * from './cursor.ts';
 export * from './dates.ts';
 export * from './flags.ts';
 export * from './iban.ts';

@@ -83,8 +83,9 @@ describe('IBAN masking', () => {
     ['IT**************1234', 'IT**************1234'],
     ['IT60X0542811101000000123456', 'IT**************3456'],
     ['IT60 X054 2811 1010 0000 0123 456', 'IT**************3456'],
+    ['IT*********************3456', 'IT**************3456'],
     ['', null],
-    ['abc', null],
+    ['abc', '****'],
   ])('when CRM sends the IBAN %j, then the model shows %j', (crm, shown) => {
     expect(toMaskedIban(crm)).toBe(shown);
   });

@@ -26,6 +26,20 @@ describe('requestId', () => {
     expect(res.headers.get('x-request-id')).toBe('gen-1');
   });
 
+  it.each([
+    ['a dotted id', 'req.1-A_b', 'req.1-A_b'],
+    ['an id with =', 'abc=', 'abc='],
+    ['128 characters', 'a'.repeat(128), 'a'.repeat(128)],
+    ['129 characters', 'a'.repeat(129), 'gen-3'],
+    ['a space', 'a b', 'gen-3'],
+    ['a slash', 'a/b', 'gen-3'],
+    ['a newline escape attempt', 'a%0d%0ab', 'gen-3'],
+  ])('when the caller sends %s, then the id is %s', async (_what, sent, kept) => {
+    const res = await app({ generate: () => 'gen-3' }).request('/json', { headers: { 'X-Request-Id': sent } });
+    expect(res.headers.get('x-request-id')).toBe(kept);
+    expect(await res.json()).toEqual({ id: kept });
+  });
+
   it('when a handler returns a raw Response or throws, then the header is still set', async () => {
     const a = app({ generate: () => 'gen-2' });
     expect((await a.request('/raw')).headers.get('x-request-id')).toBe('gen-2');

@@ -1,7 +1,7 @@
 // ARCHITECTURE.md § Identifiers in the API / STYLE.md: the API pages with opaque cursors;
 // the legacy systems (CONTRACT.md § TMO ListTerminals, § CRM SearchCustomers) page with
 // 1-based page numbers. A cursor is base64url JSON with a version so the format can change.
-import { ValidationError } from '../../domain/errors/index.ts';
+import { ValidationError } from '../domain/errors/index.ts';
 
 /** Filter values a cursor can carry: the query the page belongs to. */
 export type CursorFilter = Readonly<Record<string, string | number | boolean | null>>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCursor, encodeCursor, type CursorPayload } from './cursor.ts';
+import { decodeCursor, encodeCursor, type CursorPayload } from './cursor-codec.ts';
 
 const enc = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
 
