@@ -1,0 +1,78 @@
+/**
+ * OpenTelemetry tracing (issue 7): off by default; on, one NodeTracerProvider per process whose
+ * spans go to an OTLP/HTTP collector (or the console, for a look on a laptop).
+ *
+ * Off means off: {@link startTracing} returns null, nothing is registered with the OpenTelemetry
+ * API, and the builders get no tracer, so the HTTP middleware, the legacy-call wrapper and the
+ * job-attempt wrapper are not installed at all (no span, context or attribute object per
+ * request). `bench/facade` measures that path.
+ *
+ * On, the provider is registered globally (`register()`): the AsyncLocalStorage context manager
+ * carries the active span from the HTTP request into the legacy calls and the queued job, and the
+ * W3C Trace Context propagator reads `traceparent` and writes it into the job data. The exporter
+ * reads its own standard `OTEL_EXPORTER_OTLP_*` variables (endpoint, headers, timeout,
+ * certificates) and the SDK its `OTEL_TRACES_SAMPLER*`, `OTEL_BSP_*` and span-limit variables:
+ * a deliberate exception to "only config.ts reads the environment", since those are the SDK's
+ * documented interface and the headers may hold a collector credential our config should never
+ * hold or echo. Which exporter runs (if any) and the service name are decided in config.ts.
+ */
+import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import type { TracingConfig } from '../config.ts';
+
+/** Instrumentation scope name of every span the gateway makes. */
+export const TRACER_NAME = 'legacy-gateway';
+
+export interface Tracing {
+  /** the tracer every instrumented layer gets (passed by hand, like the logger) */
+  readonly tracer: Tracer;
+  /** Exports what is buffered and stops the provider; idempotent. Last step of the shutdown. */
+  shutdown(): Promise<void>;
+}
+
+export interface StartTracingOptions {
+  /**
+   * Replaces the configured exporter (tests: an `InMemorySpanExporter`); spans then go through a
+   * SimpleSpanProcessor, one export per ended span. Tracing still starts only when the
+   * configuration turns it on.
+   */
+  exporter?: SpanExporter;
+}
+
+function exporterOf(config: TracingConfig): SpanExporter | null {
+  if (config.exporter === 'otlp') return new OTLPTraceExporter();
+  if (config.exporter === 'console') return new ConsoleSpanExporter();
+  return null;
+}
+
+/** Starts tracing as configured; null (and nothing registered) when it is off. */
+export function startTracing(config: TracingConfig, opts: StartTracingOptions = {}): Tracing | null {
+  const configured = exporterOf(config);
+  if (!configured) return null;
+  const exporter = opts.exporter ?? configured;
+  const provider = new NodeTracerProvider({
+    // OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES (envDetector) win over our default name
+    resource: defaultResource()
+      .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.serviceName }))
+      .merge(detectResources({ detectors: [envDetector] })),
+    spanProcessors: [opts.exporter ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter)],
+  });
+  provider.register();
+  let stopping: Promise<void> | undefined;
+  return {
+    tracer: provider.getTracer(TRACER_NAME),
+    shutdown() {
+      stopping ??= provider.shutdown().finally(() => {
+        // unregister, so a later start in this process (tests) registers its own
+        trace.disable();
+        context.disable();
+        propagation.disable();
+      });
+      return stopping;
+    },
+  };
+}
