@@ -213,8 +213,8 @@ export function createShutdown(logger: Logger): Shutdown {
  * OpenTelemetry tracing when the configuration turns it on (src/infra/tracing.ts): the tracer the
  * HTTP edge, the adapters and the workers get; undefined when off (nothing is instrumented).
  */
-export function buildTracing(config: Config, shutdown: Shutdown, exporter?: SpanExporter): Tracer | undefined {
-  const tracing = startTracing(config.tracing, exporter ? { exporter } : {});
+export async function buildTracing(config: Config, shutdown: Shutdown, exporter?: SpanExporter): Promise<Tracer | undefined> {
+  const tracing = await startTracing(config.tracing, exporter ? { exporter } : {});
   if (!tracing) return undefined;
   shutdown.add('tracing', () => tracing.shutdown());
   return tracing.tracer;
@@ -685,7 +685,7 @@ export interface WorkerProcess extends Legacy, Queues {
 
 /** What every process builds first: Redis (checked), its key prefix, metrics, the legacy systems and the services over them. */
 async function buildCore(config: Config, logger: Logger, shutdown: Shutdown, checkpoint: () => void, spanExporter?: SpanExporter) {
-  const tracer = buildTracing(config, shutdown, spanExporter);
+  const tracer = await buildTracing(config, shutdown, spanExporter);
   const redis = await buildRedis(config, logger, shutdown);
   checkpoint();
   const prefix = redisPrefixOf(config);

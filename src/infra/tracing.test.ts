@@ -10,9 +10,9 @@ afterEach(async () => {
 });
 
 describe('startTracing', () => {
-  it('when the exporter is none, then it returns null and registers nothing with the API', () => {
+  it('when the exporter is none, then it returns null and registers nothing with the API', async () => {
     const exporter = new InMemorySpanExporter();
-    started = startTracing({ exporter: 'none', serviceName: 'x' }, { exporter });
+    started = await startTracing({ exporter: 'none', serviceName: 'x' }, { exporter });
     expect(started).toBeNull();
     const span = trace.getTracer('probe').startSpan('probe');
     expect(span.isRecording()).toBe(false);
@@ -22,7 +22,7 @@ describe('startTracing', () => {
 
   it('when on, then spans are exported with the service name and the active span is carried across awaits', async () => {
     const exporter = new InMemorySpanExporter();
-    started = startTracing({ exporter: 'otlp', serviceName: 'lgw-test' }, { exporter });
+    started = await startTracing({ exporter: 'otlp', serviceName: 'lgw-test' }, { exporter });
     const tracer = started?.tracer;
     expect(tracer).toBeDefined();
     await tracer?.startActiveSpan('outer', async (outer) => {
@@ -36,8 +36,8 @@ describe('startTracing', () => {
     expect(outer?.instrumentationScope.name).toBe(TRACER_NAME);
   });
 
-  it('when on, then the W3C traceparent is read by the global propagator', () => {
-    started = startTracing({ exporter: 'otlp', serviceName: 'x' }, { exporter: new InMemorySpanExporter() });
+  it('when on, then the W3C traceparent is read by the global propagator', async () => {
+    started = await startTracing({ exporter: 'otlp', serviceName: 'x' }, { exporter: new InMemorySpanExporter() });
     const ctx = propagation.extract(ROOT_CONTEXT, { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' });
     expect(trace.getSpanContext(ctx)?.traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
   });
@@ -51,7 +51,7 @@ describe('startTracing', () => {
         super.export(...args);
       }
     })();
-    const tracing = startTracing({ exporter: 'otlp', serviceName: 'x' }, { exporter });
+    const tracing = await startTracing({ exporter: 'otlp', serviceName: 'x' }, { exporter });
     tracing?.tracer.startSpan('last').end();
     await Promise.all([tracing?.shutdown(), tracing?.shutdown()]);
     expect(exported).toEqual(['last']);

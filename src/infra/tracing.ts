@@ -17,10 +17,7 @@
  * hold or echo. Which exporter runs (if any) and the service name are decided in config.ts.
  */
 import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { TracingConfig } from '../config.ts';
 
@@ -43,17 +40,20 @@ export interface StartTracingOptions {
   exporter?: SpanExporter;
 }
 
-function exporterOf(config: TracingConfig): SpanExporter | null {
-  if (config.exporter === 'otlp') return new OTLPTraceExporter();
-  if (config.exporter === 'console') return new ConsoleSpanExporter();
-  return null;
+async function exporterOf(config: TracingConfig): Promise<SpanExporter> {
+  if (config.exporter === 'console') return new (await import('@opentelemetry/sdk-trace-base')).ConsoleSpanExporter();
+  return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter();
 }
 
-/** Starts tracing as configured; null (and nothing registered) when it is off. */
-export function startTracing(config: TracingConfig, opts: StartTracingOptions = {}): Tracing | null {
-  const configured = exporterOf(config);
-  if (!configured) return null;
-  const exporter = opts.exporter ?? configured;
+/**
+ * Starts tracing as configured; null (and nothing registered) when it is off. The SDK, exporter
+ * and resource modules are imported only then: a process with tracing off never loads them.
+ */
+export async function startTracing(config: TracingConfig, opts: StartTracingOptions = {}): Promise<Tracing | null> {
+  if (config.exporter === 'none') return null;
+  const [{ BatchSpanProcessor, SimpleSpanProcessor }, { NodeTracerProvider }, { defaultResource, detectResources, envDetector, resourceFromAttributes }] =
+    await Promise.all([import('@opentelemetry/sdk-trace-base'), import('@opentelemetry/sdk-trace-node'), import('@opentelemetry/resources')]);
+  const exporter = opts.exporter ?? (await exporterOf(config));
   const provider = new NodeTracerProvider({
     // OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES (envDetector) win over our default name
     resource: defaultResource()

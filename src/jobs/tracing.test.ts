@@ -9,8 +9,8 @@ import type { OperationJobData } from './types.ts';
 
 const exporter = new InMemorySpanExporter();
 let tracing: Tracing;
-beforeAll(() => {
-  const started = startTracing({ exporter: 'otlp', serviceName: 'jobs-test' }, { exporter });
+beforeAll(async () => {
+  const started = await startTracing({ exporter: 'otlp', serviceName: 'jobs-test' }, { exporter });
   if (!started) throw new Error('tracing did not start');
   tracing = started;
 });

@@ -11,8 +11,8 @@ let app: Hono;
 /** the span active inside the handler (is the request's context the span's?) */
 let seenInHandler: string | undefined;
 
-beforeAll(() => {
-  const started = startTracing({ exporter: 'otlp', serviceName: 'api-test' }, { exporter });
+beforeAll(async () => {
+  const started = await startTracing({ exporter: 'otlp', serviceName: 'api-test' }, { exporter });
   if (!started) throw new Error('tracing did not start');
   tracing = started;
   app = new Hono();
