@@ -1,5 +1,6 @@
 import { context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTracing, TRACER_NAME, type Tracing } from './tracing.ts';
 
@@ -56,5 +57,28 @@ describe('startTracing', () => {
     await Promise.all([tracing?.shutdown(), tracing?.shutdown()]);
     expect(exported).toEqual(['last']);
     expect(context.with(trace.setSpan(ROOT_CONTEXT, trace.wrapSpanContext({ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 1 })), () => trace.getSpan(context.active()))).toBeUndefined();
+  });
+
+  it('when the collector never answers, then the shutdown gives up after flushTimeoutMs', async () => {
+    // a collector that accepts the connection and then says nothing (the OTLP exporter would wait 10 s)
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const saved = process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+    process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = `http://127.0.0.1:${port}/v1/traces`;
+    try {
+      // the real exporter (OTLP/HTTP, batched), as in production
+      const tracing = await startTracing({ exporter: 'otlp', serviceName: 'x' }, { flushTimeoutMs: 50 });
+      tracing?.tracer.startSpan('lost').end();
+      const began = Date.now();
+      await tracing?.shutdown();
+      expect(Date.now() - began).toBeLessThan(2_000);
+    } finally {
+      if (saved === undefined) delete process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+      else process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = saved;
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });

@@ -27,7 +27,10 @@ export const TRACER_NAME = 'legacy-gateway';
 export interface Tracing {
   /** the tracer every instrumented layer gets (passed by hand, like the logger) */
   readonly tracer: Tracer;
-  /** Exports what is buffered and stops the provider; idempotent. Last step of the shutdown. */
+  /**
+   * Exports what is buffered and stops the provider; idempotent. Last step of the shutdown. Gives
+   * up after `flushTimeoutMs` (an unreachable collector must not hold the exit to SHUTDOWN_TIMEOUT_MS).
+   */
   shutdown(): Promise<void>;
 }
 
@@ -38,6 +41,8 @@ export interface StartTracingOptions {
    * configuration turns it on.
    */
   exporter?: SpanExporter;
+  /** how long the shutdown waits for the last export. Default 5 s. */
+  flushTimeoutMs?: number;
 }
 
 async function exporterOf(config: TracingConfig): Promise<SpanExporter> {
@@ -66,7 +71,8 @@ export async function startTracing(config: TracingConfig, opts: StartTracingOpti
   return {
     tracer: provider.getTracer(TRACER_NAME),
     shutdown() {
-      stopping ??= provider.shutdown().finally(() => {
+      const gaveUp = new Promise<void>((resolve) => setTimeout(resolve, opts.flushTimeoutMs ?? 5_000).unref());
+      stopping ??= Promise.race([provider.shutdown(), gaveUp]).finally(() => {
         // unregister, so a later start in this process (tests) registers its own
         trace.disable();
         context.disable();
