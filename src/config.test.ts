@@ -335,6 +335,38 @@ describe('loadConfig: TLS to the legacy systems', () => {
   });
 });
 
+describe('loadConfig: tracing (OTEL_*)', () => {
+  it.each([
+    [{}, 'none'],
+    [{ OTEL_TRACES_EXPORTER: 'otlp' }, 'otlp'],
+    [{ OTEL_TRACES_EXPORTER: 'CONSOLE' }, 'console'],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, 'otlp'],
+    [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://collector/v1/traces' }, 'otlp'],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_TRACES_EXPORTER: 'none' }, 'none'],
+    [{ OTEL_TRACES_EXPORTER: 'otlp', OTEL_SDK_DISABLED: 'true' }, 'none'],
+  ])('when the environment is %o, then the trace exporter is %s', (env, exporter) => {
+    expect(loadConfig(env).tracing).toEqual({ exporter, serviceName: 'legacy-gateway' });
+  });
+
+  it('when OTEL_SERVICE_NAME is set, then the spans carry it', () => {
+    expect(loadConfig({ OTEL_SERVICE_NAME: 'lgw-eu' }).tracing.serviceName).toBe('lgw-eu');
+  });
+
+  it.each([
+    [{ OTEL_TRACES_EXPORTER: 'zipkin' }, 'OTEL_TRACES_EXPORTER', 'otlp, console or none'],
+    [{ OTEL_SDK_DISABLED: 'maybe' }, 'OTEL_SDK_DISABLED', 'true or false'],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://collector:4317' }, 'OTEL_EXPORTER_OTLP_ENDPOINT', 'http'],
+  ])('when %o, then %s is reported (%s)', (env, variable, message) => {
+    expect(errorOf(env).issues.find((i) => i.variable === variable)?.message).toContain(message);
+  });
+
+  it('when a collector URL with a credential is invalid, then the error does not echo it', () => {
+    const err = errorOf({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'ftp://user:otlp-Secret-9@collector' });
+    expect(err.issues.map((i) => i.variable)).toEqual(['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']);
+    expect(err.message).not.toContain('otlp-Secret-9');
+  });
+});
+
 describe('describeConfig', () => {
   it('when described, then passwords, keys and URL passwords are hidden and the rest is shown', () => {
     const summary = describeConfig(loadConfig({ ...CONNECTED, REDIS_URL: 'redis://user:redis-Secret-3@r:6379' }));

@@ -88,6 +88,10 @@
  * | `RATE_LIMIT_OPS_READS` | `1200` | `GET`/`HEAD` on `/ops` per client per window (0 = unlimited) |
  * | `RATE_LIMIT_OPS_WRITES` | `120` | other methods on `/ops` (retry, discard: each may touch many records) per client per window (0 = unlimited) |
  * | `BATCH_NAK_MAX_RESENDS` | `1` | how often the changes of a file TMO refused whole (NAK) go out again before they become dead letters (0–10) |
+ * | `OTEL_TRACES_EXPORTER` | `none`, or `otlp` when an OTLP endpoint variable is set | OpenTelemetry tracing: `otlp` (OTLP/HTTP JSON to the collector of `OTEL_EXPORTER_OTLP_ENDPOINT`, default `http://localhost:4318`), `console` or `none`. Off by default (unlike the SDK's own default) |
+ * | `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | — | the collector (http/https); setting one turns tracing on when `OTEL_TRACES_EXPORTER` is unset. Read, with the other `OTEL_EXPORTER_OTLP_*` variables, by the exporter itself (src/infra/tracing.ts) |
+ * | `OTEL_SDK_DISABLED` | `false` | `true` turns tracing off whatever else is set |
+ * | `OTEL_SERVICE_NAME` | `legacy-gateway` | `service.name` of the spans |
  *
  * @module
  */
@@ -183,6 +187,12 @@ export interface SftpConfig {
   readonly simPickupMs: number;
 }
 
+/** OpenTelemetry tracing (src/infra/tracing.ts); `exporter: 'none'` = off, nothing registered. */
+export interface TracingConfig {
+  readonly exporter: 'otlp' | 'console' | 'none';
+  readonly serviceName: string;
+}
+
 export interface Config {
   readonly mode: 'embedded' | 'connected';
   readonly port: number;
@@ -246,6 +256,7 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** connected mode: `http://` legacy URLs are accepted (a warning is logged at start) */
   readonly legacyAllowPlaintext: boolean;
+  readonly tracing: TracingConfig;
   /** inbound rate limits (src/api/middleware/rate-limit); `null` = off */
   readonly rateLimit: RateLimitConfig | null;
 }
@@ -285,7 +296,8 @@ export class ConfigError extends Error {
 }
 
 /** Variables whose values must never appear in an error message or a log. */
-const SECRET_VARS = new Set(['TMO_PASSWORD', 'CRM_PASSWORD', 'PAYLOAD_ENCRYPTION_KEYS']);
+// collector URLs may carry credentials in their user info
+const SECRET_VARS = new Set(['TMO_PASSWORD', 'CRM_PASSWORD', 'PAYLOAD_ENCRYPTION_KEYS', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']);
 
 // ---------------------------------------------------------------------------------------------
 // Field parsers. Each takes the raw string (empty = unset) and adds an issue without the value;
@@ -528,6 +540,19 @@ export const envSchema = z.object({
   RATE_LIMIT_WRITES: int(0, 100_000_000, 1200),
   RATE_LIMIT_OPS_READS: int(0, 100_000_000, 1200),
   RATE_LIMIT_OPS_WRITES: int(0, 100_000_000, 120),
+  OTEL_SDK_DISABLED: bool(false),
+  OTEL_TRACES_EXPORTER: raw.transform((v, ctx) => {
+    if (v === undefined) return undefined;
+    const exporter = (['otlp', 'console', 'none'] as const).find((e) => e === v.toLowerCase());
+    if (exporter === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'must be otlp, console or none (the only trace exporters this gateway ships)' });
+      return z.NEVER;
+    }
+    return exporter;
+  }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: url(['http:', 'https:']),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url(['http:', 'https:']),
+  OTEL_SERVICE_NAME: text,
 });
 
 /** Rules between variables; they look only at presence, so they run even when values are bad. */
@@ -749,6 +774,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           opsWrite: e.RATE_LIMIT_OPS_WRITES,
         }
       : null,
+    tracing: {
+      // off by default: on with OTEL_TRACES_EXPORTER, or with an OTLP endpoint and no exporter named
+      exporter: e.OTEL_SDK_DISABLED
+        ? 'none'
+        : (e.OTEL_TRACES_EXPORTER ??
+          (e.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined || e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined ? 'otlp' : 'none')),
+      serviceName: e.OTEL_SERVICE_NAME ?? 'legacy-gateway',
+    },
   };
   return deepFreeze(config);
 }
@@ -825,6 +858,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     legacyAllowPlaintext: config.legacyAllowPlaintext,
     rateLimit: config.rateLimit === null ? 'off' : { ...config.rateLimit },
+    tracing: { ...config.tracing },
   };
 }
 

@@ -7,6 +7,8 @@
  * tests and benches start them in-process.
  */
 import { serve, type ServerType } from '@hono/node-server';
+import type { Tracer } from '@opentelemetry/api';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -25,6 +27,7 @@ import { ensureDevKeys, type DevKeys } from './api/auth/dev-keys.ts';
 import { requireScope } from './api/auth/middleware.ts';
 import { rateLimit } from './api/middleware/rate-limit/index.ts';
 import { createIdempotencyMiddleware } from './api/idempotency/index.ts';
+import { serverSpans } from './api/middleware/tracing/index.ts';
 import { createBatchOpsApp } from './api/ops/batch.ts';
 import { createOpsApp, createOperationsApp } from './api/ops/index.ts';
 import { ConfigError, ensureDevPayloadKey, type Config, type LegacySystemConfig, type LegacyTlsConfig, type PayloadKey } from './config.ts';
@@ -36,6 +39,7 @@ import { startMetricsServer, type MetricsServer } from './infra/metrics-server.t
 import { claimEmbeddedBoot } from './infra/embedded-keys.ts';
 import { redisClientOptions, resolveRedis, type ResolvedRedis } from './infra/redis.ts';
 import { runStartupChecks } from './infra/startup-checks.ts';
+import { startTracing } from './infra/tracing.ts';
 import { newOperationId } from './jobs/operation-store.ts';
 import { createFieldCipher, toStringCipher } from './jobs/crypto/index.ts';
 import { createRedisPacer, pacedPort } from './jobs/call-pacing.ts';
@@ -69,6 +73,11 @@ export interface GatewayOptions {
    * far is closed (a private redis-server included) and the promise rejects with the reason.
    */
   signal?: AbortSignal;
+  /**
+   * Tests: where the spans go (an `InMemorySpanExporter`) instead of the configured exporter.
+   * Tracing still starts only when the configuration turns it on (`OTEL_TRACES_EXPORTER`).
+   */
+  spanExporter?: SpanExporter;
 }
 
 /** Reports each shutdown step as it begins and ends (to name the one a deadline cut short). */
@@ -79,8 +88,8 @@ export interface Gateway extends WorkerProcess, Http {
   url: string | null;
   /**
    * Stops in {@link SHUTDOWN_ORDER}: HTTP (no new requests) → workers (finish current jobs) →
-   * queues → adapters → Redis clients → simulators → private Redis. Every step runs once even
-   * if one fails; calling it again returns the same promise.
+   * queues → adapters → Redis clients → simulators → private Redis → tracing (the last spans
+   * exported). Every step runs once even if one fails; calling it again returns the same promise.
    */
   close(onStep?: ShutdownProgress): Promise<void>;
 }
@@ -153,6 +162,8 @@ export const SHUTDOWN_ORDER = [
   'pacing redis',
   'simulators',
   'private redis',
+  // last: the spans of every step above (jobs finishing, legacy calls) are exported
+  'tracing',
 ] as const;
 export type ShutdownStep = (typeof SHUTDOWN_ORDER)[number];
 
@@ -196,6 +207,17 @@ export function createShutdown(logger: Logger): Shutdown {
       return running;
     },
   };
+}
+
+/**
+ * OpenTelemetry tracing when the configuration turns it on (src/infra/tracing.ts): the tracer the
+ * HTTP edge, the adapters and the workers get; undefined when off (nothing is instrumented).
+ */
+export async function buildTracing(config: Config, shutdown: Shutdown, exporter?: SpanExporter): Promise<Tracer | undefined> {
+  const tracing = await startTracing(config.tracing, exporter ? { exporter } : {});
+  if (!tracing) return undefined;
+  shutdown.add('tracing', () => tracing.shutdown());
+  return tracing.tracer;
 }
 
 /**
@@ -261,7 +283,7 @@ async function startEmbeddedSimulators(config: Config, shutdown: Shutdown): Prom
 }
 
 /** The legacy systems: the configured endpoints (or the embedded simulators) behind their adapters. */
-export async function buildLegacy(config: Config, logger: Logger, metrics: Metrics, shutdown: Shutdown): Promise<Legacy> {
+export async function buildLegacy(config: Config, logger: Logger, metrics: Metrics, shutdown: Shutdown, tracer?: Tracer): Promise<Legacy> {
   const simulators = config.mode === 'embedded' ? await startEmbeddedSimulators(config, shutdown) : null;
   const tmoUrl = simulators?.tmo.url ?? config.tmo.url;
   const crmUrl = simulators?.crm.url ?? config.crm.url;
@@ -272,12 +294,14 @@ export async function buildLegacy(config: Config, logger: Logger, metrics: Metri
     wsdlPath: TMO_WSDL_PATH,
     timeZone: config.legacyTimeZone,
     logger: logger.child({ system: 'tmo' }),
+    ...(tracer ? { tracer } : {}),
   });
   shutdown.add('tmo adapter', () => tmo.close());
   const crm = await createCrmAdapter({
     ...adapterOptions(config.crm, crmUrl, 'CRM'),
     wsdlPath: CRM_WSDL_PATH,
     logger: logger.child({ system: 'crm' }),
+    ...(tracer ? { tracer } : {}),
   });
   shutdown.add('crm adapter', () => crm.close());
   const fileExchange = await startFileExchange(config, logger, simulators?.tmo ?? null);
@@ -339,7 +363,7 @@ export function watchQueues(metrics: Metrics, queues: Queues): void {
 export function buildQueues(
   config: Config,
   logger: Logger,
-  deps: { redis: ResolvedRedis; prefix: string; services: Services; circuits: CircuitStatusPort; runWorkers: boolean },
+  deps: { redis: ResolvedRedis; prefix: string; services: Services; circuits: CircuitStatusPort; runWorkers: boolean; tracer?: Tracer | undefined },
   shutdown: Shutdown,
 ): Queues {
   const cipher = toStringCipher(createFieldCipher({ keys: payloadKeysOf(config) }), 'jobs');
@@ -367,6 +391,7 @@ export function buildQueues(
         concurrency: config.workers.concurrency,
         lockDurationMs: config.workers.lockMs,
         stalledIntervalMs: config.workers.stalledIntervalMs,
+        ...(deps.tracer ? { tracer: deps.tracer } : {}),
       })
     : undefined;
   if (workers) shutdown.add('workers', () => workers.close());
@@ -452,6 +477,7 @@ export async function buildHttpApp(
     metrics: Metrics;
     termstat?: Termstat;
     batch?: BatchExport | null;
+    tracer?: Tracer | undefined;
   },
   shutdown: Shutdown,
 ): Promise<Http> {
@@ -523,7 +549,8 @@ export async function buildHttpApp(
         root.route('/ops', createBatchOpsApp({ exchange, ledger, audit: operations.audit, requireScope: tools.requireScope }));
       }
     },
-    middleware: metrics.http,
+    // tracing on: the server span outermost, so the metrics and everything after run inside it
+    middleware: deps.tracer ? [serverSpans({ tracer: deps.tracer }), metrics.http] : metrics.http,
     corsOrigins: config.corsOrigins,
     pagePrefixes: ['/ops/queues'],
   });
@@ -657,26 +684,27 @@ export interface WorkerProcess extends Legacy, Queues {
 }
 
 /** What every process builds first: Redis (checked), its key prefix, metrics, the legacy systems and the services over them. */
-async function buildCore(config: Config, logger: Logger, shutdown: Shutdown, checkpoint: () => void) {
+async function buildCore(config: Config, logger: Logger, shutdown: Shutdown, checkpoint: () => void, spanExporter?: SpanExporter) {
+  const tracer = await buildTracing(config, shutdown, spanExporter);
   const redis = await buildRedis(config, logger, shutdown);
   checkpoint();
   const prefix = redisPrefixOf(config);
   await buildEmbeddedBoot(config, redis, prefix, shutdown);
   const metrics = createMetrics();
-  const legacy = await buildLegacy(config, logger, metrics, shutdown);
+  const legacy = await buildLegacy(config, logger, metrics, shutdown, tracer);
   checkpoint();
   const services = buildServices(config, legacy, { redis, prefix }, shutdown);
-  return { redis, prefix, metrics, legacy, services };
+  return { redis, prefix, metrics, legacy, services, tracer };
 }
 
 /** A worker-only process: Redis, legacy adapters, queues and workers; no HTTP app, dev keys or idempotency client. */
-export function startWorker(config: Config, logger: Logger, opts: Pick<GatewayOptions, 'signal'> = {}): Promise<WorkerProcess> {
+export function startWorker(config: Config, logger: Logger, opts: Pick<GatewayOptions, 'signal' | 'spanExporter'> = {}): Promise<WorkerProcess> {
   return assemble(logger, opts.signal, async (shutdown, checkpoint) => {
-    const { redis, prefix, metrics, legacy, services } = await buildCore(config, logger, shutdown, checkpoint);
+    const { redis, prefix, metrics, legacy, services, tracer } = await buildCore(config, logger, shutdown, checkpoint, opts.spanExporter);
     const queues = buildQueues(
       config,
       logger,
-      { redis, prefix, services, circuits: legacy.circuits, runWorkers: true },
+      { redis, prefix, services, circuits: legacy.circuits, runWorkers: true, tracer },
       shutdown,
     );
     buildTermstat(config, logger, { redis, prefix, metrics, files: legacy.fileExchange.files, poll: true }, shutdown);
@@ -714,9 +742,9 @@ export async function warnWhenNoWorker(config: Config, logger: Logger, operation
 /** Builds and (by default) starts the gateway described by `config`. */
 export function startGateway(config: Config, logger: Logger, opts: GatewayOptions = {}): Promise<Gateway> {
   return assemble(logger, opts.signal, async (shutdown, checkpoint) => {
-    const { redis, prefix, metrics, legacy, services } = await buildCore(config, logger, shutdown, checkpoint);
+    const { redis, prefix, metrics, legacy, services, tracer } = await buildCore(config, logger, shutdown, checkpoint, opts.spanExporter);
     const runWorkers = opts.workers ?? config.workers.inProcess;
-    const queues = buildQueues(config, logger, { redis, prefix, services, circuits: legacy.circuits, runWorkers }, shutdown);
+    const queues = buildQueues(config, logger, { redis, prefix, services, circuits: legacy.circuits, runWorkers, tracer }, shutdown);
     const termstat = buildTermstat(config, logger, { redis, prefix, metrics, files: legacy.fileExchange.files, poll: runWorkers }, shutdown);
     watchQueues(metrics, queues);
     const files = opts.files ?? legacy.fileExchange.files;
@@ -724,7 +752,7 @@ export function startGateway(config: Config, logger: Logger, opts: GatewayOption
     const { app, devKeys } = await buildHttpApp(
       config,
       logger,
-      { redis, prefix, services, circuits: legacy.circuits, operations: queues.operations, metrics, termstat, batch },
+      { redis, prefix, services, circuits: legacy.circuits, operations: queues.operations, metrics, termstat, batch, tracer },
       shutdown,
     );
     const metricsServer = await buildMetricsServer(config, metrics, shutdown);

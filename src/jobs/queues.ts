@@ -1,6 +1,7 @@
 import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { LEGACY_BACKOFF_TYPE, jobAttempts, type RetryPolicy } from './retry-policy.ts';
+import { withTraceContext } from './tracing.ts';
 import type { LegacySystem, OperationJobData, OperationKind } from './types.ts';
 
 /** BullMQ queue names, one per legacy system so a TMO outage is visible apart from CRM's. */
@@ -72,7 +73,8 @@ export function createQueues(opts: {
     all,
     async enqueue(data, run, delayMs = 0) {
       const q = byName[PRIMARY_SYSTEM[data.kind]];
-      return q.add(data.kind, data, { jobId: jobIdOf(data.operationId, run), delay: delayMs });
+      // tracing on: the enqueuing request's traceparent rides along (tracing.ts); off, `data` as it is
+      return q.add(data.kind, withTraceContext(data), { jobId: jobIdOf(data.operationId, run), delay: delayMs });
     },
     async getJob(kind, jobId) {
       return byName[PRIMARY_SYSTEM[kind]].getJob(jobId);

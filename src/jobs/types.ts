@@ -112,4 +112,6 @@ export interface OperationJobData {
   kind: OperationKind;
   /** request id of the accepting request, sent to the legacy systems as X-Request-Id */
   requestId: string;
+  /** W3C `traceparent` of the span that enqueued it (tracing on only; see tracing.ts) */
+  traceparent?: string;
 }

@@ -1,3 +1,4 @@
+import type { Tracer } from '@opentelemetry/api';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { isGatewayErrorLike } from '../domain/errors/index.ts';
 import { redisClientOptions } from '../infra/redis.ts';
@@ -9,6 +10,7 @@ import { breakerWaitUntil, createBackoffStrategy } from './retry-policy.ts';
 import { runQueued } from './call-pacing.ts';
 import { circuitOf } from './runner.ts';
 import { toStoredError } from './sanitize.ts';
+import { traceAttempts } from './tracing.ts';
 import { LEGACY_SYSTEMS, type OperationJobData, type ResourceRef, type StoredError } from './types.ts';
 
 export interface CreateWorkersOptions {
@@ -30,6 +32,8 @@ export interface CreateWorkersOptions {
    * before anything was applied, and the job is dropped. Default 30 s.
    */
   missingRecordGraceMs?: number;
+  /** with tracing on (src/infra/tracing.ts): one span per job attempt; absent, the processor is not wrapped */
+  tracer?: Tracer;
 }
 
 export interface Workers {
@@ -52,7 +56,9 @@ export function createWorkers(opts: CreateWorkersOptions): Workers {
   const rt = opts.operations.runtime;
   const timing = { leaseBusyDelayMs: opts.leaseBusyDelayMs ?? 2_000, missingRecordGraceMs: opts.missingRecordGraceMs ?? 30_000 };
   // runQueued: legacy calls made by a queued job wait for the system's shared rate (call-pacing.ts).
-  const processor = (job: Job<OperationJobData>, token?: string, signal?: AbortSignal) => runQueued(() => processJob(rt, job, token, signal, timing));
+  const run = (job: Job<OperationJobData>, token?: string, signal?: AbortSignal) => runQueued(() => processJob(rt, job, token, signal, timing));
+  // tracing on: each attempt in a span, a child of the request that queued the job (tracing.ts)
+  const processor = opts.tracer ? traceAttempts(opts.tracer, run) : run;
 
   const workers = LEGACY_SYSTEMS.map((system) => {
     const w = new Worker<OperationJobData, JobResult>(rt.queues.byName[system].name, processor, {

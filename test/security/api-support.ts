@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { importJWK, type JWK, type SignJWT } from 'jose';
 import { ensureDevKeys, type DevKeys } from '../../src/api/auth/dev-keys.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -40,7 +41,15 @@ export interface ApiSetup {
 
 export async function startApiGateway(
   redisUrl: string,
-  opts: { name: string; env?: Record<string, string>; workers?: boolean; listen?: boolean; token: (keys: DevKeys) => Promise<string> },
+  opts: {
+    name: string;
+    env?: Record<string, string>;
+    workers?: boolean;
+    listen?: boolean;
+    token: (keys: DevKeys) => Promise<string>;
+    /** where the spans go when the env turns tracing on (`OTEL_TRACES_EXPORTER`) */
+    spanExporter?: SpanExporter;
+  },
 ): Promise<ApiSetup> {
   const [tmo, crm] = await Promise.all([startTmoSimulator({ credentials: TMO_CREDS }), startCrmSimulator({ credentials: CRM_CREDS })]);
   const dir = mkdtempSync(join(tmpdir(), `lgw-${opts.name}-`));
@@ -73,7 +82,11 @@ export async function startApiGateway(
   });
   let gw: Gateway;
   try {
-    gw = await startGateway(config, logger, { listen: opts.listen ?? false, workers: opts.workers ?? false });
+    gw = await startGateway(config, logger, {
+      listen: opts.listen ?? false,
+      workers: opts.workers ?? false,
+      ...(opts.spanExporter ? { spanExporter: opts.spanExporter } : {}),
+    });
   } catch (err) {
     await Promise.allSettled([tmo.close(), crm.close()]);
     rmSync(dir, { recursive: true, force: true });

@@ -3,8 +3,10 @@
  * queued writes that exhaust their attempts into dead letters, an operator retry and discard —
  * then the test IBAN and both legacy passwords must appear nowhere: the captured log, every Redis
  * key and value (SCAN of the whole database, every type decoded), the `/metrics` text, every
- * answer the API gave (problems included) and the audit stream.
+ * answer the API gave (problems included), the audit stream and every exported trace span
+ * (tracing on, OTEL_TRACES_EXPORTER=otlp, caught by an in-memory exporter).
  */
+import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TEST_IBANS, TEST_PASSWORDS } from '../support/log-capture.ts';
@@ -13,6 +15,7 @@ import { CLIENT_SCOPES, CRM_CREDS, IBAN, merchantBody, startApiGateway, TMO_CRED
 let s: ApiSetup;
 let ops: string;
 const answers: string[] = [];
+const spans = new InMemorySpanExporter();
 const SECRETS = [...new Set([IBAN, IBAN.replace(/(.{4})/g, '$1 ').trim(), ...TEST_IBANS, TMO_CREDS.password, CRM_CREDS.password, ...TEST_PASSWORDS])];
 
 beforeAll(async () => {
@@ -27,7 +30,9 @@ beforeAll(async () => {
       CRM_RETRY_BACKOFF_MS: '50',
       TMO_TIMEOUT_MS: '500',
       CRM_TIMEOUT_MS: '500',
+      OTEL_TRACES_EXPORTER: 'otlp',
     },
+    spanExporter: spans,
     token: async (k) => {
       ops = await k.signToken(['ops:read', 'ops:write'], { subject: 'operator-leak' });
       return k.signToken(CLIENT_SCOPES, { subject: 'client-leak' });
@@ -82,6 +87,12 @@ async function dumpRedis(url: string): Promise<string[]> {
     await redis.quit();
   }
   return out;
+}
+
+/** Everything of a span an exporter sends (the OTLP transformer reads these fields), as text. */
+function exported(span: ReadableSpan): string {
+  const { name, kind, attributes, status, events, links, resource, instrumentationScope, parentSpanContext } = span;
+  return JSON.stringify({ name, kind, attributes, status, events, links, resource: resource.attributes, instrumentationScope, parentSpanContext });
 }
 
 function leaks(where: string, texts: readonly string[]): string[] {
@@ -151,5 +162,14 @@ describe('attack: leak scan after a scenario with faults and dead letters', () =
   it('when every answer the API gave (problems, operations, dead letters, audit) is scanned, then no IBAN or password is in any', () => {
     expect(answers.some((a) => a.includes('application/problem+json'))).toBe(true);
     expect(leaks('answers', answers)).toEqual([]);
+  });
+
+  it('when every exported trace span is scanned, then no IBAN or password is in any', () => {
+    const texts = spans.getFinishedSpans().map(exported);
+    // the scenario was traced: requests, legacy calls that failed and worker attempts
+    expect(texts.some((t) => t.includes('"POST /v1/merchants"'))).toBe(true);
+    expect(texts.some((t) => t.includes('"legacy.outcome":"unavailable"'))).toBe(true);
+    expect(texts.some((t) => t.includes('"operation attempt"'))).toBe(true);
+    expect(leaks('spans', texts)).toEqual([]);
   });
 });

@@ -17,7 +17,9 @@ import {
   toCrmUpdateCustomer,
 } from '../../translators/crm/customer.ts';
 import { existingCustIdFromText } from '../../translators/crm/fields.ts';
+import type { Tracer } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
+import { legacyCallSpans } from './call-span.ts';
 import { createSoapClient } from './client.ts';
 import type { TransportTlsOptions } from './transport.ts';
 import { crmErrorOf, crmFaultError } from './crm-faults.ts';
@@ -57,6 +59,8 @@ export interface CrmAdapterOptions {
   /** TLS for an `https:` endpoint: a private CA (`ca`), a client certificate and key (mutual TLS) */
   tls?: TransportTlsOptions;
   logger?: AdapterLogger;
+  /** with tracing on (src/infra/tracing.ts): one CLIENT span per call; absent, calls are not wrapped at all */
+  tracer?: Tracer;
 }
 
 /** CRM port plus what operations need: circuit state, state-change events, shutdown. */
@@ -86,7 +90,7 @@ export async function createCrmAdapter(opts: CrmAdapterOptions): Promise<CrmAdap
    * not). `onFault` may turn a fault into a result (CRM-409 on create); `map` translates
    * the body outside the breaker.
    */
-  async function call<T>(
+  async function callOnce<T>(
     op: CrmOperation,
     values: RequestValues,
     ctx: CallContext,
@@ -106,6 +110,17 @@ export async function createCrmAdapter(opts: CrmAdapterOptions): Promise<CrmAdap
       reportCallFailure(logger, 'crm', op, ctx.requestId, err);
       throw err;
     }
+  }
+
+  const spans = opts.tracer ? legacyCallSpans(opts.tracer, 'crm') : undefined;
+  function call<T>(
+    op: CrmOperation,
+    values: RequestValues,
+    ctx: CallContext,
+    map: (body: Record<string, unknown>) => T,
+    onFault?: (fault: SoapFault) => T | undefined,
+  ): Promise<T> {
+    return spans ? spans.run(op, () => callOnce(op, values, ctx, map, onFault)) : callOnce(op, values, ctx, map, onFault);
   }
 
   return {

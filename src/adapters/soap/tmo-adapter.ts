@@ -16,7 +16,9 @@ import {
   toTmoListTerminals,
   toTmoOrderTerminal,
 } from '../../translators/tmo/terminal.ts';
+import type { Tracer } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
+import { legacyCallSpans } from './call-span.ts';
 import { createSoapClient } from './client.ts';
 import type { TransportTlsOptions } from './transport.ts';
 import type { RequestValues } from './envelope.ts';
@@ -54,6 +56,8 @@ export interface TmoAdapterOptions {
   /** TLS for an `https:` endpoint: a private CA (`ca`), a client certificate and key (mutual TLS) */
   tls?: TransportTlsOptions;
   logger?: AdapterLogger;
+  /** with tracing on (src/infra/tracing.ts): one CLIENT span per call; absent, calls are not wrapped at all */
+  tracer?: Tracer;
 }
 
 /** TMO port plus what operations need: circuit state, state-change events, shutdown. */
@@ -90,7 +94,7 @@ export async function createTmoAdapter(opts: TmoAdapterOptions): Promise<TmoAdap
     return { outcome: tmoReturnOutcome(c.op, text(b, 'RETURN_CODE', 'tmo'), text(b, 'RETURN_MSG', 'tmo')), body: b };
   }
 
-  async function call<T>(
+  async function callOnce<T>(
     op: TmoOperation,
     values: RequestValues,
     ctx: CallContext,
@@ -103,6 +107,11 @@ export async function createTmoAdapter(opts: TmoAdapterOptions): Promise<TmoAdap
       reportCallFailure(logger, 'tmo', op, ctx.requestId, err);
       throw err;
     }
+  }
+
+  const spans = opts.tracer ? legacyCallSpans(opts.tracer, 'tmo') : undefined;
+  function call<T>(op: TmoOperation, values: RequestValues, ctx: CallContext, map: (body: Record<string, unknown>, outcome: TmoOutcome) => T): Promise<T> {
+    return spans ? spans.run(op, () => callOnce(op, values, ctx, map)) : callOnce(op, values, ctx, map);
   }
 
   return {
