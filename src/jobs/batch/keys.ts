@@ -1,7 +1,11 @@
+import { createKeys } from '../keys.ts';
+
 /**
- * Redis keys of the settings-file exchange. Every key carries the hash tag `{tpu}`, so the
- * multi-key scripts (accept, claim, release, result) run on one Redis Cluster slot, and so does
- * the scheduler queue (its BullMQ prefix is `batchBullPrefix`).
+ * Redis keys of the settings-file exchange. Every key sits on the deployment's hash tag (`{p}`,
+ * src/jobs/keys.ts) like the operation records, so the multi-key scripts (accept, which writes
+ * the operation record and the change in one step; claim, release, result) run on one Redis
+ * Cluster slot, and so does the scheduler queue (its BullMQ prefix is `bullPrefix`).
+ * `{b}` below is `{p}:batch:tpu`.
  *
  * | key | type | what |
  * | --- | --- | --- |
@@ -16,7 +20,7 @@
  * | `{b}:open` | set | files not answered yet (uploading, uploaded, sent) |
  */
 export function createBatchKeys(prefix: string) {
-  const b = `${prefix}:batch:{tpu}`;
+  const b = `${createKeys(prefix).prefix}:batch:tpu`;
   return {
     lock: `${b}:lock`,
     seq: (compactDate: string) => `${b}:seq:${compactDate}`,
