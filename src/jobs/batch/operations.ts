@@ -44,6 +44,20 @@ export function runningSteps(acceptedAt: string): StepRecord[] {
 }
 
 /**
+ * The fields that close the operation of a change a newer one superseded, as `markFailed` would
+ * write them; written by the accept script in the same step as the newer change.
+ */
+export function supersededOperationFields(change: Pick<ChangeSummary, 'acceptedAt' | 'resends'>, now: string): Record<string, string> {
+  const reason = 'terminal.settings_superseded';
+  return {
+    status: 'failed',
+    error: JSON.stringify(settingsError(reason)),
+    steps: JSON.stringify(steps({ ...change, reason }, 'failed', now)),
+    updatedAt: now,
+  };
+}
+
+/**
  * Brings the operations of changes in a final state to their end: `succeeded` when applied,
  * `failed` with the translated reason otherwise, a dead letter when the change failed for good
  * (refused whole too often). Only operations still open are touched, so running it twice (an

@@ -60,11 +60,18 @@ export interface FileRecord {
   answerError: string | null;
 }
 
-// KEYS: pending, new change, terminal, expected old change (or the new one), change-order counter.
-// ARGV: terminal id, operation id, expected old operation id ('' = none), now, MID, settings JSON.
+// KEYS: pending, new change, terminal, expected old change (or the new one), change-order counter,
+// the new change's operation record, the old change's operation record (or the new one's).
+// ARGV: terminal id, operation id, expected old operation id ('' = none), now, MID, settings JSON,
+// n = how many ARGVs follow for the new operation record (field/value pairs), those, then the
+// field/value pairs closing the old operation (failed: superseded).
+// One step: the operation record, the change, the terminal's pending slot and the superseded
+// operation's end are written together or not at all (a crash cannot leave one without the other).
 const ACCEPT_LUA = `
 local cur = redis.call('hget', KEYS[1], ARGV[1]) or ''
 if cur ~= ARGV[3] then return {'retry', cur} end
+local n = tonumber(ARGV[7])
+redis.call('hset', KEYS[6], unpack(ARGV, 8, 7 + n))
 local order = redis.call('incr', KEYS[5])
 redis.call('hset', KEYS[2], 'id', ARGV[2], 'terminalId', ARGV[1], 'tmoMerchantId', ARGV[5], 'settings', ARGV[6],
   'state', 'accepted', 'acceptedAt', ARGV[4], 'updatedAt', ARGV[4], 'order', order, 'resends', 0)
@@ -72,6 +79,10 @@ redis.call('hset', KEYS[1], ARGV[1], ARGV[2])
 redis.call('hset', KEYS[3], 'latest', ARGV[2])
 if ARGV[3] ~= '' then
   redis.call('hset', KEYS[4], 'state', 'superseded', 'reason', 'terminal.settings_superseded', 'updatedAt', ARGV[4])
+  local st = redis.call('hget', KEYS[7], 'status')
+  if #ARGV > 7 + n and (st == 'running' or st == 'queued') then
+    redis.call('hset', KEYS[7], unpack(ARGV, 8 + n, #ARGV))
+  end
 end
 return {'ok', ARGV[3]}
 `;
@@ -214,27 +225,48 @@ export interface TerminalSettingsRecord {
 export function createBatchStore(redis: Redis, keys: BatchKeys) {
   return {
     /**
-     * Records an accepted change as its terminal's pending one. A pending older change of the
-     * terminal is superseded (returned, so its operation can be closed); a change already in a
-     * file is not touched: the newer one goes out in the next file.
+     * Records an accepted change as its terminal's pending one, together with its operation
+     * record (`operation`: key and fields) in one atomic step. A pending older change of the
+     * terminal is superseded (returned) and its operation closed in the same step with the
+     * fields `closeSuperseded` gives for it; a change already in a file is not touched: the newer
+     * one goes out in the next file.
      */
-    async accept(change: { operationId: string; terminalId: string; tmoMerchantId: string; settings: TerminalSettings }, now: string): Promise<{ superseded: string | null }> {
+    async accept(
+      change: { operationId: string; terminalId: string; tmoMerchantId: string; settings: TerminalSettings },
+      now: string,
+      ops: {
+        operation: { key: string; fields: Record<string, string | number> };
+        closeSuperseded: (old: Pick<ChangeSummary, 'operationId' | 'acceptedAt' | 'resends'>) => { key: string; fields: Record<string, string | number> };
+      },
+    ): Promise<{ superseded: string | null }> {
+      const opArgs = Object.entries(ops.operation.fields).flatMap(([k, v]) => [k, String(v)]);
       for (let attempt = 0; attempt < 20; attempt += 1) {
         const expected = (await redis.hget(keys.pending, change.terminalId)) ?? '';
+        let close: { key: string; fields: Record<string, string | number> } | null = null;
+        if (expected) {
+          const [acceptedAt, resends] = await redis.hmget(keys.change(expected), 'acceptedAt', 'resends');
+          close = ops.closeSuperseded({ operationId: expected, acceptedAt: acceptedAt ?? '', resends: Number(resends ?? 0) });
+        }
+        const closeArgs = close ? Object.entries(close.fields).flatMap(([k, v]) => [k, String(v)]) : [];
         const r = (await redis.eval(
           ACCEPT_LUA,
-          5,
+          7,
           keys.pending,
           keys.change(change.operationId),
           keys.terminal(change.terminalId),
           expected ? keys.change(expected) : keys.change(change.operationId),
           keys.changeOrder,
+          ops.operation.key,
+          close ? close.key : ops.operation.key,
           change.terminalId,
           change.operationId,
           expected,
           now,
           change.tmoMerchantId,
           JSON.stringify(change.settings),
+          String(opArgs.length),
+          ...opArgs,
+          ...closeArgs,
         )) as [string, string];
         if (r[0] === 'ok') return { superseded: r[1] || null };
       }
