@@ -197,6 +197,15 @@ export function createOperationStore(
       await pipe.exec();
     },
 
+    /** `markFailed` (no TTL) for many operations in one pipeline. */
+    async markFailedMany(items: { id: string; error: StoredError; steps: StepRecord[] }[]): Promise<void> {
+      if (items.length === 0) return;
+      const at = new Date().toISOString();
+      const pipe = redis.pipeline();
+      for (const it of items) pipe.hset(keys.operation(it.id), { status: 'failed', error: JSON.stringify(it.error), steps: JSON.stringify(it.steps), updatedAt: at });
+      await pipe.exec();
+    },
+
     /**
      * `ttlMs`: the record expires after it (a failure no dead letter points at). Without it the
      * record stays as long as its open dead letter does (closing the dead letter sets the TTL).

@@ -368,8 +368,25 @@ export function createBatchStore(redis: Redis, keys: BatchKeys) {
       }
     },
 
-    async fileOperationIds(fileName: string): Promise<string[]> {
-      return redis.lrange(keys.fileRecords(fileName), 0, -1);
+    /** How many records the file has. */
+    async fileRecordCount(fileName: string): Promise<number> {
+      return redis.llen(keys.fileRecords(fileName));
+    },
+
+    /** The file's operation ids in record order, a page at a time (`start`: 0-based index of the first). */
+    async *fileOperationIdPages(fileName: string, page = 1000): AsyncGenerator<{ start: number; ids: string[] }> {
+      for (let start = 0; ; start += page) {
+        const ids = await redis.lrange(keys.fileRecords(fileName), start, start + page - 1);
+        if (ids.length > 0) yield { start, ids };
+        if (ids.length < page) return;
+      }
+    },
+
+    /** The terminal id of each change (null when it is missing), pipelined. */
+    async getTerminalIds(operationIds: string[]): Promise<(string | null)[]> {
+      const pipe = redis.pipeline();
+      for (const id of operationIds) pipe.hget(keys.change(id), 'terminalId');
+      return ((await pipe.exec()) ?? []).map(([err, v]) => (err ? null : ((v as string | null) ?? null)));
     },
 
     async terminal(terminalId: string): Promise<TerminalSettingsRecord> {
