@@ -122,6 +122,7 @@ export function createSettingsExchange(deps: ExchangeDeps) {
    *   put the changes back to pending, to go out under a new name. The name stays used.
    */
   async function recoverFile(f: FileRecord): Promise<void> {
+    await store.endClaim(f.name); // left by a crash while claiming
     const dat = `${INBOX}/${f.name}`;
     const part = `${dat}.PART`;
     const at = now().toISOString();
@@ -178,6 +179,7 @@ export function createSettingsExchange(deps: ExchangeDeps) {
     await store.createFile({ name, date, seq }, at);
     let claimed = 0;
     for await (const ids of store.pendingOperationIds()) claimed += await store.claim(name, ids, at);
+    await store.endClaim(name);
     await store.updateFile(name, { records: claimed });
     if (claimed === 0) {
       await store.updateFile(name, { state: 'abandoned', reason: 'nothing left to send' }, { closed: true });

@@ -16,6 +16,7 @@ import { createKeys } from '../keys.ts';
  * | `{b}:terminal:{tid}` | hash | settings last applied by TMO (from ACKs) and the latest change's operation id |
  * | `{b}:file:{name}` | hash | the ledger entry of a file: state, counts, times, answer |
  * | `{b}:file:{name}:records` | list | operation ids in record order (record no = index + 1) |
+ * | `{b}:file:{name}:terminals` | set | terminal ids claimed into the file, while it is being claimed (a TID at most once per file) |
  * | `{b}:files` | zset | file names by creation time (ms) |
  * | `{b}:open` | set | files not answered yet (uploading, uploaded, sent) |
  */
@@ -29,6 +30,7 @@ export function createBatchKeys(prefix: string) {
     terminal: (terminalId: string) => `${b}:terminal:${terminalId}`,
     file: (name: string) => `${b}:file:${name}`,
     fileRecords: (name: string) => `${b}:file:${name}:records`,
+    fileTerminals: (name: string) => `${b}:file:${name}:terminals`,
     files: `${b}:files`,
     open: `${b}:open`,
     changeOrder: `${b}:change-order`,

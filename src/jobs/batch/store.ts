@@ -87,15 +87,17 @@ end
 return {'ok', ARGV[3]}
 `;
 
-// KEYS: pending, file records list, then change hashes. ARGV: file name, now.
+// KEYS: pending, file records list, file terminals set, then change hashes. ARGV: file name, now.
 // Claims each change still the terminal's pending one: out of pending, onto the file's list.
+// A terminal already claimed into this file is skipped: a newer change accepted while the file
+// was being claimed (HSCAN may return its terminal again) stays pending for the next file.
 const CLAIM_LUA = `
 local n = redis.call('llen', KEYS[2])
 local claimed = 0
-for i = 3, #KEYS do
+for i = 4, #KEYS do
   local tid = redis.call('hget', KEYS[i], 'terminalId')
   local op = redis.call('hget', KEYS[i], 'id')
-  if tid and op and redis.call('hget', KEYS[1], tid) == op then
+  if tid and op and redis.call('hget', KEYS[1], tid) == op and redis.call('sadd', KEYS[3], tid) == 1 then
     redis.call('hdel', KEYS[1], tid)
     n = n + 1
     redis.call('rpush', KEYS[2], op)
@@ -289,11 +291,25 @@ export function createBatchStore(redis: Redis, keys: BatchKeys) {
       } while (cursor !== '0');
     },
 
-    /** Moves the given pending changes into the file's record list; returns how many it took. */
+    /** The file's claim is over: its terminal set (used only while claiming) goes. */
+    async endClaim(fileName: string): Promise<void> {
+      await redis.unlink(keys.fileTerminals(fileName));
+    },
+
+    /** Moves the given pending changes into the file's record list (a terminal at most once); returns how many it took. */
     async claim(fileName: string, operationIds: string[], now: string): Promise<number> {
       let claimed = 0;
       for (const part of chunks(operationIds)) {
-        claimed += (await redis.eval(CLAIM_LUA, 2 + part.length, keys.pending, keys.fileRecords(fileName), ...part.map(keys.change), fileName, now)) as number;
+        claimed += (await redis.eval(
+          CLAIM_LUA,
+          3 + part.length,
+          keys.pending,
+          keys.fileRecords(fileName),
+          keys.fileTerminals(fileName),
+          ...part.map(keys.change),
+          fileName,
+          now,
+        )) as number;
       }
       return claimed;
     },
