@@ -24,7 +24,7 @@ import { merchantSeed } from '../../src/simulators/test-support.ts';
 import { createTmoBatch, type TmoBatch } from '../../src/simulators/tmo-batch/index.ts';
 import { connectedSetup, flushDb, redisOnDb, spawnChild, startLegacy, waitFor, type ChildProcessHandle, type ConnectedSetup, type Legacy } from './support.ts';
 
-const REDIS_DB = 15;
+const REDIS_DB = 6;
 const PREFIX = 'lgw';
 const CHANGES = 30;
 /** the export fires this long after the test starts: time for both processes to start and the PUTs */
