@@ -359,6 +359,29 @@ export function watchQueues(metrics: Metrics, queues: Queues): void {
   }
 }
 
+/**
+ * Feeds the batch gauges the alerts read (deploy/prometheus/alerts.yaml): overdue settings files
+ * from the ledger, the last TERMSTAT import from the import runs. Both read Redis at scrape time,
+ * so every instance reports the same values, also right after a restart.
+ */
+export function watchBatch(metrics: Metrics, deps: { batch: BatchExport | null; termstatImporter: TermstatImporter | null }): void {
+  const { batch, termstatImporter } = deps;
+  metrics.watchBatch({
+    ...(batch ? { overdueFiles: () => batch.ledger.overdueCount() } : {}),
+    ...(termstatImporter
+      ? {
+          snapshotLastImportedAt: async () => {
+            const imported = (await termstatImporter.list(IMPORT_RUNS_READ)).filter((r) => r.state === 'imported' && r.finishedAt);
+            return imported.length === 0 ? null : Math.max(...imported.map((r) => Date.parse(r.finishedAt ?? '')));
+          },
+        }
+      : {}),
+  });
+}
+
+/** Import runs read for the last import time: the latest ones (one per snapshot found, kept 200). */
+const IMPORT_RUNS_READ = 50;
+
 /** The durable writes: operations (queues, stores) and, when `runWorkers`, this process's workers. */
 export function buildQueues(
   config: Config,
@@ -707,9 +730,10 @@ export function startWorker(config: Config, logger: Logger, opts: Pick<GatewayOp
       { redis, prefix, services, circuits: legacy.circuits, runWorkers: true, tracer },
       shutdown,
     );
-    buildTermstat(config, logger, { redis, prefix, metrics, files: legacy.fileExchange.files, poll: true }, shutdown);
+    const termstat = buildTermstat(config, logger, { redis, prefix, metrics, files: legacy.fileExchange.files, poll: true }, shutdown);
     watchQueues(metrics, queues);
     const batch = await buildBatch(config, logger, { prefix, services, operations: queues.operations, metrics, runWorker: true, files: legacy.fileExchange.files }, shutdown);
+    watchBatch(metrics, { batch, termstatImporter: termstat.termstatImporter });
     const metricsServer = await buildMetricsServer(config, metrics, shutdown);
     return { redis, metrics, metricsServer, batch, ...legacy, ...queues };
   });
@@ -749,6 +773,7 @@ export function startGateway(config: Config, logger: Logger, opts: GatewayOption
     watchQueues(metrics, queues);
     const files = opts.files ?? legacy.fileExchange.files;
     const batch = await buildBatch(config, logger, { prefix, services, operations: queues.operations, metrics, runWorker: runWorkers, files }, shutdown);
+    watchBatch(metrics, { batch, termstatImporter: termstat.termstatImporter });
     const { app, devKeys } = await buildHttpApp(
       config,
       logger,

@@ -43,8 +43,20 @@ export type SettingsRejection = 'terminal.invalid_settings' | 'terminal.not_foun
 /** Why TMO refused a whole file (never the legacy code). */
 export type SettingsFileRefusal = 'batch.bad_header' | 'batch.count_mismatch' | 'batch.hash_mismatch' | 'batch.bad_layout';
 
+/**
+ * The results of an ACK without one object per record (an answer may hold 999,999): `count`
+ * results whose record numbers are exactly 1..count, each read when asked for.
+ */
+export interface SettingsAckResults {
+  readonly count: number;
+  /** The result of record `recordNo` (1..count). */
+  get(recordNo: number): SettingsRecordResult;
+  /** Every result in record order (one object each: for small answers and tests). */
+  [Symbol.iterator](): Iterator<SettingsRecordResult>;
+}
+
 export type SettingsAnswer =
-  | { kind: 'ack'; fileName: string; processedOn: string; records: SettingsRecordResult[]; applied: number; rejected: number }
+  | { kind: 'ack'; fileName: string; processedOn: string; results: SettingsAckResults; applied: number; rejected: number }
   | { kind: 'nak'; fileName: string; reason: SettingsFileRefusal }
   | { kind: 'dup'; fileName: string; reason: 'batch.duplicate_name' };
 

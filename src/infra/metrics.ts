@@ -45,6 +45,13 @@ export interface Metrics {
     answer(kind: 'ack' | 'nak' | 'dup' | 'invalid'): void;
     records(outcome: 'applied' | 'rejected', n: number): void;
   };
+  /**
+   * The batch exchange's state, read from Redis at scrape time (shared by every instance, kept
+   * across restarts): settings files sent without an answer in time, and when the last TERMSTAT
+   * snapshot was imported (epoch ms; null before the first: the gauge is 0, so the alert fires).
+   * Both are small reads (the open files; the latest import runs).
+   */
+  watchBatch(sources: { overdueFiles?: () => Promise<number>; snapshotLastImportedAt?: () => Promise<number | null> }): void;
   render(): Promise<string>;
   /** TERMSTAT snapshot import counters (labels: statuses only) */
   termstat: {
@@ -150,6 +157,32 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     help: 'Settings changes TMO answered, by outcome (applied, rejected)',
     labelNames: ['outcome'] as const,
     registers: [registry],
+  });
+
+  let batchSources: Parameters<Metrics['watchBatch']>[0] = {};
+  // a failed read keeps the gauge's last value (prom-client keeps what was set)
+  const readOrKeep = async (read: () => Promise<number>): Promise<number | undefined> => read().catch(() => undefined);
+  new Gauge({
+    name: 'lgw_batch_answer_overdue_files',
+    help: 'Settings files (TPU) sent to TMO with no ACK/NAK after BATCH_ANSWER_OVERDUE_MS (shared by every instance on one Redis)',
+    registers: [registry],
+    async collect() {
+      const read = batchSources.overdueFiles;
+      if (!read) return;
+      const value = await readOrKeep(read);
+      if (value !== undefined) this.set(value);
+    },
+  });
+  new Gauge({
+    name: 'lgw_batch_snapshot_last_imported_timestamp_seconds',
+    help: 'When the last TERMSTAT snapshot was imported (Unix seconds; 0 before the first import); shared by every instance on one Redis',
+    registers: [registry],
+    async collect() {
+      const read = batchSources.snapshotLastImportedAt;
+      if (!read) return;
+      const value = await readOrKeep(async () => ((await read()) ?? 0) / 1000);
+      if (value !== undefined) this.set(value);
+    },
   });
 
   const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed'] as const;
@@ -278,6 +311,9 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     rateLimit: {
       limited: (group) => rateLimited.inc({ group }),
       fallback: () => rateLimitFallback.inc(),
+    },
+    watchBatch(sources) {
+      batchSources = sources;
     },
     render: () => registry.metrics(),
   };

@@ -81,6 +81,33 @@ function isKind(v: string | undefined): v is OperationKind {
   return v !== undefined && (OPERATION_KINDS as readonly string[]).includes(v);
 }
 
+/** What `create` takes: the record without the fields the store maintains. */
+export type NewOperation = Omit<OperationRecord, 'updatedAt' | 'firstFailedAt' | 'failures'>;
+
+/**
+ * The hash fields of a new operation record, as `create` writes them. Exported for the writers
+ * that must create the record in the same atomic step as their own keys (a Lua script on the
+ * same hash tag), e.g. the terminal-settings change (src/jobs/batch/store.ts).
+ */
+export function operationFields(r: NewOperation): Record<string, string | number> {
+  return {
+    id: r.id,
+    kind: r.kind,
+    status: r.status,
+    createdAt: r.createdAt,
+    updatedAt: r.createdAt,
+    principal: r.principal,
+    requestId: r.requestId,
+    input: JSON.stringify(r.input),
+    progress: JSON.stringify(r.progress),
+    steps: JSON.stringify(r.steps),
+    resource: r.resource ? JSON.stringify(r.resource) : '',
+    error: r.error ? JSON.stringify(r.error) : '',
+    attempts: r.attempts,
+    run: r.run,
+  };
+}
+
 /**
  * The step store: operation records in Redis hashes. Writers are serialised by the operation
  * lease (see `acquireLease`), so plain HSETs are enough; every write refreshes `updatedAt`.
@@ -101,23 +128,8 @@ export function createOperationStore(
   }
 
   return {
-    async create(r: Omit<OperationRecord, 'updatedAt' | 'firstFailedAt' | 'failures'>): Promise<void> {
-      await redis.hset(keys.operation(r.id), {
-        id: r.id,
-        kind: r.kind,
-        status: r.status,
-        createdAt: r.createdAt,
-        updatedAt: r.createdAt,
-        principal: r.principal,
-        requestId: r.requestId,
-        input: JSON.stringify(r.input),
-        progress: JSON.stringify(r.progress),
-        steps: JSON.stringify(r.steps),
-        resource: r.resource ? JSON.stringify(r.resource) : '',
-        error: r.error ? JSON.stringify(r.error) : '',
-        attempts: r.attempts,
-        run: r.run,
-      });
+    async create(r: NewOperation): Promise<void> {
+      await redis.hset(keys.operation(r.id), operationFields(r));
     },
 
     async get(id: string): Promise<OperationRecord | null> {
@@ -178,6 +190,15 @@ export function createOperationStore(
         pipe.hset(keys.operation(it.id), { status: 'succeeded', resource: JSON.stringify(it.resource), steps: JSON.stringify(it.steps), error: '', updatedAt: at });
         pipe.pexpire(keys.operation(it.id), opts.succeededTtlMs);
       }
+      await pipe.exec();
+    },
+
+    /** `markFailed` (no TTL) for many operations in one pipeline. */
+    async markFailedMany(items: { id: string; error: StoredError; steps: StepRecord[] }[]): Promise<void> {
+      if (items.length === 0) return;
+      const at = new Date().toISOString();
+      const pipe = redis.pipeline();
+      for (const it of items) pipe.hset(keys.operation(it.id), { status: 'failed', error: JSON.stringify(it.error), steps: JSON.stringify(it.steps), updatedAt: at });
       await pipe.exec();
     },
 

@@ -62,6 +62,9 @@ export interface AnswersResult {
   overdue: string[];
 }
 
+/** Records handled per step of an answer or a recovery: pipelines and scripts of this size. */
+const PAGE = 1000;
+
 const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 const RENEW_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 
@@ -119,6 +122,7 @@ export function createSettingsExchange(deps: ExchangeDeps) {
    *   put the changes back to pending, to go out under a new name. The name stays used.
    */
   async function recoverFile(f: FileRecord): Promise<void> {
+    await store.endClaim(f.name); // left by a crash while claiming
     const dat = `${INBOX}/${f.name}`;
     const part = `${dat}.PART`;
     const at = now().toISOString();
@@ -132,11 +136,14 @@ export function createSettingsExchange(deps: ExchangeDeps) {
       return;
     }
     if (partEntry) await files.remove(part);
-    const ids = await store.fileOperationIds(f.name);
-    const outcome = await store.release(f.name, ids, { kind: 'recover' }, at);
-    await finishOperations(opDeps, await store.getChangeStates(ids.filter((id) => outcome.get(id) === 'superseded')), at);
+    let records = 0;
+    for await (const { ids } of store.fileOperationIdPages(f.name, PAGE)) {
+      const outcome = await store.release(f.name, ids, { kind: 'recover' }, at);
+      await finishOperations(opDeps, await store.getChangeStates(ids.filter((id) => outcome.get(id) === 'superseded')), at);
+      records += ids.length;
+    }
     await store.updateFile(f.name, { state: 'abandoned', reason: 'interrupted before TMO could see it; its changes go out under a new name' }, { closed: true });
-    logger.warn({ file: f.name, records: ids.length }, 'settings file abandoned after a crash: its changes go out again under a new name');
+    logger.warn({ file: f.name, records }, 'settings file abandoned after a crash: its changes go out again under a new name');
   }
 
   async function recoverLocked(): Promise<void> {
@@ -172,6 +179,7 @@ export function createSettingsExchange(deps: ExchangeDeps) {
     await store.createFile({ name, date, seq }, at);
     let claimed = 0;
     for await (const ids of store.pendingOperationIds()) claimed += await store.claim(name, ids, at);
+    await store.endClaim(name);
     await store.updateFile(name, { records: claimed });
     if (claimed === 0) {
       await store.updateFile(name, { state: 'abandoned', reason: 'nothing left to send' }, { closed: true });
@@ -222,21 +230,36 @@ export function createSettingsExchange(deps: ExchangeDeps) {
     return new TranslationError('batch.answer_invalid', `TMO answer ${name}: ${what}`, { system: 'tmo' });
   }
 
+  /**
+   * Applies an ACK a page of records at a time (pipelines and Lua, no per-record round trip, no
+   * whole-file array): first every result is checked against the ledger (nothing is applied
+   * when one is off), then each page's results go to the changes, then to their operations.
+   * A crash halfway leaves the answer in /outbox: processing it again applies only what is left.
+   */
   async function applyAck(f: FileRecord, answer: Extract<SettingsAnswer, { kind: 'ack' }>, answerName: string): Promise<void> {
     const at = now().toISOString();
-    const ids = await store.fileOperationIds(f.name);
-    const changes = await store.getChangeStates(ids);
-    if (answer.records.length !== ids.length) throw invalidAnswer(answerName, `${answer.records.length} results for ${ids.length} records`);
-    const results = answer.records.map((r) => {
-      const change = changes[r.recordNo - 1];
-      if (!change) throw invalidAnswer(answerName, `record ${r.recordNo} is not in the file`);
-      if (change.terminalId !== r.terminalId) throw invalidAnswer(answerName, `record ${r.recordNo} names terminal ${r.terminalId}, the file has ${change.terminalId}`);
-      return { operationId: change.operationId, terminalId: change.terminalId, outcome: r.outcome, reason: r.outcome === 'rejected' ? r.reason : null };
-    });
+    const { results } = answer;
+    const total = await store.fileRecordCount(f.name);
+    if (results.count !== total) throw invalidAnswer(answerName, `${results.count} results for ${total} records`);
+    for await (const { start, ids } of store.fileOperationIdPages(f.name, PAGE)) {
+      const terminalIds = await store.getTerminalIds(ids);
+      terminalIds.forEach((tid, j) => {
+        const recordNo = start + j + 1;
+        const r = results.get(recordNo);
+        if (tid === null) throw invalidAnswer(answerName, `record ${recordNo} is not in the file`);
+        if (tid !== r.terminalId) throw invalidAnswer(answerName, `record ${recordNo} names terminal ${r.terminalId}, the file has ${tid}`);
+      });
+    }
     const first = f.state !== 'acknowledged';
-    await store.applyResults(f.name, results, at);
-    await finishOperations(opDeps, await store.getChangeStates(ids), at);
-    if (f.duplicateAt) await Promise.all(ids.map((id) => deps.deadLetters.resolve(id)));
+    for await (const { start, ids } of store.fileOperationIdPages(f.name, PAGE)) {
+      const page = ids.map((operationId, j) => {
+        const r = results.get(start + j + 1);
+        return { operationId, terminalId: r.terminalId, outcome: r.outcome, reason: r.outcome === 'rejected' ? r.reason : null };
+      });
+      await store.applyResults(f.name, page, at);
+      await finishOperations(opDeps, await store.getChangeStates(ids), at);
+      if (f.duplicateAt) await Promise.all(ids.map((id) => deps.deadLetters.resolve(id)));
+    }
     if (first) {
       await store.updateFile(
         f.name,
@@ -253,18 +276,21 @@ export function createSettingsExchange(deps: ExchangeDeps) {
   async function applyNak(f: FileRecord, answer: Extract<SettingsAnswer, { kind: 'nak' }>): Promise<void> {
     const at = now().toISOString();
     const first = f.state !== 'refused';
-    const ids = await store.fileOperationIds(f.name);
-    const outcome = await store.release(f.name, ids, { kind: 'nak', maxResends: deps.nakMaxResends, reason: answer.reason }, at);
-    const done = await finishOperations(opDeps, await store.getChangeStates(ids), at);
+    let records = 0;
+    let resent = 0;
+    let deadLettered = 0;
+    for await (const { ids } of store.fileOperationIdPages(f.name, PAGE)) {
+      const outcome = await store.release(f.name, ids, { kind: 'nak', maxResends: deps.nakMaxResends, reason: answer.reason }, at);
+      const done = await finishOperations(opDeps, await store.getChangeStates(ids), at);
+      records += ids.length;
+      resent += [...outcome.values()].filter((o) => o === 'released').length;
+      deadLettered += done.deadLettered.length;
+    }
     if (first) {
       await store.updateFile(f.name, { state: 'refused', reason: answer.reason, answeredAt: at }, { closed: true });
       deps.metrics?.answer('nak');
-      const resent = [...outcome.values()].filter((o) => o === 'released').length;
       // an alert: a NAK means our writer and TMO disagree about the layout
-      logger.error(
-        { alert: 'batch.file_refused', file: f.name, reason: answer.reason, records: ids.length, resent, deadLettered: done.deadLettered.length },
-        'TMO refused a whole settings file',
-      );
+      logger.error({ alert: 'batch.file_refused', file: f.name, reason: answer.reason, records, resent, deadLettered }, 'TMO refused a whole settings file');
     }
   }
 
@@ -276,14 +302,14 @@ export function createSettingsExchange(deps: ExchangeDeps) {
     }
     // Changes still waiting for the first answer become visible to the operators; that answer
     // stays the truth (an ACK arriving later still applies and resolves them).
-    const ids = await store.fileOperationIds(f.name);
-    const changes = await store.getChangeStates(ids);
     const error = settingsError('batch.duplicate_name');
-    for (const c of changes) {
-      if (!c || c.state !== 'filed' || c.file !== f.name) continue;
-      if (await deps.deadLetters.get(c.operationId)) continue;
-      const op = await deps.operationStore.get(c.operationId);
-      if (op) await deps.deadLetters.record({ op, error, system: 'tmo', step: SETTINGS_FILE_STEP, reason: 'not_retryable' });
+    for await (const { ids } of store.fileOperationIdPages(f.name, PAGE)) {
+      for (const c of await store.getChangeStates(ids)) {
+        if (!c || c.state !== 'filed' || c.file !== f.name) continue;
+        if (await deps.deadLetters.get(c.operationId)) continue;
+        const op = await deps.operationStore.get(c.operationId);
+        if (op) await deps.deadLetters.record({ op, error, system: 'tmo', step: SETTINGS_FILE_STEP, reason: 'not_retryable' });
+      }
     }
   }
 

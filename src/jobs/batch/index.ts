@@ -3,7 +3,7 @@ import type { Services } from '../../domain/services/types.ts';
 import type { FileTransferPort } from '../../domain/file-transfer.port.ts';
 import type { SettingsFileFormat } from '../../domain/terminal-settings.ts';
 import type { Operations } from '../operations.ts';
-import { createSettingsExchange, type BatchMetricsSink, type ExportHookPoint } from './exchange.ts';
+import { createSettingsExchange, visibleFileState, type BatchMetricsSink, type ExportHookPoint } from './exchange.ts';
 import { createBatchKeys } from './keys.ts';
 import { startBatchScheduler } from './scheduler.ts';
 import { createTerminalSettings } from './settings.ts';
@@ -87,6 +87,16 @@ export async function createBatchExport(deps: {
       list: (limit: number, before?: number) => store.listFiles(limit, before),
       get: (name: string) => store.getFile(name),
       overdueMs: deps.config.answerOverdueMs,
+      /** how many sent files have no answer after BATCH_ANSWER_OVERDUE_MS (the files still open) */
+      async overdueCount(): Promise<number> {
+        const t = Date.now();
+        let n = 0;
+        for (const name of await store.openFiles()) {
+          const f = await store.getFile(name);
+          if (f && visibleFileState(f, t, deps.config.answerOverdueMs) === 'overdue') n += 1;
+        }
+        return n;
+      },
     },
     scheduler,
     close: () => scheduler.close(),

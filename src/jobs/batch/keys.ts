@@ -1,7 +1,11 @@
+import { createKeys } from '../keys.ts';
+
 /**
- * Redis keys of the settings-file exchange. Every key carries the hash tag `{tpu}`, so the
- * multi-key scripts (accept, claim, release, result) run on one Redis Cluster slot, and so does
- * the scheduler queue (its BullMQ prefix is `batchBullPrefix`).
+ * Redis keys of the settings-file exchange. Every key sits on the deployment's hash tag (`{p}`,
+ * src/jobs/keys.ts) like the operation records, so the multi-key scripts (accept, which writes
+ * the operation record and the change in one step; claim, release, result) run on one Redis
+ * Cluster slot, and so does the scheduler queue (its BullMQ prefix is `bullPrefix`).
+ * `{b}` below is `{p}:batch:tpu`.
  *
  * | key | type | what |
  * | --- | --- | --- |
@@ -12,11 +16,12 @@
  * | `{b}:terminal:{tid}` | hash | settings last applied by TMO (from ACKs) and the latest change's operation id |
  * | `{b}:file:{name}` | hash | the ledger entry of a file: state, counts, times, answer |
  * | `{b}:file:{name}:records` | list | operation ids in record order (record no = index + 1) |
+ * | `{b}:file:{name}:terminals` | set | terminal ids claimed into the file, while it is being claimed (a TID at most once per file) |
  * | `{b}:files` | zset | file names by creation time (ms) |
  * | `{b}:open` | set | files not answered yet (uploading, uploaded, sent) |
  */
 export function createBatchKeys(prefix: string) {
-  const b = `${prefix}:batch:{tpu}`;
+  const b = `${createKeys(prefix).prefix}:batch:tpu`;
   return {
     lock: `${b}:lock`,
     seq: (compactDate: string) => `${b}:seq:${compactDate}`,
@@ -25,6 +30,7 @@ export function createBatchKeys(prefix: string) {
     terminal: (terminalId: string) => `${b}:terminal:${terminalId}`,
     file: (name: string) => `${b}:file:${name}`,
     fileRecords: (name: string) => `${b}:file:${name}:records`,
+    fileTerminals: (name: string) => `${b}:file:${name}:terminals`,
     files: `${b}:files`,
     open: `${b}:open`,
     changeOrder: `${b}:change-order`,

@@ -44,6 +44,20 @@ export function runningSteps(acceptedAt: string): StepRecord[] {
 }
 
 /**
+ * The fields that close the operation of a change a newer one superseded, as `markFailed` would
+ * write them; written by the accept script in the same step as the newer change.
+ */
+export function supersededOperationFields(change: Pick<ChangeSummary, 'acceptedAt' | 'resends'>, now: string): Record<string, string> {
+  const reason = 'terminal.settings_superseded';
+  return {
+    status: 'failed',
+    error: JSON.stringify(settingsError(reason)),
+    steps: JSON.stringify(steps({ ...change, reason }, 'failed', now)),
+    updatedAt: now,
+  };
+}
+
+/**
  * Brings the operations of changes in a final state to their end: `succeeded` when applied,
  * `failed` with the translated reason otherwise, a dead letter when the change failed for good
  * (refused whole too often). Only operations still open are touched, so running it twice (an
@@ -71,20 +85,20 @@ export async function finishOperations(
       })),
     );
     out.succeeded += applied.length;
+    // a refused change fails its operation (one pipeline per page); one failed for good is
+    // dead-lettered first (park.ts): a crash in between leaves an open dead letter, never an unseen failure
+    const refused = open.filter((c) => c.state !== 'applied');
     await Promise.all(
-      open.map(async (c) => {
-        if (c.state === 'applied') return;
-        const error = settingsError(c.reason ?? 'batch.bad_layout');
-        if (c.state === 'failed') {
-          // dead letter first (park.ts): a crash in between leaves an open dead letter, never an unseen failure
+      refused
+        .filter((c) => c.state === 'failed')
+        .map(async (c) => {
           const op = await deps.store.get(c.operationId);
-          if (op) await deps.deadLetters.record({ op, error, system: 'tmo', step: SETTINGS_FILE_STEP, reason: 'attempts_exhausted' });
+          if (op) await deps.deadLetters.record({ op, error: settingsError(c.reason ?? 'batch.bad_layout'), system: 'tmo', step: SETTINGS_FILE_STEP, reason: 'attempts_exhausted' });
           out.deadLettered.push(c.operationId);
-        }
-        await deps.store.markFailed(c.operationId, error, steps(c, 'failed', now));
-        out.failed += 1;
-      }),
+        }),
     );
+    await deps.store.markFailedMany(refused.map((c) => ({ id: c.operationId, error: settingsError(c.reason ?? 'batch.bad_layout'), steps: steps(c, 'failed', now) })));
+    out.failed += refused.length;
   }
   return out;
 }

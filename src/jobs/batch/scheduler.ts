@@ -10,7 +10,7 @@ const ANSWERS_SCHEDULER = 'tpu-answers';
 export interface BatchSchedulerOptions {
   /** a client to duplicate: the queue and the worker get their own (closed by `close()`) */
   redis: Redis;
-  /** BullMQ prefix with the `{tpu}` hash tag (BatchKeys.bullPrefix) */
+  /** BullMQ prefix on the deployment's `{p}` hash tag (BatchKeys.bullPrefix) */
   prefix: string;
   exchange: SettingsExchange;
   /** cron of the export (BATCH_EXPORT_CRON) in `timeZone` (BATCH_TIME_ZONE) */

@@ -2,12 +2,12 @@ import { ConflictError } from '../../domain/errors/index.ts';
 import type { Services } from '../../domain/services/types.ts';
 import type { TerminalSettings } from '../../domain/terminal-settings.ts';
 import type { Keys } from '../keys.ts';
-import { newOperationId, type OperationStore } from '../operation-store.ts';
+import { newOperationId, operationFields, type OperationStore } from '../operation-store.ts';
 import { sealPayload, type PayloadCipher } from '../payload.ts';
 import type { DeadLetters } from '../dead-letters.ts';
 import type { SubmitContext } from '../types.ts';
 import type { Redis } from 'ioredis';
-import { finishOperations, runningSteps } from './operations.ts';
+import { runningSteps, supersededOperationFields } from './operations.ts';
 import type { BatchStore, ChangeRecord, FileRecord } from './store.ts';
 
 /** The state of a change as the API shows it. */
@@ -72,29 +72,30 @@ export function createTerminalSettings(deps: {
       const id = newOperationId();
       const at = now().toISOString();
       const input = { terminalId, tmoMerchantId: terminal.tmoMerchantId, settings };
-      // The operation first: a crash before the change is recorded leaves a running operation
-      // the client never got a 202 for (its retry with the same key runs again), never a change
-      // without an operation.
-      await deps.operationStore.create({
-        id,
-        kind: 'terminal.settings',
-        status: 'running',
-        createdAt: at,
-        principal: ctx.principal,
-        requestId: ctx.requestId,
-        input: sealPayload(input, deps.cipher),
-        progress: {},
-        steps: runningSteps(at),
-        resource: null,
-        error: null,
-        attempts: 1,
-        run: 0,
+      // The operation record, the change and the superseded change's operation end are written
+      // in one atomic step: a crash leaves either all of them or none (the client, which got no
+      // 202, sends again), never a running operation without its change.
+      await deps.store.accept({ operationId: id, ...input }, at, {
+        operation: {
+          key: deps.operationKeys.operation(id),
+          fields: operationFields({
+            id,
+            kind: 'terminal.settings',
+            status: 'running',
+            createdAt: at,
+            principal: ctx.principal,
+            requestId: ctx.requestId,
+            input: sealPayload(input, deps.cipher),
+            progress: {},
+            steps: runningSteps(at),
+            resource: null,
+            error: null,
+            attempts: 1,
+            run: 0,
+          }),
+        },
+        closeSuperseded: (old) => ({ key: deps.operationKeys.operation(old.operationId), fields: supersededOperationFields(old, at) }),
       });
-      const { superseded } = await deps.store.accept({ operationId: id, ...input }, at);
-      if (superseded) {
-        const opDeps = { redis: deps.redis, keys: deps.operationKeys, store: deps.operationStore, deadLetters: deps.deadLetters };
-        await finishOperations(opDeps, await deps.store.getChangeStates([superseded]), at);
-      }
       return { operationId: id };
     },
 

@@ -60,11 +60,18 @@ export interface FileRecord {
   answerError: string | null;
 }
 
-// KEYS: pending, new change, terminal, expected old change (or the new one), change-order counter.
-// ARGV: terminal id, operation id, expected old operation id ('' = none), now, MID, settings JSON.
+// KEYS: pending, new change, terminal, expected old change (or the new one), change-order counter,
+// the new change's operation record, the old change's operation record (or the new one's).
+// ARGV: terminal id, operation id, expected old operation id ('' = none), now, MID, settings JSON,
+// n = how many ARGVs follow for the new operation record (field/value pairs), those, then the
+// field/value pairs closing the old operation (failed: superseded).
+// One step: the operation record, the change, the terminal's pending slot and the superseded
+// operation's end are written together or not at all (a crash cannot leave one without the other).
 const ACCEPT_LUA = `
 local cur = redis.call('hget', KEYS[1], ARGV[1]) or ''
 if cur ~= ARGV[3] then return {'retry', cur} end
+local n = tonumber(ARGV[7])
+redis.call('hset', KEYS[6], unpack(ARGV, 8, 7 + n))
 local order = redis.call('incr', KEYS[5])
 redis.call('hset', KEYS[2], 'id', ARGV[2], 'terminalId', ARGV[1], 'tmoMerchantId', ARGV[5], 'settings', ARGV[6],
   'state', 'accepted', 'acceptedAt', ARGV[4], 'updatedAt', ARGV[4], 'order', order, 'resends', 0)
@@ -72,19 +79,25 @@ redis.call('hset', KEYS[1], ARGV[1], ARGV[2])
 redis.call('hset', KEYS[3], 'latest', ARGV[2])
 if ARGV[3] ~= '' then
   redis.call('hset', KEYS[4], 'state', 'superseded', 'reason', 'terminal.settings_superseded', 'updatedAt', ARGV[4])
+  local st = redis.call('hget', KEYS[7], 'status')
+  if #ARGV > 7 + n and (st == 'running' or st == 'queued') then
+    redis.call('hset', KEYS[7], unpack(ARGV, 8 + n, #ARGV))
+  end
 end
 return {'ok', ARGV[3]}
 `;
 
-// KEYS: pending, file records list, then change hashes. ARGV: file name, now.
+// KEYS: pending, file records list, file terminals set, then change hashes. ARGV: file name, now.
 // Claims each change still the terminal's pending one: out of pending, onto the file's list.
+// A terminal already claimed into this file is skipped: a newer change accepted while the file
+// was being claimed (HSCAN may return its terminal again) stays pending for the next file.
 const CLAIM_LUA = `
 local n = redis.call('llen', KEYS[2])
 local claimed = 0
-for i = 3, #KEYS do
+for i = 4, #KEYS do
   local tid = redis.call('hget', KEYS[i], 'terminalId')
   local op = redis.call('hget', KEYS[i], 'id')
-  if tid and op and redis.call('hget', KEYS[1], tid) == op then
+  if tid and op and redis.call('hget', KEYS[1], tid) == op and redis.call('sadd', KEYS[3], tid) == 1 then
     redis.call('hdel', KEYS[1], tid)
     n = n + 1
     redis.call('rpush', KEYS[2], op)
@@ -214,27 +227,48 @@ export interface TerminalSettingsRecord {
 export function createBatchStore(redis: Redis, keys: BatchKeys) {
   return {
     /**
-     * Records an accepted change as its terminal's pending one. A pending older change of the
-     * terminal is superseded (returned, so its operation can be closed); a change already in a
-     * file is not touched: the newer one goes out in the next file.
+     * Records an accepted change as its terminal's pending one, together with its operation
+     * record (`operation`: key and fields) in one atomic step. A pending older change of the
+     * terminal is superseded (returned) and its operation closed in the same step with the
+     * fields `closeSuperseded` gives for it; a change already in a file is not touched: the newer
+     * one goes out in the next file.
      */
-    async accept(change: { operationId: string; terminalId: string; tmoMerchantId: string; settings: TerminalSettings }, now: string): Promise<{ superseded: string | null }> {
+    async accept(
+      change: { operationId: string; terminalId: string; tmoMerchantId: string; settings: TerminalSettings },
+      now: string,
+      ops: {
+        operation: { key: string; fields: Record<string, string | number> };
+        closeSuperseded: (old: Pick<ChangeSummary, 'operationId' | 'acceptedAt' | 'resends'>) => { key: string; fields: Record<string, string | number> };
+      },
+    ): Promise<{ superseded: string | null }> {
+      const opArgs = Object.entries(ops.operation.fields).flatMap(([k, v]) => [k, String(v)]);
       for (let attempt = 0; attempt < 20; attempt += 1) {
         const expected = (await redis.hget(keys.pending, change.terminalId)) ?? '';
+        let close: { key: string; fields: Record<string, string | number> } | null = null;
+        if (expected) {
+          const [acceptedAt, resends] = await redis.hmget(keys.change(expected), 'acceptedAt', 'resends');
+          close = ops.closeSuperseded({ operationId: expected, acceptedAt: acceptedAt ?? '', resends: Number(resends ?? 0) });
+        }
+        const closeArgs = close ? Object.entries(close.fields).flatMap(([k, v]) => [k, String(v)]) : [];
         const r = (await redis.eval(
           ACCEPT_LUA,
-          5,
+          7,
           keys.pending,
           keys.change(change.operationId),
           keys.terminal(change.terminalId),
           expected ? keys.change(expected) : keys.change(change.operationId),
           keys.changeOrder,
+          ops.operation.key,
+          close ? close.key : ops.operation.key,
           change.terminalId,
           change.operationId,
           expected,
           now,
           change.tmoMerchantId,
           JSON.stringify(change.settings),
+          String(opArgs.length),
+          ...opArgs,
+          ...closeArgs,
         )) as [string, string];
         if (r[0] === 'ok') return { superseded: r[1] || null };
       }
@@ -257,11 +291,25 @@ export function createBatchStore(redis: Redis, keys: BatchKeys) {
       } while (cursor !== '0');
     },
 
-    /** Moves the given pending changes into the file's record list; returns how many it took. */
+    /** The file's claim is over: its terminal set (used only while claiming) goes. */
+    async endClaim(fileName: string): Promise<void> {
+      await redis.unlink(keys.fileTerminals(fileName));
+    },
+
+    /** Moves the given pending changes into the file's record list (a terminal at most once); returns how many it took. */
     async claim(fileName: string, operationIds: string[], now: string): Promise<number> {
       let claimed = 0;
       for (const part of chunks(operationIds)) {
-        claimed += (await redis.eval(CLAIM_LUA, 2 + part.length, keys.pending, keys.fileRecords(fileName), ...part.map(keys.change), fileName, now)) as number;
+        claimed += (await redis.eval(
+          CLAIM_LUA,
+          3 + part.length,
+          keys.pending,
+          keys.fileRecords(fileName),
+          keys.fileTerminals(fileName),
+          ...part.map(keys.change),
+          fileName,
+          now,
+        )) as number;
       }
       return claimed;
     },
@@ -336,8 +384,25 @@ export function createBatchStore(redis: Redis, keys: BatchKeys) {
       }
     },
 
-    async fileOperationIds(fileName: string): Promise<string[]> {
-      return redis.lrange(keys.fileRecords(fileName), 0, -1);
+    /** How many records the file has. */
+    async fileRecordCount(fileName: string): Promise<number> {
+      return redis.llen(keys.fileRecords(fileName));
+    },
+
+    /** The file's operation ids in record order, a page at a time (`start`: 0-based index of the first). */
+    async *fileOperationIdPages(fileName: string, page = 1000): AsyncGenerator<{ start: number; ids: string[] }> {
+      for (let start = 0; ; start += page) {
+        const ids = await redis.lrange(keys.fileRecords(fileName), start, start + page - 1);
+        if (ids.length > 0) yield { start, ids };
+        if (ids.length < page) return;
+      }
+    },
+
+    /** The terminal id of each change (null when it is missing), pipelined. */
+    async getTerminalIds(operationIds: string[]): Promise<(string | null)[]> {
+      const pipe = redis.pipeline();
+      for (const id of operationIds) pipe.hget(keys.change(id), 'terminalId');
+      return ((await pipe.exec()) ?? []).map(([err, v]) => (err ? null : ((v as string | null) ?? null)));
     },
 
     async terminal(terminalId: string): Promise<TerminalSettingsRecord> {

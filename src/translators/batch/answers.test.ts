@@ -9,24 +9,30 @@ const buf = (...records: string[]) => Buffer.from(records.join(''), 'latin1');
 describe('TPU answers (BATCH.md §2)', () => {
   it('when an ACK carries every result code, then each record gets its translated outcome and the counts', () => {
     const a = parseTpuAnswer('TPU_20261127_001.ACK', fixture('TPU_20261127_001.ACK'));
-    expect(a).toEqual({
-      kind: 'ack',
-      fileName: 'TPU_20261127_001.DAT',
-      processedOn: '2026-11-28',
-      applied: 1,
-      rejected: 3,
-      records: [
+    expect(a).toMatchObject({ kind: 'ack', fileName: 'TPU_20261127_001.DAT', processedOn: '2026-11-28', applied: 1, rejected: 3 });
+    if (a.kind !== 'ack') throw new Error('not an ack');
+    expect(a.results.count).toBe(4);
+    expect([...a.results]).toEqual([
         { recordNo: 1, terminalId: 'T0000001', outcome: 'applied' },
         { recordNo: 2, terminalId: 'A1B2C3D4', outcome: 'rejected', reason: 'terminal.invalid_settings' },
         { recordNo: 3, terminalId: 'T0000003', outcome: 'rejected', reason: 'terminal.not_found' },
         { recordNo: 4, terminalId: 'T0000004', outcome: 'rejected', reason: 'terminal.decommissioned' },
-      ],
-    });
-    expect(JSON.stringify(a)).not.toMatch(/"(R\d{3}|0000)"/);
+    ]);
+    expect(JSON.stringify([...a.results])).not.toMatch(/"(R\d{3}|0000)"/);
+  });
+
+  it('when an ACK lists its results out of order, then each is read by its record no', () => {
+    const H = 'HTPU_20261127_001.DAT20261128';
+    const a = parseTpuAnswer('TPU_20261127_001.ACK', buf(rec(H), rec('D000003T0000003R202'), rec('D000001T00000010000'), rec('D000002T00000020000'), rec('T000002000001')));
+    if (a.kind !== 'ack') throw new Error('not an ack');
+    expect(a.results.get(3)).toEqual({ recordNo: 3, terminalId: 'T0000003', outcome: 'rejected', reason: 'terminal.not_found' });
+    expect([...a.results].map((r) => `${r.recordNo}:${r.terminalId}:${r.outcome}`)).toEqual(['1:T0000001:applied', '2:T0000002:applied', '3:T0000003:rejected']);
   });
 
   it('when an ACK answers an empty file, then it has no records and zero counts', () => {
-    expect(parseTpuAnswer('TPU_20261231_999.ACK', fixture('TPU_20261231_999.ACK'))).toMatchObject({ kind: 'ack', records: [], applied: 0, rejected: 0 });
+    const a = parseTpuAnswer('TPU_20261231_999.ACK', fixture('TPU_20261231_999.ACK'));
+    expect(a).toMatchObject({ kind: 'ack', applied: 0, rejected: 0 });
+    expect(a.kind === 'ack' && [...a.results]).toEqual([]);
   });
 
   it.each([
@@ -58,6 +64,7 @@ describe('TPU answers (BATCH.md §2)', () => {
     ['a bad processing date', 'TPU_20261127_001.ACK', buf(rec('HTPU_20261127_001.DAT20261332'), rec(D), rec('T000001000000')), /calendar date/],
     ['an unknown result code', 'TPU_20261127_001.ACK', buf(rec(H), rec('D000001T0000001R999'), rec('T000000000001')), /unknown result code R999/],
     ['a non-digit record number', 'TPU_20261127_001.ACK', buf(rec(H), rec('D00000AT00000010000'), rec('T000001000000')), /record no is not all digits/],
+    ['a record number no record of the file has (one result each: 1..count)', 'TPU_20261127_001.ACK', buf(rec(H), rec('D000002T00000010000'), rec('T000001000000')), /record no 2, but the answer has 1 results/],
     ['a record answered twice', 'TPU_20261127_001.ACK', buf(rec(H), rec(D), rec(D), rec('T000002000000')), /answered twice/],
     ['a wrong applied count', 'TPU_20261127_001.ACK', buf(rec(H), rec(D), rec('T000002000000')), /applied count 2, but 1/],
     ['a wrong rejected count', 'TPU_20261127_001.ACK', buf(rec(H), rec(D), rec('T000001000001')), /rejected count 1, but 0/],
@@ -98,7 +105,7 @@ describe('TPU answers written independently (fixtures/batch/answers, make-fixtur
   it.each(names.filter((n) => parseAnswerName(n) !== null))('when %s is parsed, then it reads without error', (name) => {
     const a = parseTpuAnswer(name, readFileSync(new URL(name, dir)));
     expect(a.fileName).toBe(name.replace(/\.(ACK|NAK|DUP)$/, '.DAT'));
-    if (a.kind === 'ack') expect(a.records.length).toBe(a.applied + a.rejected);
+    if (a.kind === 'ack') expect(a.results.count).toBe(a.applied + a.rejected);
   });
 
   it('when an answer name breaks the naming rule (TPU_2026112_013.NAK), then it is not taken for an answer', () => {

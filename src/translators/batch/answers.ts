@@ -4,6 +4,7 @@
 // never a guess. Codes are translated here and go no further.
 import { TranslationError } from '../../domain/errors/index.ts';
 import type {
+  SettingsAckResults,
   SettingsAnswer,
   SettingsAnswerKind,
   SettingsFileRefusal,
@@ -61,21 +62,37 @@ function broken(name: string, line: number | null, what: string): TranslationErr
   return new TranslationError('batch.answer_invalid', `TMO answer ${name}${where}: ${what}`, { system: 'tmo' });
 }
 
-/** Splits into records: every one exactly `ANSWER_RECORD_LENGTH` printable ASCII bytes plus CRLF. */
-function records(name: string, content: Buffer): string[] {
+const LINE = ANSWER_RECORD_LENGTH + 2; // with its CRLF
+
+/**
+ * Checks the records in place: every one exactly `ANSWER_RECORD_LENGTH` printable ASCII bytes
+ * (no lowercase) plus CRLF. Returns how many there are; record `i` (0-based) then starts at
+ * `i * LINE`. Reads the buffer without splitting it (an ACK of 999,999 records is 42 MB).
+ */
+function checkRecords(name: string, content: Buffer): number {
   if (content.length === 0) throw broken(name, null, 'the file is empty');
-  const text = content.toString('latin1');
-  if (!text.endsWith('\r\n')) throw broken(name, null, 'the last record does not end with CRLF');
-  const lines = text.slice(0, -2).split('\r\n');
-  lines.forEach((line, i) => {
-    if (line.length !== ANSWER_RECORD_LENGTH) {
-      throw broken(name, i + 1, `record length ${line.length}, expected ${ANSWER_RECORD_LENGTH}${/[\r\n]/.test(line) ? ' (a bare CR or LF)' : ''}`);
+  if (content[content.length - 2] !== 0x0d || content[content.length - 1] !== 0x0a) throw broken(name, null, 'the last record does not end with CRLF');
+  let line = 0;
+  for (let start = 0, end = 0; start < content.length; start = end + 2) {
+    line += 1;
+    end = content.indexOf('\r\n', start, 'latin1');
+    if (end - start !== ANSWER_RECORD_LENGTH) {
+      const text = content.toString('latin1', start, end);
+      throw broken(name, line, `record length ${end - start}, expected ${ANSWER_RECORD_LENGTH}${/[\r\n]/.test(text) ? ' (a bare CR or LF)' : ''}`);
     }
-    if (!/^[\x20-\x7E]*$/.test(line)) throw broken(name, i + 1, 'a byte outside printable ASCII');
-    if (/[a-z]/.test(line)) throw broken(name, i + 1, 'a lowercase letter');
-  });
-  return lines;
+    let lower = false;
+    for (let i = start; i < end; i += 1) {
+      const b = content[i] ?? 0;
+      if (b < 0x20 || b > 0x7e) throw broken(name, line, 'a byte outside printable ASCII');
+      if (b >= 0x61 && b <= 0x7a) lower = true;
+    }
+    if (lower) throw broken(name, line, 'a lowercase letter');
+  }
+  return line;
 }
+
+/** Record `i` (0-based) of a checked answer. */
+const recordAt = (content: Buffer, i: number): string => content.toString('latin1', i * LINE, i * LINE + ANSWER_RECORD_LENGTH);
 
 function spaces(name: string, line: number, value: string, from: number): void {
   if (value.trim() !== '') throw broken(name, line, `positions ${from}–${from + value.length - 1} must be spaces`);
@@ -96,54 +113,69 @@ function isoFromCompact(name: string, line: number, v: string): string {
   return `${v.slice(0, 4)}-${v.slice(4, 6)}-${v.slice(6, 8)}`;
 }
 
-function parseAck(name: string, fileName: string, lines: string[]): SettingsAnswer {
-  const [header, ...rest] = lines;
-  const trailer = rest.pop();
-  if (header === undefined || trailer === undefined) throw broken(name, null, 'a header and a trailer are required');
+function parseAck(name: string, fileName: string, content: Buffer, lines: number): SettingsAnswer {
+  if (lines < 2) throw broken(name, null, 'a header and a trailer are required');
+  const header = recordAt(content, 0);
+  const trailer = recordAt(content, lines - 1);
   if (header[0] !== 'H') throw broken(name, 1, 'the first record is not a header (H)');
   const named = header.slice(1, 21);
   if (named !== fileName) throw broken(name, 1, `the header names ${named.trimEnd()}, not ${fileName}`);
   const processedOn = isoFromCompact(name, 1, header.slice(21, 29));
   spaces(name, 1, header.slice(29), 30);
 
-  const results: SettingsRecordResult[] = [];
-  const seen = new Set<number>();
+  // Every record of the TPU file has one result: record nos are exactly 1..count, in any order.
+  // `lineOf[recordNo]` is the (0-based) record holding that result: 4 bytes per result.
+  const count = lines - 2;
+  const lineOf = new Int32Array(count + 1);
   let applied = 0;
   let rejected = 0;
-  rest.forEach((line, i) => {
-    const n = i + 2;
+  for (let i = 1; i <= count; i += 1) {
+    const line = recordAt(content, i);
+    const n = i + 1;
     if (line[0] !== 'D') throw broken(name, n, line[0] === 'T' || line[0] === 'H' ? `a ${line[0]} record out of order` : 'not a detail record (D)');
     const recordNo = digits(name, n, line.slice(1, 7), 'record no');
     if (recordNo < 1) throw broken(name, n, 'record no 000000');
-    if (seen.has(recordNo)) throw broken(name, n, `record no ${recordNo} answered twice`);
-    seen.add(recordNo);
-    const terminalId = line.slice(7, 15);
-    if (!TERMINAL_ID_PATTERN.test(terminalId)) throw broken(name, n, 'TID is not 8 characters A-Z 0-9');
+    if (recordNo > count) throw broken(name, n, `record no ${recordNo}, but the answer has ${count} results (one per record of the file)`);
+    if (lineOf[recordNo] !== 0) throw broken(name, n, `record no ${recordNo} answered twice`);
+    lineOf[recordNo] = i;
+    if (!TERMINAL_ID_PATTERN.test(line.slice(7, 15))) throw broken(name, n, 'TID is not 8 characters A-Z 0-9');
     const code = line.slice(15, 19);
     const result = ACK_RESULTS[code];
     if (result === undefined) throw broken(name, n, `unknown result code ${code}`);
     spaces(name, n, line.slice(19), 20);
-    if (result === 'applied') {
-      applied += 1;
-      results.push({ recordNo, terminalId, outcome: 'applied' });
-    } else {
-      rejected += 1;
-      results.push({ recordNo, terminalId, outcome: 'rejected', reason: result });
-    }
-  });
-  const t = lines.length;
+    if (result === 'applied') applied += 1;
+    else rejected += 1;
+  }
+  const t = lines;
   if (trailer[0] !== 'T') throw broken(name, t, 'the last record is not a trailer (T)');
   const tApplied = digits(name, t, trailer.slice(1, 7), 'applied count');
   const tRejected = digits(name, t, trailer.slice(7, 13), 'rejected count');
   spaces(name, t, trailer.slice(13), 14);
   if (tApplied !== applied) throw broken(name, t, `applied count ${tApplied}, but ${applied} details are applied`);
   if (tRejected !== rejected) throw broken(name, t, `rejected count ${tRejected}, but ${rejected} details are rejected`);
-  return { kind: 'ack', fileName, processedOn, records: results, applied, rejected };
+
+  const get = (recordNo: number): SettingsRecordResult => {
+    const i = recordNo >= 1 && recordNo <= count ? (lineOf[recordNo] ?? 0) : 0;
+    if (i === 0) throw new RangeError(`record no ${recordNo} is not in 1..${count}`);
+    const line = recordAt(content, i);
+    const terminalId = line.slice(7, 15);
+    const result = ACK_RESULTS[line.slice(15, 19)];
+    if (result === undefined) throw broken(name, i + 1, 'unknown result code'); // checked above: never
+    return result === 'applied' ? { recordNo, terminalId, outcome: 'applied' } : { recordNo, terminalId, outcome: 'rejected', reason: result };
+  };
+  const results: SettingsAckResults = {
+    count,
+    get,
+    *[Symbol.iterator]() {
+      for (let r = 1; r <= count; r += 1) yield get(r);
+    },
+  };
+  return { kind: 'ack', fileName, processedOn, results, applied, rejected };
 }
 
-function parseOneRecord(name: string, lines: string[]): string {
-  if (lines.length !== 1) throw broken(name, null, `${lines.length} records, expected exactly one`);
-  const line = lines[0] ?? '';
+function parseOneRecord(name: string, content: Buffer, lines: number): string {
+  if (lines !== 1) throw broken(name, null, `${lines} records, expected exactly one`);
+  const line = recordAt(content, 0);
   spaces(name, 1, line.slice(4), 5);
   return line.slice(0, 4);
 }
@@ -152,18 +184,18 @@ function parseOneRecord(name: string, lines: string[]): string {
 export function parseTpuAnswer(name: string, content: Buffer): SettingsAnswer {
   const parsed = parseAnswerName(name);
   if (!parsed) throw broken(name, null, 'not an answer name TPU_<YYYYMMDD>_<SEQ>.ACK|NAK|DUP');
-  const lines = records(name, content);
+  const lines = checkRecords(name, content);
   switch (parsed.kind) {
     case 'ack':
-      return parseAck(name, parsed.fileName, lines);
+      return parseAck(name, parsed.fileName, content, lines);
     case 'nak': {
-      const code = parseOneRecord(name, lines);
+      const code = parseOneRecord(name, content, lines);
       const reason = NAK_REASONS[code];
       if (reason === undefined) throw broken(name, 1, `unknown NAK reason ${code}`);
       return { kind: 'nak', fileName: parsed.fileName, reason };
     }
     case 'dup': {
-      const code = parseOneRecord(name, lines);
+      const code = parseOneRecord(name, content, lines);
       if (code !== DUP_REASON) throw broken(name, 1, `a DUP must carry ${DUP_REASON}, not ${code}`);
       return { kind: 'dup', fileName: parsed.fileName, reason: 'batch.duplicate_name' };
     }
