@@ -329,22 +329,18 @@ function scrubbingDestination(dest: DestinationStream): DestinationStream {
   return wrapped;
 }
 
-/** Longest time a line waits in the stdout buffer. */
-export const STDOUT_FLUSH_MS = 100;
-
 /**
  * A pino logger that never writes credentials, tokens or IBANs in clear text
  * (see the module comment for how).
  */
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
-  // stdout is written asynchronously in batches of at least 4 KiB, and whatever is buffered at
-  // least every 100 ms (sonic-boom's periodicFlush), so a lone line at 3 a.m. is not held back
-  // behind 4 KiB of others. Without the minimum, under load nearly every access-log line was its
-  // own write through libuv's thread pool (a syscall plus two thread hand-offs per request).
-  // pino flushes what is buffered on exit, fatal paths included; a SIGKILL loses ≤ 100 ms of lines.
-  const destination = scrubbingDestination(
-    options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: STDOUT_FLUSH_MS }),
-  );
+  // stdout is written asynchronously: lines that arrive while a write is in flight go out together
+  // in the next one (one syscall for many access-log lines under load), yet a lone line at 3 a.m.
+  // is written at once — a minimum batch length would hold a start-up or error line back until
+  // 4 KiB of other lines arrived. pino flushes what is buffered on exit, fatal paths included.
+  // (A 4 KiB minimum with a 100 ms periodic flush measured no better, issue 8: sonic-boom
+  // re-measures the growing buffer on every line.)
+  const destination = scrubbingDestination(options.destination ?? pino.destination({ dest: 1, sync: false }));
   const logger = pino(
     {
       level: options.level ?? 'info',
