@@ -16,9 +16,17 @@
  * resolution, too coarse for a 3 ms budget). CPU per request is read from /proc for the gateway
  * and the back end: unlike req/s it barely moves when other work loads the machine.
  *
- *   npm run bench:facade -- [--connections 20] [--duration 8] [--warmup 2]
+ *   npm run bench:facade -- [--connections 20] [--duration 8] [--warmup 2] [--gateway-warmup 12]
  *                           [--log-levels info] [--backends sim,stub] [--rounds 3]
- *                           [--cpu-prof DIR]
+ *                           [--cpu-prof DIR] [--baseline DIR] [--rate N]
+ *
+ * `--baseline DIR`: another checkout of the gateway (e.g. `git worktree add /tmp/base main` or
+ * `git archive main | tar -x -C /tmp/base`, with its node_modules) whose `src/main.ts` runs as
+ * a second gateway in every round, right after this one, against the same back end: the
+ * before/after of a change, side by side under the same machine load (row `gateway (baseline)`).
+ * `--rate N`: N requests/s in all (autocannon's overallRate) instead of as fast as it goes:
+ * on a machine shared with other work, CPU per request at the same fixed rate is the steadier
+ * before/after figure (req/s and the ratios then only say the rate was held).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
@@ -45,20 +53,28 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '20' },
     duration: { type: 'string', default: '8' },
     warmup: { type: 'string', default: '2' },
+    // the gateway's code is large: V8 is still optimizing it (TurboFan on its helper threads,
+    // counted in the process's CPU) for ~10 s of load, the bare proxy's after a few ms
+    'gateway-warmup': { type: 'string', default: '12' },
     'log-levels': { type: 'string', default: 'info' },
     backends: { type: 'string', default: 'sim' },
     rounds: { type: 'string', default: '3' },
     'cpu-prof': { type: 'string' },
+    baseline: { type: 'string' },
+    rate: { type: 'string' },
   },
 });
 const connections = Number(args.connections);
 const duration = Number(args.duration);
 const warmup = Number(args.warmup);
+const gatewayWarmup = Number(args['gateway-warmup']);
 const rounds = Number(args.rounds);
+const rate = args.rate === undefined ? undefined : Number(args.rate);
+if (rate !== undefined && !(Number.isFinite(rate) && rate >= 1)) throw new Error('--rate must be a positive number of requests/s');
 const logLevels = (args['log-levels'] ?? 'info').split(',').filter(Boolean);
 const backends = (args.backends ?? 'sim').split(',').filter((b): b is 'stub' | 'sim' => b === 'stub' || b === 'sim');
-for (const [name, v] of [['connections', connections], ['duration', duration], ['warmup', warmup], ['rounds', rounds]] as const) {
-  if (!Number.isFinite(v) || v < 0 || (name !== 'warmup' && v < 1) || v > 10_000) throw new Error(`--${name} must be a positive number`);
+for (const [name, v] of [['connections', connections], ['duration', duration], ['warmup', warmup], ['gateway-warmup', gatewayWarmup], ['rounds', rounds]] as const) {
+  if (!Number.isFinite(v) || v < 0 || (!name.endsWith('warmup') && v < 1) || v > 10_000) throw new Error(`--${name} must be a positive number`);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -170,7 +186,7 @@ async function load(opts: autocannon.Options, seconds: number, watch: Array<numb
   const self0 = process.cpuUsage();
   const started = performance.now();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon({ ...opts, connections, duration: seconds, pipelining: 1 }, (err, res) => (err ? reject(err as Error) : resolve(res)));
+    const instance = autocannon({ ...opts, connections, duration: seconds, pipelining: 1, ...(rate === undefined ? {} : { overallRate: rate }) }, (err, res) => (err ? reject(err as Error) : resolve(res)));
     // (client, statusCode, resBytes, responseTime in ms as a float)
     instance.on('response', (_client, status, _bytes, ms) => {
       if (status >= 200 && status < 300) latencies.push(ms);
@@ -193,8 +209,8 @@ async function load(opts: autocannon.Options, seconds: number, watch: Array<numb
   };
 }
 
-async function measure(opts: autocannon.Options, watch: Array<number | undefined>, proxy?: ChildProcess): Promise<Measured> {
-  if (warmup > 0) await load(opts, warmup, []);
+async function measure(opts: autocannon.Options, watch: Array<number | undefined>, proxy?: ChildProcess, warmupS = warmup): Promise<Measured> {
+  if (warmupS > 0) await load(opts, warmupS, []);
   return load(opts, duration, watch, proxy);
 }
 
@@ -260,14 +276,14 @@ interface GatewayProcess {
   stop(): Promise<void>;
 }
 
-async function startGatewayProcess(backendUrl: string, logLevel: string, label: string): Promise<GatewayProcess> {
+async function startGatewayProcess(backendUrl: string, logLevel: string, label: string, root = ROOT): Promise<GatewayProcess> {
   const port = await freePort();
   const logFile = join(workDir, `gateway-${label}.log`);
   const out = openSync(logFile, 'w');
   const profDir = args['cpu-prof'];
   const nodeArgs = ['--import', 'tsx', '--import', CPU_PROBE, ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, label)] : [])];
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'src/main.ts')], {
-    cwd: ROOT,
+  const child = spawn(process.execPath, [...nodeArgs, join(root, 'src/main.ts')], {
+    cwd: root,
     stdio: ['ignore', out, 'inherit', 'ipc'],
     env: {
       PATH: process.env.PATH,
@@ -331,12 +347,14 @@ interface Row {
   m: Measured;
 }
 const rows: Row[] = [];
+// this checkout's gateway, then (with --baseline) the other checkout's, alternating in each round
+const gatewayRoots: Array<[string, string]> = [['gateway', ROOT], ...(args.baseline ? [['gateway (baseline)', args.baseline] as [string, string]] : [])];
 const load0 = loadavg();
 const backendPid = { sim: sims.child.pid, stub: stub.child.pid };
 const backendUrl = { sim: tmoUrl, stub: stub.info.url };
 
 console.error(`# ${new Date().toISOString()}  ${cpus().length}× ${cpus()[0]?.model ?? '?'}  node ${process.version}`);
-console.error(`# ${connections} connections, ${warmup}s warm-up + ${duration}s per run, ${rounds} round(s); loadavg ${load0.map((l) => l.toFixed(2)).join(' ')}`);
+console.error(`# ${connections} connections${rate === undefined ? '' : ` at ${rate} req/s`}, ${warmup}s warm-up (gateway ${gatewayWarmup}s) + ${duration}s per run, ${rounds} round(s); loadavg ${load0.map((l) => l.toFixed(2)).join(' ')}`);
 
 for (let round = 0; round < rounds; round++) {
   for (const backend of backends) {
@@ -350,17 +368,20 @@ for (let round = 0; round < rounds; round++) {
     rows.push({ backend, path: 'bare proxy', logLevel: '-', m: b });
     console.error(`  ${backend} bare proxy: ${b.rps.toFixed(0)} req/s, ${b.proxyUsPerReq.toFixed(0)} µs CPU/req`);
     for (const level of logLevels) {
-      const gw = await startGatewayProcess(backendUrl[backend], level, `${backend}-${level}-${round}`);
-      try {
-        const m = await measure(
-          { url: `${gw.url}/v1/terminals/${tid}`, method: 'GET', headers: { Authorization: `Bearer ${token}` } },
-          [gw.child.pid, backendPid[backend]],
-          gw.child,
-        );
-        rows.push({ backend, path: 'gateway', logLevel: level, m });
-        console.error(`  ${backend} gateway (${level}): ${m.rps.toFixed(0)} req/s, ${m.proxyUsPerReq.toFixed(0)} µs CPU/req`);
-      } finally {
-        await gw.stop();
+      for (const [path, root] of gatewayRoots) {
+        const gw = await startGatewayProcess(backendUrl[backend], level, `${backend}-${level}-${round}${root === ROOT ? '' : '-baseline'}`, root);
+        try {
+          const m = await measure(
+            { url: `${gw.url}/v1/terminals/${tid}`, method: 'GET', headers: { Authorization: `Bearer ${token}` } },
+            [gw.child.pid, backendPid[backend]],
+            gw.child,
+            gatewayWarmup,
+          );
+          rows.push({ backend, path, logLevel: level, m });
+          console.error(`  ${backend} ${path} (${level}): ${m.rps.toFixed(0)} req/s, ${m.proxyUsPerReq.toFixed(0)} µs CPU/req`);
+        } finally {
+          await gw.stop();
+        }
       }
     }
   }
@@ -393,6 +414,7 @@ const summary = [...groups.values()].map((g) => {
     beCpu: median(g.map((r) => r.m.cpuUsPerReq[first.path === 'direct SOAP' ? 0 : 1] ?? NaN)),
     /** per round, for the ratio's spread */
     rpsByRound: g.map((r) => r.m.rps),
+    proxyCpuByRound: g.map((r) => r.m.proxyUsPerReq),
     genCpu: median(g.map((r) => r.m.loadGenUsPerReq)),
   };
 });
@@ -403,7 +425,7 @@ const lines: string[][] = [];
 for (const s of summary) {
   const direct = summary.find((d) => d.backend === s.backend && d.path === 'direct SOAP');
   const bareRow = summary.find((d) => d.backend === s.backend && d.path === 'bare proxy');
-  const isGw = s.path === 'gateway';
+  const isGw = s.path.startsWith('gateway');
   lines.push([
     s.backend === 'sim' ? 'TMO simulator' : 'canned stub',
     s.path,
@@ -422,20 +444,21 @@ for (const s of summary) {
 }
 const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
 const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-console.log(`GET /v1/terminals/{id} via the gateway vs a bare Node proxy vs SOAP GetTerminal direct (RS256 token) — ${connections} connections, ${duration}s (+${warmup}s warm-up), median of ${rounds} round(s)`);
+console.log(`GET /v1/terminals/{id} via the gateway vs a bare Node proxy vs SOAP GetTerminal direct (RS256 token) — ${connections} connections${rate === undefined ? '' : ` at a fixed ${rate} req/s`}, ${duration}s (+${warmup}s warm-up, gateway ${gatewayWarmup}s), median of ${rounds} round(s)`);
 console.log(`${new Date().toISOString()}, ${cpus().length}× ${cpus()[0]?.model ?? '?'}, node ${process.version}, loadavg before ${load0.map((l) => l.toFixed(2)).join(' ')} / after ${load1.map((l) => l.toFixed(2)).join(' ')}`);
 console.log(row(header));
 console.log(row(widths.map((w) => '-'.repeat(w))));
 for (const l of lines) console.log(row(l));
 // Headline: gateway/bare per round (same round = same machine conditions), then the median.
-for (const s of summary.filter((x) => x.path === 'gateway')) {
+for (const s of summary.filter((x) => x.path.startsWith('gateway'))) {
   const bareRow = summary.find((d) => d.backend === s.backend && d.path === 'bare proxy');
   if (!bareRow) continue;
   const perRound = s.rpsByRound.map((r, i) => r / (bareRow.rpsByRound[i] ?? NaN));
   console.log(
-    `gateway/bare (${s.backend === 'sim' ? 'TMO simulator' : 'canned stub'}, LOG_LEVEL=${s.logLevel}) = ${fmt(median(perRound))}` +
+    `${s.path}/bare (${s.backend === 'sim' ? 'TMO simulator' : 'canned stub'}, LOG_LEVEL=${s.logLevel}) = ${fmt(median(perRound))}` +
       ` (per round ${perRound.map((x) => fmt(x)).join(', ')}); +p99 vs bare ${fmt(s.p99 - bareRow.p99)} ms;` +
-      ` CPU µs/req gateway ${fmt(s.proxyCpu, 0)} vs bare ${fmt(bareRow.proxyCpu, 0)}`,
+      ` CPU µs/req gateway ${fmt(s.proxyCpu, 0)} vs bare ${fmt(bareRow.proxyCpu, 0)}` +
+      ` (per round ${s.proxyCpuByRound.map((x) => fmt(x, 0)).join(', ')}; lowest ${fmt(Math.min(...s.proxyCpuByRound), 0)} vs ${fmt(Math.min(...bareRow.proxyCpuByRound), 0)})`,
   );
 }
 console.log('Targets (issue 8): gateway/bare ≥ 0.70 and ≤ 3 ms added p99 over the bare proxy at 20 connections.');

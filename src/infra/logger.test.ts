@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { maskIban } from '../domain/iban.ts';
-import { createLogger, isValidIban, MAYBE_SENSITIVE, sanitizeForLog, scrubAllPatterns, scrubText, serializeError, type Logger } from './logger.ts';
+import { createLogger, isValidIban, MAYBE_SENSITIVE, redactBelowTop, sanitizeForLog, scrubAllPatterns, scrubText, serializeError, type Logger } from './logger.ts';
 
 const IBAN = 'IT60X0542811101000000123456';
 const MASKED = `IT${'*'.repeat(14)}3456`; // the one mask shape (domain/iban.ts)
@@ -206,9 +206,28 @@ describe('createLogger', () => {
     expect(out).toContain('"msg":"child"');
   });
 
+  it('when a `*.key` redact path matches one level down, in a line or in child bindings, then it is masked', () => {
+    // `lastRequest` is not a sensitive key name for the hook: only the `*.lastRequest` path masks it
+    const { logger, lines } = captured();
+    logger.child({ call: { lastRequest: 'envelope with secret-1', op: 'GetTerminal' } }).info({ soap: { lastRequest: 'envelope with secret-2', status: 500 } }, 'call');
+    const [line] = lines();
+    expect(line).toMatchObject({ call: { lastRequest: '***', op: 'GetTerminal' }, soap: { lastRequest: '***', status: 500 }, msg: 'call' });
+  });
+
   it('when the level is above the call, then nothing is written', () => {
     const { logger, text } = captured();
     logger.debug('hidden');
     expect(text()).toBe('');
+  });
+});
+
+describe('redactBelowTop', () => {
+  it('when a path matches, then a copy is masked and the input is unchanged; when none does, then the input itself is returned', () => {
+    const nested = { password: 'p', keep: 1 };
+    const input = { a: nested, n: 2, s: 'password' };
+    expect(redactBelowTop(input)).toEqual({ a: { password: '***', keep: 1 }, n: 2, s: 'password' });
+    expect(nested.password).toBe('p');
+    const plain = { method: 'GET', status: 200, nested: { ok: true } };
+    expect(redactBelowTop(plain)).toBe(plain);
   });
 });

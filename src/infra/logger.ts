@@ -6,7 +6,9 @@
  *    {@link serializeError} output (node-soap/axios errors carry the whole request, with
  *    credentials and IBANs), values under sensitive keys are masked at any depth, and every
  *    string goes through {@link scrubText}.
- * 2. pino `redact` paths, for the well-known places, as a second line.
+ * 2. {@link REDACT_PATHS}, for the well-known places, as a second line: pino `redact` for the
+ *    paths that start at a top-level key, {@link redactBelowTop} (pino's `formatters`) for the
+ *    `*.key` ones (see there why).
  * 3. The destination is wrapped so that every finished line goes through {@link scrubText} once
  *    more: this also covers `logger.child(bindings)`, which pino serialises without the hooks.
  *
@@ -65,6 +67,36 @@ export const REDACT_PATHS: readonly string[] = [
   'lastRequest',
   '*.lastRequest',
 ];
+
+/** The `*.key` paths: `key` one level below any top-level key. */
+const BELOW_TOP_KEYS: readonly string[] = REDACT_PATHS.filter((p) => p.startsWith('*.')).map((p) => p.slice(2));
+/** The paths pino's own `redact` handles: only where their top-level key is present. */
+const TOP_LEVEL_REDACT_PATHS: readonly string[] = REDACT_PATHS.filter((p) => !p.startsWith('*.'));
+
+/**
+ * The `*.key` redact paths: `key` masked one level below any top-level key, in a copy (the input
+ * is not changed). pino would run a path that starts with `*` through its redactor for *every*
+ * value of every line, numbers and strings included: ~7 µs per access-log line, most of the
+ * logger's cost. Here a line of primitives costs one `typeof` per key.
+ */
+export function redactBelowTop(obj: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const k in obj) {
+    const v = obj[k];
+    if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.hasOwn(obj, k)) continue;
+    let copy: Record<string, unknown> | undefined;
+    for (const key of BELOW_TOP_KEYS) {
+      if (!Object.hasOwn(v, key)) continue;
+      copy ??= { ...(v as Record<string, unknown>) };
+      copy[key] = MASK;
+    }
+    if (copy) {
+      out ??= { ...obj };
+      out[k] = copy;
+    }
+  }
+  return out ?? obj;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Free text
@@ -188,8 +220,17 @@ function safeToString(v: unknown): string {
   }
 }
 
+/** Verdicts per key name: log lines reuse a few dozen names, each tested once (bounded: names can be data). */
+const sensitiveKeyCache = new Map<string, boolean>();
+
 function isSensitiveKey(key: string): boolean {
-  return SENSITIVE_KEY.test(key.toLowerCase().replace(/[-_]/g, ''));
+  let sensitive = sensitiveKeyCache.get(key);
+  if (sensitive === undefined) {
+    sensitive = SENSITIVE_KEY.test(key.toLowerCase().replace(/[-_]/g, ''));
+    if (sensitiveKeyCache.size >= 1_000) sensitiveKeyCache.clear();
+    sensitiveKeyCache.set(key, sensitive);
+  }
+  return sensitive;
 }
 
 const MAX_DEPTH = 8;
@@ -297,12 +338,16 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   // in the next one (one syscall for many access-log lines under load), yet a lone line at 3 a.m.
   // is written at once — a minimum batch length would hold a start-up or error line back until
   // 4 KiB of other lines arrived. pino flushes what is buffered on exit, fatal paths included.
+  // (A 4 KiB minimum with a 100 ms periodic flush measured no better, issue 8: sonic-boom
+  // re-measures the growing buffer on every line.)
   const destination = scrubbingDestination(options.destination ?? pino.destination({ dest: 1, sync: false }));
-  return pino(
+  const logger = pino(
     {
       level: options.level ?? 'info',
       ...(options.name === undefined ? {} : { name: options.name }),
-      redact: { paths: [...REDACT_PATHS], censor: MASK },
+      redact: { paths: [...TOP_LEVEL_REDACT_PATHS], censor: MASK },
+      // the `*.key` paths on every line's object (child bindings: below)
+      formatters: { log: redactBelowTop },
       serializers: { err: errSerializer, error: errSerializer },
       hooks: {
         logMethod(args, method) {
@@ -313,4 +358,11 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     },
     destination,
   );
+  // ... and on child bindings at any depth of children: they inherit this own property, and
+  // pino's own `child` (the prototype's) serialises the redacted copy.
+  const pinoChild = logger.child;
+  logger.child = function childWithRedaction(this: Logger, bindings: Record<string, unknown>, childOptions?: Parameters<Logger['child']>[1]) {
+    return pinoChild.call(this, redactBelowTop(bindings), childOptions);
+  } as Logger['child'];
+  return logger;
 }

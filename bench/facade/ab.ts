@@ -1,0 +1,194 @@
+/**
+ * Before/after of a gateway change on a shared machine (bench/facade/README.md): two gateway
+ * checkouts run at the same time against one TMO simulator, and short load bursts alternate
+ * between them (A, B, A, B, …), so both see the same machine load; each burst's CPU per
+ * request comes from the gateway's own `process.cpuUsage()`. Prints every pair and the median
+ * of the per-pair ratios B/A — the steady figure when other work makes req/s meaningless.
+ *
+ *   npx tsx bench/facade/ab.ts --a . --b /tmp/base [--pairs 12] [--burst 3] [--warmup 16]
+ *                              [--connections 20] [--rate N] [--log-level info]
+ *
+ * `--a` / `--b`: gateway checkouts (each with its node_modules), e.g. this one and
+ * `git archive main | tar -x -C /tmp/base` with `node_modules` linked. `--warmup`: seconds of
+ * load per gateway before measuring, in bursts alternating the same way (V8 optimizes the
+ * gateway's code for ~10 s of load; that is start-up, not per-request cost).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/api/auth/dev-keys.ts';
+import { freePort, startPrivateRedis } from '../../src/infra/redis-server.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CPU_PROBE = join(ROOT, 'bench/support/cpu-probe.ts');
+const LEGACY = { username: 'gateway', password: 'gateway-dev-secret' };
+
+const { values: args } = parseArgs({
+  options: {
+    a: { type: 'string', default: '.' },
+    b: { type: 'string' },
+    pairs: { type: 'string', default: '12' },
+    burst: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '16' },
+    connections: { type: 'string', default: '20' },
+    rate: { type: 'string' },
+    'log-level': { type: 'string', default: 'info' },
+  },
+});
+if (!args.b) throw new Error('--b <checkout> is required');
+const roots = { A: resolve(args.a ?? '.'), B: resolve(args.b) };
+const pairs = Number(args.pairs);
+const burst = Number(args.burst);
+const warmup = Number(args.warmup);
+const connections = Number(args.connections);
+const rate = args.rate === undefined ? undefined : Number(args.rate);
+
+const children = new Set<ChildProcess>();
+const workDir = mkdtempSync(join(tmpdir(), 'lgw-ab-'));
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  rmSync(workDir, { recursive: true, force: true });
+});
+process.on('SIGINT', () => process.exit(130));
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** A child's own process.cpuUsage() total, µs (bench/support/cpu-probe.ts over IPC). */
+function cpuUs(child: ChildProcess): Promise<number> {
+  return new Promise((done) => {
+    const timer = setTimeout(() => done(NaN), 2000);
+    child.once('message', (msg) => {
+      clearTimeout(timer);
+      const cpu = (msg as { cpu: NodeJS.CpuUsage }).cpu;
+      done(cpu.user + cpu.system);
+    });
+    child.send('cpu');
+  });
+}
+
+const sims = track(spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/support/legacy-process.ts')], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] }));
+const simInfo = await new Promise<{ tmoUrl: string; crmUrl: string; tid: string }>((ok, fail) => {
+  let buf = '';
+  sims.stdout?.on('data', (b: Buffer) => {
+    buf += b.toString();
+    if (buf.includes('\n')) ok(JSON.parse(buf.slice(0, buf.indexOf('\n'))) as { tmoUrl: string; crmUrl: string; tid: string });
+  });
+  sims.once('exit', () => fail(new Error('simulators exited')));
+});
+
+const redis = await startPrivateRedis();
+process.on('exit', () => void redis.stop());
+const rsa = await generateKeyPair('RS256', { extractable: true });
+const jwksFile = join(workDir, 'jwks.json');
+writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(rsa.publicKey)), kid: 'ab', alg: 'RS256', use: 'sig' }] }));
+const token = await new SignJWT({ scope: 'terminals:read' })
+  .setProtectedHeader({ alg: 'RS256', kid: 'ab', typ: 'JWT' })
+  .setIssuer(DEV_ISSUER)
+  .setAudience(DEV_AUDIENCE)
+  .setSubject('bench')
+  .setIssuedAt()
+  .setExpirationTime('2h')
+  .sign(rsa.privateKey);
+
+async function startGateway(label: 'A' | 'B'): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const out = openSync(join(workDir, `gateway-${label}.log`), 'w');
+  const child = track(
+    spawn(process.execPath, ['--import', 'tsx', '--import', CPU_PROBE, join(roots[label], 'src/main.ts')], {
+      cwd: roots[label],
+      stdio: ['ignore', out, 'inherit', 'ipc'],
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: args['log-level'],
+        TMO_URL: simInfo.tmoUrl,
+        TMO_USERNAME: LEGACY.username,
+        TMO_PASSWORD: LEGACY.password,
+        CRM_URL: simInfo.crmUrl,
+        CRM_USERNAME: LEGACY.username,
+        CRM_PASSWORD: LEGACY.password,
+        AUTH_JWKS_FILE: jwksFile,
+        AUTH_ISSUER: DEV_ISSUER,
+        AUTH_AUDIENCE: DEV_AUDIENCE,
+        PAYLOAD_ENCRYPTION_KEYS: `bench:${Buffer.alloc(32, 7).toString('base64')}`,
+        REDIS_URL: redis.url,
+        // each gateway its own keys on the shared private Redis
+        REDIS_KEY_PREFIX: `ab${label}`,
+        LEGACY_ALLOW_PLAINTEXT: 'true',
+        REDIS_ALLOW_NO_PERSISTENCE: 'true',
+        // the rate limit stays on (its Redis round trip is part of a read's cost) but above the bench's rate
+        RATE_LIMIT_READS: '100000000',
+        DEV_DATA_DIR: join(workDir, `dev-${label}`),
+      },
+    }),
+  );
+  closeSync(out);
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`gateway ${label} exited (${child.exitCode})`);
+    if (await fetch(`${url}/health/live`).then((r) => r.ok, () => false)) break;
+    if (i > 600) throw new Error(`gateway ${label} did not start`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const probe = await fetch(`${url}/v1/terminals/${simInfo.tid}`, { headers: { Authorization: `Bearer ${token}` } });
+  if (probe.status !== 200) throw new Error(`gateway ${label} answered ${probe.status}`);
+  return { url, child };
+}
+
+const gw = { A: await startGateway('A'), B: await startGateway('B') };
+
+async function load(label: 'A' | 'B', seconds: number): Promise<{ rps: number; us: number }> {
+  const { url, child } = gw[label];
+  const c0 = await cpuUs(child);
+  let ok = 0;
+  const started = performance.now();
+  await new Promise<void>((done, fail) => {
+    const inst = autocannon(
+      { url: `${url}/v1/terminals/${simInfo.tid}`, headers: { Authorization: `Bearer ${token}` }, connections, duration: seconds, ...(rate === undefined ? {} : { overallRate: rate }) },
+      (err) => (err ? fail(err as Error) : done()),
+    );
+    inst.on('response', (_c, status) => {
+      if (status >= 200 && status < 300) ok += 1;
+      else throw new Error(`gateway ${label} answered ${status}`);
+    });
+  });
+  const elapsed = (performance.now() - started) / 1000;
+  const c1 = await cpuUs(child);
+  return { rps: ok / elapsed, us: (c1 - c0) / Math.max(1, ok) };
+}
+
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? NaN;
+console.error(`# A ${roots.A}\n# B ${roots.B}\n# ${cpus().length}× ${cpus()[0]?.model ?? '?'}, node ${process.version}, loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+for (let t = 0; t < warmup; t += burst) {
+  await load('A', burst);
+  await load('B', burst);
+}
+const rows: Array<{ a: { rps: number; us: number }; b: { rps: number; us: number } }> = [];
+for (let i = 0; i < pairs; i++) {
+  // alternate which goes first, so neither always follows the other
+  const first = i % 2 === 0 ? 'A' : 'B';
+  const r1 = await load(first, burst);
+  const r2 = await load(first === 'A' ? 'B' : 'A', burst);
+  const [a, b] = first === 'A' ? [r1, r2] : [r2, r1];
+  rows.push({ a, b });
+  console.error(`  pair ${i + 1}: A ${a.us.toFixed(0)} µs/req (${a.rps.toFixed(0)} req/s)   B ${b.us.toFixed(0)} µs/req (${b.rps.toFixed(0)} req/s)   B/A ${(b.us / a.us).toFixed(2)}`);
+}
+const ratios = rows.map((r) => r.b.us / r.a.us);
+console.log(
+  `${new Date().toISOString()} loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${pairs} pairs of ${burst} s bursts, ${connections} connections${rate === undefined ? '' : ` at ${rate} req/s`}, LOG_LEVEL=${args['log-level']}, ${warmup} s warm-up each\n` +
+    `gateway CPU µs/request, median: A ${median(rows.map((r) => r.a.us)).toFixed(0)} (lowest ${Math.min(...rows.map((r) => r.a.us)).toFixed(0)}), ` +
+    `B ${median(rows.map((r) => r.b.us)).toFixed(0)} (lowest ${Math.min(...rows.map((r) => r.b.us)).toFixed(0)}); B/A per pair, median ${median(ratios).toFixed(2)} ` +
+    `(${ratios.map((x) => x.toFixed(2)).join(' ')}); req/s median A ${median(rows.map((r) => r.a.rps)).toFixed(0)}, B ${median(rows.map((r) => r.b.rps)).toFixed(0)}`,
+);
+process.exit(0);
