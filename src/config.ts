@@ -550,8 +550,8 @@ export const envSchema = z.object({
     }
     return exporter;
   }),
-  OTEL_EXPORTER_OTLP_ENDPOINT: url(['http:', 'https:']),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url(['http:', 'https:']),
+  OTEL_EXPORTER_OTLP_ENDPOINT: url(['http', 'https']),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url(['http', 'https']),
   OTEL_SERVICE_NAME: text,
 });
 
