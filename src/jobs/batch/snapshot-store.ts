@@ -11,7 +11,7 @@
  * | `{p}:termstat:current` | string | `<generation>\|<snapshot date>` of the applied snapshot |
  * | `{p}:termstat:seq` | string | generation counter (INCR) |
  * | `{p}:termstat:gens` | set | generations that have keys (staged, current, or left by a crash) |
- * | `{p}:termstat:g:<gen>:b:<bucket>` | hash | TID → `<status>\|<lastSeenAt>\|<transactions>\|<amount>` (32,768 buckets: small hashes stay listpack-encoded, about half the memory of one big hash) |
+ * | `{p}:termstat:g:<gen>:b:<bucket>` | hash | TID → `<status>\|<lastSeen epoch s>\|<transactions>\|<amount>` (32,768 buckets: small hashes stay listpack-encoded, about half the memory of one big hash; staged 256 buckets per script call) |
  * | `{p}:termstat:g:<gen>:changes` | list | `<TID>\|<MID>\|<from>\|<to>` status changes against the generation it replaced, until emitted |
  * | `{p}:termstat:lock` | string, PX | the one process importing now |
  * | `{p}:termstat:run:<id>` | hash | one import run (ops API) |
@@ -23,7 +23,14 @@
  */
 import type { Redis } from 'ioredis';
 import type { LifecycleStatus } from '../../domain/model.ts';
-import type { TerminalActivityPort, TerminalSnapshotRecord, TerminalSnapshotView } from '../../domain/terminal-snapshot.ts';
+import {
+  MERCHANT_ID_BYTES,
+  TERMINAL_ID_BYTES,
+  type TerminalActivityPort,
+  type TerminalSnapshotRecord,
+  type TerminalSnapshotSink,
+  type TerminalSnapshotView,
+} from '../../domain/terminal-snapshot.ts';
 import { createKeys } from '../keys.ts';
 
 export const BUCKETS = 32_768;
@@ -82,34 +89,143 @@ export function formatCurrent(c: CurrentSnapshot): string {
   return `${c.gen}|${c.snapshotDate}`;
 }
 
+/** Buckets per staging script call (one *group*): a record names its bucket in the group by one byte. */
+export const GROUP_BUCKETS = 256;
+const GROUPS = BUCKETS / GROUP_BUCKETS;
+
 /**
- * Stages a batch of records into generation KEYS and diffs their status against the current
- * generation. KEYS[1] the changes list, then per record its staging bucket and its current
- * bucket. ARGV[1] '1' when there is a current generation; then per record TID, value, MID,
- * line. Returns { status changes added, line of a duplicate TID or '' }.
+ * Packed records, as the staging scripts read them (ARGV[1]), one after the other:
+ *
+ * | bytes | what |
+ * | --- | --- |
+ * | 1 | bucket within the group (0–255, binary) |
+ * | 8 | TID |
+ * | 15 | MID (only used for a status change) |
+ * | 8 | line number, zero-padded (only used to name a duplicate TID) |
+ * | … | the stored value ({@link recordValue}) |
+ * | 1 | `\n` |
  */
-const STAGE_LUA = `
-local hasCurrent = ARGV[1] == '1'
-local changes = 0
-local n = (#KEYS - 1) / 2
-for i = 0, n - 1 do
-  local a = 2 + 4 * i
-  local tid = ARGV[a]
-  local value = ARGV[a + 1]
-  if redis.call('hset', KEYS[2 + 2 * i], tid, value) == 0 then return { changes, ARGV[a + 3] } end
-  if hasCurrent then
-    local old = redis.call('hget', KEYS[3 + 2 * i], tid)
-    if old then
-      local from = string.sub(old, 1, 1)
-      local to = string.sub(value, 1, 1)
-      if from ~= to then
-        redis.call('rpush', KEYS[1], tid .. '|' .. ARGV[a + 2] .. '|' .. from .. '|' .. to)
-        changes = changes + 1
+const PACKED_FIXED = 32;
+
+/** Lua shared by the staging scripts: `per[b]` = positions (record start, its `\n`) by bucket. */
+const SPLIT_LUA = `
+local S = ${GROUP_BUCKETS}
+local data = ARGV[1]
+local find, sub, byte, char = string.find, string.sub, string.byte, string.char
+local per = {}
+local p, len = 1, #data
+while p <= len do
+  local b = byte(data, p) + 1
+  local nl = find(data, '\\n', p + ${PACKED_FIXED + 1}, true)
+  local t = per[b]
+  if t == nil then t = {}; per[b] = t end
+  local n = #t
+  t[n + 1] = p
+  t[n + 2] = nl
+  p = nl + 1
+end
+-- unpack() is bounded by the Lua C stack: long argument lists go in slices
+local function hmget(key, list, n)
+  if n <= 4000 then return redis.call('hmget', key, unpack(list, 1, n)) end
+  local out = {}
+  for i = 1, n, 4000 do
+    local part = redis.call('hmget', key, unpack(list, i, math.min(i + 3999, n)))
+    for j = 1, #part do out[i + j - 1] = part[j] end
+  end
+  return out
+end
+local function hset(key, list, n)
+  local added = 0
+  for i = 1, n, 4000 do added = added + redis.call('hset', key, unpack(list, i, math.min(i + 3999, n))) end
+  return added
+end
+`;
+
+/**
+ * Stages one group's packed records into generation KEYS and diffs their status against the
+ * current generation, in one pass per bucket: one HSET (whose count of new fields shows a TID
+ * already staged, or twice in the call), one HMGET of the current bucket. KEYS[1] the changes
+ * list, KEYS[2..257] the group's staging buckets, then (when there is a current generation) its
+ * current buckets. Returns { status changes added, '' or 'dup' } — after a duplicate nothing
+ * more is written (the generation is dropped; {@link STRICT_LUA} then finds the line).
+ */
+const STAGE_LUA = `${SPLIT_LUA}
+local hasBase = #KEYS > S + 1
+local changes, nc = {}, 0
+for b = 1, S do
+  local t = per[b]
+  if t then
+    local n = #t / 2
+    local tids, kv = {}, {}
+    for i = 1, n do
+      local q = t[2 * i - 1]
+      local tid = sub(data, q + 1, q + 8)
+      tids[i] = tid
+      kv[2 * i - 1] = tid
+      kv[2 * i] = sub(data, q + ${PACKED_FIXED}, t[2 * i] - 1)
+    end
+    if hset(KEYS[1 + b], kv, 2 * n) ~= n then return { 0, 'dup' } end
+    if hasBase then
+      local old = hmget(KEYS[1 + S + b], tids, n)
+      for i = 1, n do
+        local o = old[i]
+        if o then
+          local q = t[2 * i - 1]
+          local from, to = byte(o, 1), byte(data, q + ${PACKED_FIXED})
+          if from ~= to then
+            nc = nc + 1
+            changes[nc] = tids[i] .. '|' .. sub(data, q + 9, q + 23) .. '|' .. char(from) .. '|' .. char(to)
+          end
+        end
       end
     end
   end
 end
-return { changes, '' }
+for i = 1, nc, 4000 do redis.call('rpush', KEYS[1], unpack(changes, i, math.min(i + 3999, nc))) end
+return { nc, '' }
+`;
+
+/**
+ * Only after a duplicate TID: the file read again into a scratch generation, one HSETNX per
+ * record, to name the first line whose TID came before (a bucket's records arrive in file
+ * order). KEYS[2..257] the group's scratch buckets. Returns { 0, the smallest such line or '' }.
+ */
+const STRICT_LUA = `${SPLIT_LUA}
+local dupLine = nil
+for b = 1, S do
+  local t = per[b]
+  if t then
+    for i = 1, #t, 2 do
+      local q = t[i]
+      if redis.call('hsetnx', KEYS[1 + b], sub(data, q + 1, q + 8), '') == 0 then
+        local line = tonumber(sub(data, q + 24, q + 31))
+        if dupLine == nil or line < dupLine then dupLine = line end
+      end
+    end
+  end
+end
+return { 0, dupLine and tostring(dupLine) or '' }
+`;
+
+/**
+ * The write floor bench/termstat measures the import against: the same packed records and
+ * buckets, written with one HSET per bucket and nothing else (no duplicate check, no diff).
+ */
+const WRITE_ONLY_LUA = `${SPLIT_LUA}
+for b = 1, S do
+  local t = per[b]
+  if t then
+    local n = #t / 2
+    local kv = {}
+    for i = 1, n do
+      local q = t[2 * i - 1]
+      kv[2 * i - 1] = sub(data, q + 1, q + 8)
+      kv[2 * i] = sub(data, q + ${PACKED_FIXED}, t[2 * i] - 1)
+    end
+    hset(KEYS[1 + b], kv, 2 * n)
+  end
+end
+return { 0, '' }
 `;
 
 /**
@@ -125,24 +241,179 @@ redis.call('hset', KEYS[2], 'phase', 'emitting', 'swappedAt', ARGV[3], 'previous
 return 'ok'
 `;
 
-/** The stored value of a record: status letter, last seen, transactions, amount. */
+/**
+ * The stored value of a record: status letter, last seen (epoch seconds, empty when never),
+ * transactions, amount.
+ */
 export function recordValue(r: TerminalSnapshotRecord): string {
-  return `${LETTER[r.status]}|${r.lastSeenAt ?? ''}|${r.transactionCount}|${r.amount.amount}`;
+  const seen = r.lastSeenAt === null ? '' : String(Math.floor(Date.parse(r.lastSeenAt) / 1000));
+  return `${LETTER[r.status]}|${seen}|${r.transactionCount}|${r.amount.amount}`;
 }
 
-/** A staged generation being filled: batches go out pipelined, with bounded batches in flight. */
+/** A staged generation being filled: packed groups go out as one script call each, with bounded bytes in flight. */
 export interface Staging {
   readonly gen: number;
-  /** queues the records; resolves once the in-flight window has room again */
-  add(records: readonly TerminalSnapshotRecord[]): Promise<void>;
-  /** waits for every batch; the status changes found */
-  finish(): Promise<{ changes: number }>;
+  /** where the parser hands records (packed into their group; a full group goes out) */
+  readonly sink: TerminalSnapshotSink;
+  /** resolves once the bytes in flight are under the window again; throws the first failure */
+  ready(): Promise<void>;
+  /** sends what is left and waits for every call; the status changes found */
+  finish(): Promise<{ changes: number; smallestDuplicate: number | null }>;
 }
 
 export class DuplicateTerminalError extends Error {
-  constructor(readonly line: number) {
-    super(`line ${line}: the TID appears twice in the snapshot`);
+  /** `line` of the first record whose TID came before; null until {@link findDuplicateLine} named it */
+  constructor(readonly line: number | null) {
+    super(`${line === null ? '' : `line ${line}: `}the TID appears twice in the snapshot`);
   }
+}
+
+const LETTER_BYTE: Record<LifecycleStatus, number> = { pending: 0x70, active: 0x61, suspended: 0x73, decommissioned: 0x64 };
+const PIPE = 0x7c;
+const NL = 0x0a;
+
+/** Writes the decimal digits of a safe integer at `at`; returns the position after them. */
+function writeInt(buf: Buffer, at: number, n: number): number {
+  if (n < 0) {
+    buf[at++] = 0x2d;
+    n = -n;
+  }
+  let width = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) width += 1;
+  for (let i = at + width - 1; i >= at; i--) {
+    buf[i] = 0x30 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+  return at + width;
+}
+
+/** FNV-1a of the TID's bytes, folded to a bucket: the same as {@link bucketOf}. */
+function bucketOfBytes(bytes: Uint8Array, at: number): number {
+  let h = 0x811c9dc5;
+  for (let i = at; i < at + TERMINAL_ID_BYTES; i++) {
+    h ^= bytes[i] as number;
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) & (BUCKETS - 1);
+}
+
+interface PackerOptions {
+  /** bytes a group collects before it goes out (default 128 KiB) */
+  groupBytes?: number;
+  /** bytes sent and not yet answered before `ready()` waits (default 4 MiB) */
+  inFlightBytes?: number;
+  /** keep going after a duplicate (to find the smallest line); default false */
+  throughDuplicates?: boolean;
+}
+
+/** Packs records per bucket group and sends each full group as one EVALSHA of `lua`. */
+async function openPacker(
+  redis: Redis,
+  lua: string,
+  keysOf: (group: number) => string[],
+  opts: PackerOptions,
+): Promise<Omit<Staging, 'gen'>> {
+  const sha = (await redis.script('LOAD', lua)) as string;
+  const groupBytes = opts.groupBytes ?? 128 * 1024;
+  const maxInFlight = opts.inFlightBytes ?? 4 * 1024 * 1024;
+  const capacity = groupBytes + 256;
+  const free: Buffer[] = [];
+  const bufs: Buffer[] = [];
+  const used = new Int32Array(GROUPS);
+  const groupKeys: string[][] = [];
+  for (let g = 0; g < GROUPS; g++) {
+    bufs.push(Buffer.allocUnsafe(capacity));
+    groupKeys.push(keysOf(g));
+  }
+  let changes = 0;
+  let failure: unknown = null;
+  let smallestDuplicate: number | null = null;
+  let inFlightBytes = 0;
+  const inFlight = new Set<Promise<void>>();
+  let wake: (() => void) | null = null;
+
+  const send = (g: number): void => {
+    const n = used[g] as number;
+    if (n === 0) return;
+    const buf = bufs[g] as Buffer;
+    bufs[g] = free.pop() ?? Buffer.allocUnsafe(capacity);
+    used[g] = 0;
+    const data = buf.subarray(0, n);
+    const k = groupKeys[g] as string[];
+    inFlightBytes += n;
+    const p = (redis.evalsha as unknown as (...x: unknown[]) => Promise<[number, string]>)
+      .call(redis, sha, k.length, ...k, data)
+      .catch((err: unknown) => {
+        if (String((err as Error).message).includes('NOSCRIPT')) return redis.eval(lua, k.length, ...k, data) as Promise<[number, string]>;
+        throw err;
+      })
+      .then(
+        ([c, dupLine]) => {
+          changes += Number(c);
+          if (dupLine === 'dup') failure ??= new DuplicateTerminalError(null);
+          else if (dupLine !== '') {
+            const line = Number(dupLine);
+            if (smallestDuplicate === null || line < smallestDuplicate) smallestDuplicate = line;
+            if (!opts.throughDuplicates) failure ??= new DuplicateTerminalError(line);
+          }
+        },
+        (err: unknown) => {
+          failure ??= err;
+        },
+      )
+      .finally(() => {
+        inFlight.delete(p);
+        inFlightBytes -= n;
+        free.push(buf);
+        const w = wake;
+        wake = null;
+        w?.();
+      });
+    inFlight.add(p);
+  };
+
+  const sink: TerminalSnapshotSink = {
+    record(bytes, tidAt, midAt, status, lastSeenMs, transactionCount, amount, line) {
+      if (failure !== null) return;
+      const bucket = bucketOfBytes(bytes, tidAt);
+      const g = bucket >>> 8;
+      const buf = bufs[g] as Buffer;
+      let at = used[g] as number;
+      buf[at++] = bucket & (GROUP_BUCKETS - 1);
+      for (let i = 0; i < TERMINAL_ID_BYTES; i++) buf[at++] = bytes[tidAt + i] as number;
+      for (let i = 0; i < MERCHANT_ID_BYTES; i++) buf[at++] = bytes[midAt + i] as number;
+      let l = line;
+      for (let i = at + 7; i >= at; i--) {
+        buf[i] = 0x30 + (l % 10);
+        l = Math.floor(l / 10);
+      }
+      at += 8;
+      buf[at++] = LETTER_BYTE[status];
+      buf[at++] = PIPE;
+      if (!Number.isNaN(lastSeenMs)) at = writeInt(buf, at, Math.floor(lastSeenMs / 1000));
+      buf[at++] = PIPE;
+      at = writeInt(buf, at, transactionCount);
+      buf[at++] = PIPE;
+      at = writeInt(buf, at, amount);
+      buf[at++] = NL;
+      used[g] = at;
+      if (at >= groupBytes) send(g);
+    },
+  };
+
+  return {
+    sink,
+    async ready() {
+      while (failure === null && inFlightBytes > maxInFlight) await new Promise<void>((r) => (wake = r));
+      if (failure !== null) throw failure;
+    },
+    async finish() {
+      if (failure === null) for (let g = 0; g < GROUPS; g++) send(g);
+      await Promise.all(inFlight);
+      if (failure !== null) throw failure;
+      return { changes, smallestDuplicate };
+    },
+  };
 }
 
 /** Opens a new generation for staging against `base` (the current snapshot, or null). */
@@ -150,69 +421,109 @@ export async function openStaging(
   redis: Redis,
   keys: SnapshotKeys,
   base: CurrentSnapshot | null,
-  opts: { batchSize?: number; inFlight?: number } = {},
+  opts: PackerOptions = {},
 ): Promise<Staging> {
-  const stageSha = (await redis.script('LOAD', STAGE_LUA)) as string;
   const gen = await redis.incr(keys.seq);
   await redis.sadd(keys.gens, String(gen));
-  const batchSize = opts.batchSize ?? 1_000;
-  const maxInFlight = opts.inFlight ?? 8;
   const stagePrefix = keys.bucketPrefix(gen);
-  const basePrefix = base ? keys.bucketPrefix(base.gen) : stagePrefix;
-  const changesKey = keys.changes(gen);
-  const hasCurrent = base ? '1' : '0';
-  let changes = 0;
-  let failure: unknown = null;
-  const inFlight = new Set<Promise<void>>();
-  let keysArg: string[] = [changesKey];
-  let args: string[] = [hasCurrent];
+  const basePrefix = base ? keys.bucketPrefix(base.gen) : null;
+  const packer = await openPacker(
+    redis,
+    STAGE_LUA,
+    (g) => {
+      const k = [keys.changes(gen)];
+      for (let b = g * GROUP_BUCKETS; b < (g + 1) * GROUP_BUCKETS; b++) k.push(stagePrefix + b);
+      if (basePrefix !== null) for (let b = g * GROUP_BUCKETS; b < (g + 1) * GROUP_BUCKETS; b++) k.push(basePrefix + b);
+      return k;
+    },
+    opts,
+  );
+  return { gen, ...packer };
+}
 
-  const send = (): void => {
-    if (keysArg.length === 1) return;
-    const k = keysArg;
-    const a = args;
-    keysArg = [changesKey];
-    args = [hasCurrent];
-    const p = (redis.evalsha as unknown as (...x: unknown[]) => Promise<[number, string]>)
-      .call(redis, stageSha, k.length, ...k, ...a)
-      .catch((err: unknown) => {
-        if (String((err as Error).message).includes('NOSCRIPT')) {
-          return redis.eval(STAGE_LUA, k.length, ...k, ...a) as Promise<[number, string]>;
-        }
-        throw err;
-      })
-      .then(
-        ([n, dupLine]) => {
-          changes += Number(n);
-          if (dupLine !== '' && failure === null) failure = new DuplicateTerminalError(Number(dupLine));
-        },
-        (err: unknown) => {
-          if (failure === null) failure = err;
-        },
-      )
-      .finally(() => inFlight.delete(p));
-    inFlight.add(p);
-  };
-  return {
-    gen,
-    async add(records) {
-      if (failure) throw failure;
-      for (const r of records) {
-        const bucket = bucketOf(r.terminalId);
-        keysArg.push(stagePrefix + bucket, basePrefix + bucket);
-        args.push(r.terminalId, recordValue(r), r.tmoMerchantId, String(r.line));
-        if (keysArg.length > 2 * batchSize) send();
-      }
-      while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
-      if (failure) throw failure;
+/** bench/termstat's write floor: the same packing into generation `gen`, HSET only (see WRITE_ONLY_LUA). */
+export async function openBareWrite(redis: Redis, keys: SnapshotKeys, gen: number, opts: PackerOptions = {}): Promise<Omit<Staging, 'gen'>> {
+  const prefix = keys.bucketPrefix(gen);
+  return openPacker(
+    redis,
+    WRITE_ONLY_LUA,
+    (g) => {
+      const k = [keys.changes(gen)];
+      for (let b = g * GROUP_BUCKETS; b < (g + 1) * GROUP_BUCKETS; b++) k.push(prefix + b);
+      return k;
     },
-    async finish() {
-      send();
-      await Promise.all(inFlight);
-      if (failure) throw failure;
-      return { changes };
-    },
-  };
+    opts,
+  );
+}
+
+/** The hash tag of a key as Redis Cluster hashes it (the text in its first non-empty `{…}`), or the whole key. */
+export function hashTagOf(key: string): string {
+  const open = key.indexOf('{');
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) return key.slice(open + 1, close);
+  }
+  return key;
+}
+
+/**
+ * Emits status changes `ARGV[1]`… of a generation's changes list as stream events, and records
+ * how far it got in the run hash in the same atomic step, so a crash neither loses nor repeats an
+ * event. KEYS[1] changes list, KEYS[2] events stream, KEYS[3] run hash (all on one hash tag).
+ * ARGV[1] first index, ARGV[2] count, ARGV[3] eventId prefix, ARGV[4] snapshot date, ARGV[5]
+ * MAXLEN ~. A call whose first index is not where the run stands does nothing (a pipelined call
+ * after a shorter list, or one sent twice). Returns { where the run stands now, 'from|to' per event }.
+ */
+export const EMIT_LUA = `
+local start = tonumber(ARGV[1])
+local done = tonumber(redis.call('hget', KEYS[3], 'emittedAtomically') or ARGV[1])
+if done ~= start then return { done, {} } end
+local rows = redis.call('lrange', KEYS[1], start, start + tonumber(ARGV[2]) - 1)
+local word = { p = 'pending', a = 'active', s = 'suspended', d = 'decommissioned' }
+local pairs_ = {}
+for i, row in ipairs(rows) do
+  local tid, mid, f, t = string.match(row, '^([^|]*)|([^|]*)|(.)|(.)$')
+  local from, to = word[f], word[t]
+  redis.call('xadd', KEYS[2], 'MAXLEN', '~', ARGV[5], '*',
+    'type', 'terminal.status_changed', 'eventId', ARGV[3] .. (start + i), 'terminalId', tid, 'merchantId', mid,
+    'from', from, 'to', to, 'snapshotDate', ARGV[4])
+  pairs_[i] = from .. '|' .. to
+end
+redis.call('hset', KEYS[3], 'emittedAtomically', start + #rows, 'emitted', start + #rows)
+return { start + #rows, pairs_ }
+`;
+
+/**
+ * After a duplicate TID: stages the file again (`read` feeds the parser's records into the sink
+ * it is given) into a scratch generation with one HSETNX per record, and returns the first line
+ * whose TID came before (null when none was found: the file changed meanwhile). The scratch generation is
+ * dropped, and listed in `gens` meanwhile so a crash leaves nothing behind for long.
+ */
+export async function findDuplicateLine(
+  redis: Redis,
+  keys: SnapshotKeys,
+  read: (sink: TerminalSnapshotSink, ready: () => Promise<void>) => Promise<void>,
+): Promise<number | null> {
+  const gen = await redis.incr(keys.seq);
+  await redis.sadd(keys.gens, String(gen));
+  try {
+    const prefix = keys.bucketPrefix(gen);
+    const packer = await openPacker(
+      redis,
+      STRICT_LUA,
+      (g) => {
+        const k = [keys.changes(gen)];
+        for (let b = g * GROUP_BUCKETS; b < (g + 1) * GROUP_BUCKETS; b++) k.push(prefix + b);
+        return k;
+      },
+      { throughDuplicates: true },
+    );
+    // a fault further on (layout, transport) ends the search: the smallest line so far still counts
+    await read(packer.sink, () => packer.ready()).catch(() => undefined);
+    return (await packer.finish()).smallestDuplicate;
+  } finally {
+    await dropGeneration(redis, keys, gen);
+  }
 }
 
 /** Atomically makes `gen` current if `base` still is; false when another snapshot got there first. */
@@ -280,7 +591,8 @@ export function createTerminalActivityReader(deps: { redis: Redis; prefix: strin
     if (raw === null) return fresh ? null : 'stale';
     const [, lastSeen, count, amount] = raw.split('|');
     return {
-      lastSeenAt: lastSeen ? lastSeen : null,
+      // epoch seconds; an ISO instant in generations staged before the packed format
+      lastSeenAt: !lastSeen ? null : /^-?\d+$/.test(lastSeen) ? new Date(Number(lastSeen) * 1000).toISOString() : lastSeen,
       activity: {
         date: current.snapshotDate,
         transactionCount: Number(count),
