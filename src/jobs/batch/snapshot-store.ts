@@ -11,7 +11,8 @@
  * | `{p}:termstat:current` | string | `<generation>\|<snapshot date>` of the applied snapshot |
  * | `{p}:termstat:seq` | string | generation counter (INCR) |
  * | `{p}:termstat:gens` | set | generations that have keys (staged, current, or left by a crash) |
- * | `{p}:termstat:g:<gen>:b:<bucket>` | hash | TID → `<status>\|<lastSeen epoch s>\|<transactions>\|<amount>` (32,768 buckets: small hashes stay listpack-encoded, about half the memory of one big hash; staged 256 buckets per script call) |
+ * | `{p}:termstat:g:<gen>:b:<bucket>` | hash | TID → `<status>\|<lastSeen epoch s>\|<transactions>\|<amount>` (32,768 buckets: small hashes stay listpack-encoded, about half the memory of one big hash; applied 256 buckets per script call) |
+ * | `{p}:termstat:g:<gen>:in:<group>` | string | packed records of a group of 256 buckets, appended while the file is read, applied to the buckets (and deleted) once it is valid |
  * | `{p}:termstat:g:<gen>:changes` | list | `<TID>\|<MID>\|<from>\|<to>` status changes against the generation it replaced, until emitted |
  * | `{p}:termstat:lock` | string, PX | the one process importing now |
  * | `{p}:termstat:run:<id>` | hash | one import run (ops API) |
@@ -65,6 +66,7 @@ export function snapshotKeys(prefix: string) {
     gens: `${tag}:gens`,
     bucketPrefix: (gen: number) => `${tag}:g:${gen}:b:`,
     changes: (gen: number) => `${tag}:g:${gen}:changes`,
+    inbox: (gen: number, group: number) => `${tag}:g:${gen}:in:${group}`,
     lock: `${tag}:lock`,
     run: (id: string) => `${tag}:run:${id}`,
     runs: `${tag}:runs`,
@@ -89,12 +91,13 @@ export function formatCurrent(c: CurrentSnapshot): string {
   return `${c.gen}|${c.snapshotDate}`;
 }
 
-/** Buckets per staging script call (one *group*): a record names its bucket in the group by one byte. */
+/** Buckets per group: a group's records are collected in one inbox string, and applied by one script call. */
 export const GROUP_BUCKETS = 256;
 const GROUPS = BUCKETS / GROUP_BUCKETS;
 
 /**
- * Packed records, as the staging scripts read them (ARGV[1]), one after the other:
+ * Packed records, as node appends them to a group's inbox (`{p}:termstat:g:<gen>:in:<group>`)
+ * and the apply script reads them, one after the other:
  *
  * | bytes | what |
  * | --- | --- |
@@ -107,10 +110,10 @@ const GROUPS = BUCKETS / GROUP_BUCKETS;
  */
 const PACKED_FIXED = 32;
 
-/** Lua shared by the staging scripts: `per[b]` = positions (record start, its `\n`) by bucket. */
+/** Lua shared by the apply scripts: `per[b]` = positions (record start, its `\n`) by bucket, in file order. */
 const SPLIT_LUA = `
 local S = ${GROUP_BUCKETS}
-local data = ARGV[1]
+local data = redis.call('get', KEYS[2]) or ''
 local find, sub, byte, char = string.find, string.sub, string.byte, string.char
 local per = {}
 local p, len = 1, #data
@@ -125,15 +128,6 @@ while p <= len do
   p = nl + 1
 end
 -- unpack() is bounded by the Lua C stack: long argument lists go in slices
-local function hmget(key, list, n)
-  if n <= 4000 then return redis.call('hmget', key, unpack(list, 1, n)) end
-  local out = {}
-  for i = 1, n, 4000 do
-    local part = redis.call('hmget', key, unpack(list, i, math.min(i + 3999, n)))
-    for j = 1, #part do out[i + j - 1] = part[j] end
-  end
-  return out
-end
 local function hset(key, list, n)
   local added = 0
   for i = 1, n, 4000 do added = added + redis.call('hset', key, unpack(list, i, math.min(i + 3999, n))) end
@@ -142,19 +136,36 @@ end
 `;
 
 /**
- * Stages one group's packed records into generation KEYS and diffs their status against the
- * current generation, in one pass per bucket: one HSET (whose count of new fields shows a TID
- * already staged, or twice in the call), one HMGET of the current bucket. KEYS[1] the changes
- * list, KEYS[2..257] the group's staging buckets, then (when there is a current generation) its
- * current buckets. Returns { status changes added, '' or 'dup' } — after a duplicate nothing
- * more is written (the generation is dropped; {@link STRICT_LUA} then finds the line).
+ * Applies one group's inbox to the staged generation and diffs it against the current one: per
+ * bucket one HSET of all its records (its count of new fields shows a TID twice) and one HGETALL
+ * of the current bucket. KEYS[1] the changes list, KEYS[2] the group's inbox, KEYS[3..258] the
+ * group's staging buckets, then (when there is a current generation) its current buckets.
+ * ARGV[1] 'apply', or 'check' (a duplicate was found: only look for duplicates). Returns
+ * { status changes added, the first line (in this group) whose TID came before, or '' } — from
+ * a duplicate on nothing more is written (the generation is dropped). The inbox is deleted.
  */
-const STAGE_LUA = `${SPLIT_LUA}
-local hasBase = #KEYS > S + 1
+const APPLY_LUA = `${SPLIT_LUA}
+local apply = ARGV[1] == 'apply'
+local hasBase = #KEYS > S + 2
 local changes, nc = {}, 0
+local dupLine = nil
+local function duplicates(t)
+  local seen = {}
+  for i = 1, #t, 2 do
+    local q = t[i]
+    local tid = sub(data, q + 1, q + 8)
+    if seen[tid] then
+      local line = tonumber(sub(data, q + 24, q + 31))
+      if dupLine == nil or line < dupLine then dupLine = line end
+    end
+    seen[tid] = true
+  end
+end
 for b = 1, S do
   local t = per[b]
-  if t then
+  if t and not apply then
+    duplicates(t)
+  elseif t then
     local n = #t / 2
     local tids, kv = {}, {}
     for i = 1, n do
@@ -164,52 +175,39 @@ for b = 1, S do
       kv[2 * i - 1] = tid
       kv[2 * i] = sub(data, q + ${PACKED_FIXED}, t[2 * i] - 1)
     end
-    if hset(KEYS[1 + b], kv, 2 * n) ~= n then return { 0, 'dup' } end
-    if hasBase then
-      local old = hmget(KEYS[1 + S + b], tids, n)
-      for i = 1, n do
-        local o = old[i]
-        if o then
-          local q = t[2 * i - 1]
-          local from, to = byte(o, 1), byte(data, q + ${PACKED_FIXED})
-          if from ~= to then
-            nc = nc + 1
-            changes[nc] = tids[i] .. '|' .. sub(data, q + 9, q + 23) .. '|' .. char(from) .. '|' .. char(to)
+    if hset(KEYS[2 + b], kv, 2 * n) ~= n then
+      apply = false
+      duplicates(t)
+    elseif hasBase then
+      -- the whole current bucket in one pass (n lookups in a listpack would scan it n times)
+      local flat = redis.call('hgetall', KEYS[2 + S + b])
+      if #flat > 0 then
+        local was = {}
+        for i = 1, #flat, 2 do was[flat[i]] = byte(flat[i + 1], 1) end
+        for i = 1, n do
+          local from = was[tids[i]]
+          if from then
+            local q = t[2 * i - 1]
+            local to = byte(data, q + ${PACKED_FIXED})
+            if from ~= to then
+              nc = nc + 1
+              changes[nc] = tids[i] .. '|' .. sub(data, q + 9, q + 23) .. '|' .. char(from) .. '|' .. char(to)
+            end
           end
         end
       end
     end
   end
 end
+redis.call('unlink', KEYS[2])
+if dupLine ~= nil then return { 0, tostring(dupLine) } end
 for i = 1, nc, 4000 do redis.call('rpush', KEYS[1], unpack(changes, i, math.min(i + 3999, nc))) end
 return { nc, '' }
 `;
 
 /**
- * Only after a duplicate TID: the file read again into a scratch generation, one HSETNX per
- * record, to name the first line whose TID came before (a bucket's records arrive in file
- * order). KEYS[2..257] the group's scratch buckets. Returns { 0, the smallest such line or '' }.
- */
-const STRICT_LUA = `${SPLIT_LUA}
-local dupLine = nil
-for b = 1, S do
-  local t = per[b]
-  if t then
-    for i = 1, #t, 2 do
-      local q = t[i]
-      if redis.call('hsetnx', KEYS[1 + b], sub(data, q + 1, q + 8), '') == 0 then
-        local line = tonumber(sub(data, q + 24, q + 31))
-        if dupLine == nil or line < dupLine then dupLine = line end
-      end
-    end
-  end
-end
-return { 0, dupLine and tostring(dupLine) or '' }
-`;
-
-/**
- * The write floor bench/termstat measures the import against: the same packed records and
- * buckets, written with one HSET per bucket and nothing else (no duplicate check, no diff).
+ * The write floor bench/termstat measures the import against: the same inboxes, applied with
+ * one HSET per bucket and nothing else (no duplicate check, no diff).
  */
 const WRITE_ONLY_LUA = `${SPLIT_LUA}
 for b = 1, S do
@@ -222,23 +220,11 @@ for b = 1, S do
       kv[2 * i - 1] = sub(data, q + 1, q + 8)
       kv[2 * i] = sub(data, q + ${PACKED_FIXED}, t[2 * i] - 1)
     end
-    hset(KEYS[1 + b], kv, 2 * n)
+    hset(KEYS[2 + b], kv, 2 * n)
   end
 end
+redis.call('unlink', KEYS[2])
 return { 0, '' }
-`;
-
-/**
- * The swap. KEYS[1] current pointer, KEYS[2] the run hash. ARGV[1] the pointer value the diff
- * was made against ('' for none), ARGV[2] the new pointer, ARGV[3] now, ARGV[4] the stream id
- * emission starts after. 'ok', or 'moved' when another snapshot was applied meanwhile.
- */
-const SWAP_LUA = `
-local cur = redis.call('get', KEYS[1]) or ''
-if cur ~= ARGV[1] then return 'moved' end
-redis.call('set', KEYS[1], ARGV[2])
-redis.call('hset', KEYS[2], 'phase', 'emitting', 'swappedAt', ARGV[3], 'previous', ARGV[1], 'emitFrom', ARGV[4])
-return 'ok'
 `;
 
 /**
@@ -250,21 +236,25 @@ export function recordValue(r: TerminalSnapshotRecord): string {
   return `${LETTER[r.status]}|${seen}|${r.transactionCount}|${r.amount.amount}`;
 }
 
-/** A staged generation being filled: packed groups go out as one script call each, with bounded bytes in flight. */
+/**
+ * A generation being staged. While the file is read, records are packed per group and appended
+ * to the group's inbox (plain APPENDs: Redis does almost nothing per record); `finish()`, once
+ * the whole file was valid, applies each inbox to the group's buckets with one script call.
+ */
 export interface Staging {
   readonly gen: number;
-  /** where the parser hands records (packed into their group; a full group goes out) */
+  /** where the parser hands records (packed into their group; a full group buffer is appended) */
   readonly sink: TerminalSnapshotSink;
   /** resolves once the bytes in flight are under the window again; throws the first failure */
   ready(): Promise<void>;
-  /** sends what is left and waits for every call; the status changes found */
-  finish(): Promise<{ changes: number; smallestDuplicate: number | null }>;
+  /** appends what is left and applies every group; the status changes found */
+  finish(): Promise<{ changes: number }>;
 }
 
 export class DuplicateTerminalError extends Error {
-  /** `line` of the first record whose TID came before; null until {@link findDuplicateLine} named it */
-  constructor(readonly line: number | null) {
-    super(`${line === null ? '' : `line ${line}: `}the TID appears twice in the snapshot`);
+  /** `line`: the first record whose TID came before */
+  constructor(readonly line: number) {
+    super(`line ${line}: the TID appears twice in the snapshot`);
   }
 }
 
@@ -297,79 +287,61 @@ function bucketOfBytes(bytes: Uint8Array, at: number): number {
   return (h >>> 0) & (BUCKETS - 1);
 }
 
-interface PackerOptions {
-  /** bytes a group collects before it goes out (default 128 KiB) */
+interface StagingOptions {
+  /** bytes a group collects in node before they are appended to its inbox (default 16 KiB) */
   groupBytes?: number;
-  /** bytes sent and not yet answered before `ready()` waits (default 4 MiB) */
+  /** bytes appended and not yet answered before `ready()` waits (default 4 MiB) */
   inFlightBytes?: number;
-  /** keep going after a duplicate (to find the smallest line); default false */
-  throughDuplicates?: boolean;
+  /** apply script calls in flight (default 2) */
+  applyConcurrency?: number;
 }
 
-/** Packs records per bucket group and sends each full group as one EVALSHA of `lua`. */
-async function openPacker(
+/** Packs records into group inboxes; `finish` applies every inbox with `lua` (ARGV[1] 'apply' | 'check'). */
+async function openInboxes(
   redis: Redis,
+  keys: SnapshotKeys,
+  gen: number,
   lua: string,
-  keysOf: (group: number) => string[],
-  opts: PackerOptions,
+  bucketKeys: (group: number) => string[],
+  opts: StagingOptions,
 ): Promise<Omit<Staging, 'gen'>> {
   const sha = (await redis.script('LOAD', lua)) as string;
-  const groupBytes = opts.groupBytes ?? 128 * 1024;
+  const groupBytes = opts.groupBytes ?? 16 * 1024;
   const maxInFlight = opts.inFlightBytes ?? 4 * 1024 * 1024;
   const capacity = groupBytes + 256;
   const free: Buffer[] = [];
   const bufs: Buffer[] = [];
   const used = new Int32Array(GROUPS);
-  const groupKeys: string[][] = [];
-  for (let g = 0; g < GROUPS; g++) {
-    bufs.push(Buffer.allocUnsafe(capacity));
-    groupKeys.push(keysOf(g));
-  }
-  let changes = 0;
+  for (let g = 0; g < GROUPS; g++) bufs.push(Buffer.allocUnsafe(capacity));
   let failure: unknown = null;
-  let smallestDuplicate: number | null = null;
   let inFlightBytes = 0;
-  const inFlight = new Set<Promise<void>>();
+  const inFlight = new Set<Promise<unknown>>();
   let wake: (() => void) | null = null;
 
-  const send = (g: number): void => {
+  const track = (p: Promise<unknown>, bytes: number, release?: Buffer): void => {
+    inFlightBytes += bytes;
+    const tracked = p
+      .catch((err: unknown) => {
+        failure ??= err;
+      })
+      .finally(() => {
+        inFlight.delete(tracked);
+        inFlightBytes -= bytes;
+        if (release) free.push(release);
+        const w = wake;
+        wake = null;
+        w?.();
+      });
+    inFlight.add(tracked);
+  };
+
+  const append = (g: number): void => {
     const n = used[g] as number;
     if (n === 0) return;
     const buf = bufs[g] as Buffer;
     bufs[g] = free.pop() ?? Buffer.allocUnsafe(capacity);
     used[g] = 0;
-    const data = buf.subarray(0, n);
-    const k = groupKeys[g] as string[];
-    inFlightBytes += n;
-    const p = (redis.evalsha as unknown as (...x: unknown[]) => Promise<[number, string]>)
-      .call(redis, sha, k.length, ...k, data)
-      .catch((err: unknown) => {
-        if (String((err as Error).message).includes('NOSCRIPT')) return redis.eval(lua, k.length, ...k, data) as Promise<[number, string]>;
-        throw err;
-      })
-      .then(
-        ([c, dupLine]) => {
-          changes += Number(c);
-          if (dupLine === 'dup') failure ??= new DuplicateTerminalError(null);
-          else if (dupLine !== '') {
-            const line = Number(dupLine);
-            if (smallestDuplicate === null || line < smallestDuplicate) smallestDuplicate = line;
-            if (!opts.throughDuplicates) failure ??= new DuplicateTerminalError(line);
-          }
-        },
-        (err: unknown) => {
-          failure ??= err;
-        },
-      )
-      .finally(() => {
-        inFlight.delete(p);
-        inFlightBytes -= n;
-        free.push(buf);
-        const w = wake;
-        wake = null;
-        w?.();
-      });
-    inFlight.add(p);
+    track(redis.append(keys.inbox(gen, g), buf.subarray(0, n)), n, buf);
   };
 
   const sink: TerminalSnapshotSink = {
@@ -397,21 +369,46 @@ async function openPacker(
       at = writeInt(buf, at, amount);
       buf[at++] = NL;
       used[g] = at;
-      if (at >= groupBytes) send(g);
+      if (at >= groupBytes) append(g);
     },
   };
 
+  async function ready(): Promise<void> {
+    while (failure === null && inFlightBytes > maxInFlight) await new Promise<void>((r) => (wake = r));
+    if (failure !== null) throw failure;
+  }
+
   return {
     sink,
-    async ready() {
-      while (failure === null && inFlightBytes > maxInFlight) await new Promise<void>((r) => (wake = r));
-      if (failure !== null) throw failure;
-    },
+    ready,
     async finish() {
-      if (failure === null) for (let g = 0; g < GROUPS; g++) send(g);
+      if (failure === null) for (let g = 0; g < GROUPS; g++) append(g);
       await Promise.all(inFlight);
       if (failure !== null) throw failure;
-      return { changes, smallestDuplicate };
+      // every record is in an inbox: apply them, group by group (a few calls in flight)
+      let changes = 0;
+      let duplicate: number | null = null;
+      const concurrency = opts.applyConcurrency ?? 2;
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (failure === null && next < GROUPS) {
+          const g = next++;
+          const k = [keys.changes(gen), keys.inbox(gen, g), ...bucketKeys(g)];
+          const mode = duplicate === null ? 'apply' : 'check';
+          const call = (redis.evalsha as unknown as (...x: unknown[]) => Promise<[number, string]>).call(redis, sha, k.length, ...k, mode);
+          const [c, dupLine] = await call.catch((err: unknown) => {
+            if (String((err as Error).message).includes('NOSCRIPT')) return redis.eval(lua, k.length, ...k, mode) as Promise<[number, string]>;
+            throw err;
+          });
+          changes += Number(c);
+          if (dupLine !== '' && (duplicate === null || Number(dupLine) < duplicate)) duplicate = Number(dupLine);
+        }
+      };
+      const workers = Array.from({ length: concurrency }, () => worker().catch((err: unknown) => void (failure ??= err)));
+      await Promise.all(workers);
+      if (failure !== null) throw failure;
+      if (duplicate !== null) throw new DuplicateTerminalError(duplicate);
+      return { changes };
     },
   };
 }
@@ -421,40 +418,57 @@ export async function openStaging(
   redis: Redis,
   keys: SnapshotKeys,
   base: CurrentSnapshot | null,
-  opts: PackerOptions = {},
+  opts: StagingOptions = {},
 ): Promise<Staging> {
   const gen = await redis.incr(keys.seq);
   await redis.sadd(keys.gens, String(gen));
   const stagePrefix = keys.bucketPrefix(gen);
   const basePrefix = base ? keys.bucketPrefix(base.gen) : null;
-  const packer = await openPacker(
+  const inboxes = await openInboxes(
     redis,
-    STAGE_LUA,
+    keys,
+    gen,
+    APPLY_LUA,
     (g) => {
-      const k = [keys.changes(gen)];
+      const k: string[] = [];
       for (let b = g * GROUP_BUCKETS; b < (g + 1) * GROUP_BUCKETS; b++) k.push(stagePrefix + b);
       if (basePrefix !== null) for (let b = g * GROUP_BUCKETS; b < (g + 1) * GROUP_BUCKETS; b++) k.push(basePrefix + b);
       return k;
     },
     opts,
   );
-  return { gen, ...packer };
+  return { gen, ...inboxes };
 }
 
-/** bench/termstat's write floor: the same packing into generation `gen`, HSET only (see WRITE_ONLY_LUA). */
-export async function openBareWrite(redis: Redis, keys: SnapshotKeys, gen: number, opts: PackerOptions = {}): Promise<Omit<Staging, 'gen'>> {
+/** bench/termstat's write floor: the same inboxes into generation `gen`, HSET only (see WRITE_ONLY_LUA). */
+export async function openBareWrite(redis: Redis, keys: SnapshotKeys, gen: number, opts: StagingOptions = {}): Promise<Omit<Staging, 'gen'>> {
   const prefix = keys.bucketPrefix(gen);
-  return openPacker(
+  return openInboxes(
     redis,
+    keys,
+    gen,
     WRITE_ONLY_LUA,
     (g) => {
-      const k = [keys.changes(gen)];
+      const k: string[] = [];
       for (let b = g * GROUP_BUCKETS; b < (g + 1) * GROUP_BUCKETS; b++) k.push(prefix + b);
       return k;
     },
     opts,
   );
 }
+
+/**
+ * The swap. KEYS[1] current pointer, KEYS[2] the run hash. ARGV[1] the pointer value the diff
+ * was made against ('' for none), ARGV[2] the new pointer, ARGV[3] now, ARGV[4] the stream id
+ * emission starts after. 'ok', or 'moved' when another snapshot was applied meanwhile.
+ */
+const SWAP_LUA = `
+local cur = redis.call('get', KEYS[1]) or ''
+if cur ~= ARGV[1] then return 'moved' end
+redis.call('set', KEYS[1], ARGV[2])
+redis.call('hset', KEYS[2], 'phase', 'emitting', 'swappedAt', ARGV[3], 'previous', ARGV[1], 'emitFrom', ARGV[4])
+return 'ok'
+`;
 
 /** The hash tag of a key as Redis Cluster hashes it (the text in its first non-empty `{…}`), or the whole key. */
 export function hashTagOf(key: string): string {
@@ -493,39 +507,6 @@ redis.call('hset', KEYS[3], 'emittedAtomically', start + #rows, 'emitted', start
 return { start + #rows, pairs_ }
 `;
 
-/**
- * After a duplicate TID: stages the file again (`read` feeds the parser's records into the sink
- * it is given) into a scratch generation with one HSETNX per record, and returns the first line
- * whose TID came before (null when none was found: the file changed meanwhile). The scratch generation is
- * dropped, and listed in `gens` meanwhile so a crash leaves nothing behind for long.
- */
-export async function findDuplicateLine(
-  redis: Redis,
-  keys: SnapshotKeys,
-  read: (sink: TerminalSnapshotSink, ready: () => Promise<void>) => Promise<void>,
-): Promise<number | null> {
-  const gen = await redis.incr(keys.seq);
-  await redis.sadd(keys.gens, String(gen));
-  try {
-    const prefix = keys.bucketPrefix(gen);
-    const packer = await openPacker(
-      redis,
-      STRICT_LUA,
-      (g) => {
-        const k = [keys.changes(gen)];
-        for (let b = g * GROUP_BUCKETS; b < (g + 1) * GROUP_BUCKETS; b++) k.push(prefix + b);
-        return k;
-      },
-      { throughDuplicates: true },
-    );
-    // a fault further on (layout, transport) ends the search: the smallest line so far still counts
-    await read(packer.sink, () => packer.ready()).catch(() => undefined);
-    return (await packer.finish()).smallestDuplicate;
-  } finally {
-    await dropGeneration(redis, keys, gen);
-  }
-}
-
 /** Atomically makes `gen` current if `base` still is; false when another snapshot got there first. */
 export async function swap(
   redis: Redis,
@@ -553,7 +534,9 @@ export async function dropGeneration(redis: Redis, keys: SnapshotKeys, gen: numb
     for (let b = from; b < Math.min(BUCKETS, from + 2_048); b++) batch.push(prefix + b);
     await redis.unlink(...batch);
   }
-  await redis.unlink(keys.changes(gen));
+  const inboxes: string[] = [];
+  for (let g = 0; g < GROUPS; g++) inboxes.push(keys.inbox(gen, g));
+  await redis.unlink(keys.changes(gen), ...inboxes);
   await redis.srem(keys.gens, String(gen));
 }
 

@@ -29,7 +29,6 @@ import {
   EMIT_LUA,
   dropGeneration,
   dropStaleGenerations,
-  findDuplicateLine,
   hashTagOf,
   openStaging,
   parseCurrent,
@@ -480,19 +479,8 @@ export function createTermstatImporter(opts: TermstatImportOptions): TermstatImp
       await staging.finish().catch(() => undefined);
       await dropGeneration(redis, keys, staging.gen).catch(() => undefined);
       await redis.hset(keys.run(runId), 'records', records);
-      let duplicateLine: number | null = null;
-      if (err instanceof DuplicateTerminalError) {
-        // staging only saw that a bucket got a TID twice: read the file again to name the line
-        duplicateLine = err.line ?? (await findDuplicateLine(redis, keys, async (sink, ready) => {
-          const again = format.createParser({ expectedDate: date });
-          for await (const chunk of files.read(dataPath, { signal })) {
-            again.pushTo(chunk, sink);
-            await ready();
-          }
-        }).catch(() => null));
-      }
       const corrupt = err instanceof DuplicateTerminalError
-        ? { reason: 'the TID appears twice in the snapshot', line: duplicateLine }
+        ? { reason: 'the TID appears twice in the snapshot', line: err.line }
         : isGatewayErrorLike(err) && err.code === 'batch.file_corrupt'
           ? { reason: String((err as { reason?: unknown }).reason ?? err.message), line: ((err as { line?: unknown }).line as number | null) ?? null }
           : null;
