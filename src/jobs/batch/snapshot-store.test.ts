@@ -67,6 +67,22 @@ describe('snapshot store', () => {
     expect(staged).toBe(n);
   });
 
+  it('when the current generation has no status index (staged before it existed), then the diff reads its buckets instead', async () => {
+    const rows = (status: (i: number) => string) => Array.from({ length: 3_000 }, (_, i) => row(i, status(i)));
+    const first = await openStaging(redis, keys, null);
+    await feed(termstatFile('20261127', rows(() => 'AC')), first.sink, () => first.ready());
+    await first.finish();
+    const indexes = await redis.keys(`${keys.tag}:g:${first.gen}:st:*`);
+    expect(indexes.length).toBeGreaterThan(0);
+    await redis.del(...indexes);
+    const next = await openStaging(redis, keys, { gen: first.gen, snapshotDate: '2026-11-27' });
+    await feed(termstatFile('20261128', rows((i) => (i % 1_000 === 7 ? 'DC' : 'AC'))), next.sink, () => next.ready());
+    expect(await next.finish()).toEqual({ changes: 3 });
+    expect((await redis.lrange(keys.changes(next.gen), 0, -1)).sort()).toEqual(
+      [7, 1_007, 2_007].map((i) => `${tid(i)}|${String(100_000 + i).padStart(15, '0')}|a|d`),
+    );
+  });
+
   it('when TIDs come back far apart in the file, then staging fails at the first line whose TID came before', async () => {
     // rows (0-based): 4_000 repeats 10, 4_500 repeats 3_000, 5_000 repeats 10 again; the file's line is index + 2
     const rows = Array.from({ length: 6_000 }, (_, i) => row(i));

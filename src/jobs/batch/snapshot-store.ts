@@ -11,8 +11,9 @@
  * | `{p}:termstat:current` | string | `<generation>\|<snapshot date>` of the applied snapshot |
  * | `{p}:termstat:seq` | string | generation counter (INCR) |
  * | `{p}:termstat:gens` | set | generations that have keys (staged, current, or left by a crash) |
- * | `{p}:termstat:g:<gen>:b:<bucket>` | hash | TID → `<status>\|<lastSeen epoch s>\|<transactions>\|<amount>` (32,768 buckets: small hashes stay listpack-encoded, about half the memory of one big hash; applied 256 buckets per script call) |
- * | `{p}:termstat:g:<gen>:in:<group>` | string | packed records of a group of 256 buckets, appended while the file is read, applied to the buckets (and deleted) once it is valid |
+ * | `{p}:termstat:g:<gen>:b:<bucket>` | hash | TID → `<status>\|<lastSeen epoch s>\|<transactions>\|<amount>` (32,768 buckets: small hashes stay listpack-encoded, about half the memory of one big hash; applied 64 buckets per script call) |
+ * | `{p}:termstat:g:<gen>:in:<group>` | string | packed records of a group of 64 buckets, appended while the file is read, applied to the buckets (and deleted) once it is valid |
+ * | `{p}:termstat:g:<gen>:st:<group>` | string | the group's status index: TID + status letter per record (9 bytes), what the next snapshot diffs against |
  * | `{p}:termstat:g:<gen>:changes` | list | `<TID>\|<MID>\|<from>\|<to>` status changes against the generation it replaced, until emitted |
  * | `{p}:termstat:lock` | string, PX | the one process importing now |
  * | `{p}:termstat:run:<id>` | hash | one import run (ops API) |
@@ -67,6 +68,7 @@ export function snapshotKeys(prefix: string) {
     bucketPrefix: (gen: number) => `${tag}:g:${gen}:b:`,
     changes: (gen: number) => `${tag}:g:${gen}:changes`,
     inbox: (gen: number, group: number) => `${tag}:g:${gen}:in:${group}`,
+    statusIndex: (gen: number, group: number) => `${tag}:g:${gen}:st:${group}`,
     lock: `${tag}:lock`,
     run: (id: string) => `${tag}:run:${id}`,
     runs: `${tag}:runs`,
@@ -91,9 +93,15 @@ export function formatCurrent(c: CurrentSnapshot): string {
   return `${c.gen}|${c.snapshotDate}`;
 }
 
-/** Buckets per group: a group's records are collected in one inbox string, and applied by one script call. */
-export const GROUP_BUCKETS = 256;
+/**
+ * Buckets per group: a group's records are collected in one inbox string, and applied by one
+ * script call (2,000,000 records: ~4,000 a call, a few ms of Redis each).
+ */
+const GROUP_SHIFT = 6;
+export const GROUP_BUCKETS = 1 << GROUP_SHIFT;
 const GROUPS = BUCKETS / GROUP_BUCKETS;
+/** bytes per record in a generation's status index: TID, status letter */
+const INDEX_BYTES = TERMINAL_ID_BYTES + 1;
 
 /**
  * Packed records, as node appends them to a group's inbox (`{p}:termstat:g:<gen>:in:<group>`)
@@ -101,7 +109,7 @@ const GROUPS = BUCKETS / GROUP_BUCKETS;
  *
  * | bytes | what |
  * | --- | --- |
- * | 1 | bucket within the group (0–255, binary) |
+ * | 1 | bucket within the group (0–63, binary) |
  * | 8 | TID |
  * | 15 | MID (only used for a status change) |
  * | 8 | line number, zero-padded (only used to name a duplicate TID) |
@@ -137,17 +145,28 @@ end
 
 /**
  * Applies one group's inbox to the staged generation and diffs it against the current one: per
- * bucket one HSET of all its records (its count of new fields shows a TID twice) and one HGETALL
- * of the current bucket. KEYS[1] the changes list, KEYS[2] the group's inbox, KEYS[3..258] the
- * group's staging buckets, then (when there is a current generation) its current buckets.
- * ARGV[1] 'apply', or 'check' (a duplicate was found: only look for duplicates). Returns
- * { status changes added, the first line (in this group) whose TID came before, or '' } — from
- * a duplicate on nothing more is written (the generation is dropped). The inbox is deleted.
+ * bucket one HSET of all its records (its count of new fields shows a TID twice); the current
+ * statuses come from the current generation's status index of the group (TID + letter a record,
+ * one GET), or — for a generation staged without one — one HGETALL per current bucket.
+ * KEYS[1] the changes list, KEYS[2] the group's inbox, KEYS[3] the current generation's status
+ * index of the group, KEYS[4..] the group's staging buckets, then the current buckets.
+ * ARGV[1] 'apply', or 'check' (a duplicate was found: only look for duplicates); ARGV[2] '1'
+ * when there is a current generation. Returns { status changes added, the first line (in this
+ * group) whose TID came before, or '' } — from a duplicate on nothing more is written (the
+ * generation is dropped). The inbox is deleted.
  */
 const APPLY_LUA = `${SPLIT_LUA}
 local apply = ARGV[1] == 'apply'
-local hasBase = #KEYS > S + 2
+local hasBase = ARGV[2] == '1'
 local changes, nc = {}, 0
+local was = nil
+if hasBase then
+  local index = redis.call('get', KEYS[3])
+  if index then
+    was = {}
+    for i = 1, #index, ${INDEX_BYTES} do was[sub(index, i, i + ${TERMINAL_ID_BYTES - 1})] = byte(index, i + ${TERMINAL_ID_BYTES}) end
+  end
+end
 local dupLine = nil
 local function duplicates(t)
   local seen = {}
@@ -175,24 +194,25 @@ for b = 1, S do
       kv[2 * i - 1] = tid
       kv[2 * i] = sub(data, q + ${PACKED_FIXED}, t[2 * i] - 1)
     end
-    if hset(KEYS[2 + b], kv, 2 * n) ~= n then
+    if hset(KEYS[3 + b], kv, 2 * n) ~= n then
       apply = false
       duplicates(t)
     elseif hasBase then
-      -- the whole current bucket in one pass (n lookups in a listpack would scan it n times)
-      local flat = redis.call('hgetall', KEYS[2 + S + b])
-      if #flat > 0 then
-        local was = {}
-        for i = 1, #flat, 2 do was[flat[i]] = byte(flat[i + 1], 1) end
-        for i = 1, n do
-          local from = was[tids[i]]
-          if from then
-            local q = t[2 * i - 1]
-            local to = byte(data, q + ${PACKED_FIXED})
-            if from ~= to then
-              nc = nc + 1
-              changes[nc] = tids[i] .. '|' .. sub(data, q + 9, q + 23) .. '|' .. char(from) .. '|' .. char(to)
-            end
+      local prev = was
+      if prev == nil then
+        -- no status index: the whole current bucket in one pass
+        prev = {}
+        local flat = redis.call('hgetall', KEYS[3 + S + b])
+        for i = 1, #flat, 2 do prev[flat[i]] = byte(flat[i + 1], 1) end
+      end
+      for i = 1, n do
+        local from = prev[tids[i]]
+        if from then
+          local q = t[2 * i - 1]
+          local to = byte(data, q + ${PACKED_FIXED})
+          if from ~= to then
+            nc = nc + 1
+            changes[nc] = tids[i] .. '|' .. sub(data, q + 9, q + 23) .. '|' .. char(from) .. '|' .. char(to)
           end
         end
       end
@@ -220,7 +240,7 @@ for b = 1, S do
       kv[2 * i - 1] = sub(data, q + 1, q + 8)
       kv[2 * i] = sub(data, q + ${PACKED_FIXED}, t[2 * i] - 1)
     end
-    hset(KEYS[2 + b], kv, 2 * n)
+    hset(KEYS[3 + b], kv, 2 * n)
   end
 end
 redis.call('unlink', KEYS[2])
@@ -288,7 +308,7 @@ function bucketOfBytes(bytes: Uint8Array, at: number): number {
 }
 
 interface StagingOptions {
-  /** bytes a group collects in node before they are appended to its inbox (default 16 KiB) */
+  /** bytes a group collects in node before they are appended to its inbox (default 8 KiB) */
   groupBytes?: number;
   /** bytes appended and not yet answered before `ready()` waits (default 4 MiB) */
   inFlightBytes?: number;
@@ -301,24 +321,33 @@ async function openInboxes(
   redis: Redis,
   keys: SnapshotKeys,
   gen: number,
+  base: CurrentSnapshot | null,
   lua: string,
   bucketKeys: (group: number) => string[],
   opts: StagingOptions,
 ): Promise<Omit<Staging, 'gen'>> {
   const sha = (await redis.script('LOAD', lua)) as string;
-  const groupBytes = opts.groupBytes ?? 16 * 1024;
+  const groupBytes = opts.groupBytes ?? 8 * 1024;
   const maxInFlight = opts.inFlightBytes ?? 4 * 1024 * 1024;
   const capacity = groupBytes + 256;
+  // a record packs to at least PACKED_FIXED + 7 bytes: its index entry fits in this
+  const indexCapacity = Math.ceil(capacity / (PACKED_FIXED + 7)) * INDEX_BYTES;
   const free: Buffer[] = [];
+  const freeIndex: Buffer[] = [];
   const bufs: Buffer[] = [];
+  const indexBufs: Buffer[] = [];
   const used = new Int32Array(GROUPS);
-  for (let g = 0; g < GROUPS; g++) bufs.push(Buffer.allocUnsafe(capacity));
+  const indexUsed = new Int32Array(GROUPS);
+  for (let g = 0; g < GROUPS; g++) {
+    bufs.push(Buffer.allocUnsafe(capacity));
+    indexBufs.push(Buffer.allocUnsafe(indexCapacity));
+  }
   let failure: unknown = null;
   let inFlightBytes = 0;
   const inFlight = new Set<Promise<unknown>>();
   let wake: (() => void) | null = null;
 
-  const track = (p: Promise<unknown>, bytes: number, release?: Buffer): void => {
+  const track = (p: Promise<unknown>, bytes: number, release: Buffer, pool: Buffer[]): void => {
     inFlightBytes += bytes;
     const tracked = p
       .catch((err: unknown) => {
@@ -327,7 +356,7 @@ async function openInboxes(
       .finally(() => {
         inFlight.delete(tracked);
         inFlightBytes -= bytes;
-        if (release) free.push(release);
+        pool.push(release);
         const w = wake;
         wake = null;
         w?.();
@@ -341,14 +370,24 @@ async function openInboxes(
     const buf = bufs[g] as Buffer;
     bufs[g] = free.pop() ?? Buffer.allocUnsafe(capacity);
     used[g] = 0;
-    track(redis.append(keys.inbox(gen, g), buf.subarray(0, n)), n, buf);
+    track(redis.append(keys.inbox(gen, g), buf.subarray(0, n)), n, buf, free);
+    const m = indexUsed[g] as number;
+    const index = indexBufs[g] as Buffer;
+    indexBufs[g] = freeIndex.pop() ?? Buffer.allocUnsafe(indexCapacity);
+    indexUsed[g] = 0;
+    track(redis.append(keys.statusIndex(gen, g), index.subarray(0, m)), m, index, freeIndex);
   };
 
   const sink: TerminalSnapshotSink = {
     record(bytes, tidAt, midAt, status, lastSeenMs, transactionCount, amount, line) {
       if (failure !== null) return;
       const bucket = bucketOfBytes(bytes, tidAt);
-      const g = bucket >>> 8;
+      const g = bucket >>> GROUP_SHIFT;
+      const index = indexBufs[g] as Buffer;
+      let ix = indexUsed[g] as number;
+      for (let i = 0; i < TERMINAL_ID_BYTES; i++) index[ix++] = bytes[tidAt + i] as number;
+      index[ix++] = LETTER_BYTE[status];
+      indexUsed[g] = ix;
       const buf = bufs[g] as Buffer;
       let at = used[g] as number;
       buf[at++] = bucket & (GROUP_BUCKETS - 1);
@@ -393,11 +432,12 @@ async function openInboxes(
       const worker = async (): Promise<void> => {
         while (failure === null && next < GROUPS) {
           const g = next++;
-          const k = [keys.changes(gen), keys.inbox(gen, g), ...bucketKeys(g)];
+          const k = [keys.changes(gen), keys.inbox(gen, g), base === null ? keys.statusIndex(gen, g) : keys.statusIndex(base.gen, g), ...bucketKeys(g)];
           const mode = duplicate === null ? 'apply' : 'check';
-          const call = (redis.evalsha as unknown as (...x: unknown[]) => Promise<[number, string]>).call(redis, sha, k.length, ...k, mode);
+          const hasBase = base === null ? '0' : '1';
+          const call = (redis.evalsha as unknown as (...x: unknown[]) => Promise<[number, string]>).call(redis, sha, k.length, ...k, mode, hasBase);
           const [c, dupLine] = await call.catch((err: unknown) => {
-            if (String((err as Error).message).includes('NOSCRIPT')) return redis.eval(lua, k.length, ...k, mode) as Promise<[number, string]>;
+            if (String((err as Error).message).includes('NOSCRIPT')) return redis.eval(lua, k.length, ...k, mode, hasBase) as Promise<[number, string]>;
             throw err;
           });
           changes += Number(c);
@@ -428,6 +468,7 @@ export async function openStaging(
     redis,
     keys,
     gen,
+    base,
     APPLY_LUA,
     (g) => {
       const k: string[] = [];
@@ -447,6 +488,7 @@ export async function openBareWrite(redis: Redis, keys: SnapshotKeys, gen: numbe
     redis,
     keys,
     gen,
+    null,
     WRITE_ONLY_LUA,
     (g) => {
       const k: string[] = [];
@@ -535,7 +577,7 @@ export async function dropGeneration(redis: Redis, keys: SnapshotKeys, gen: numb
     await redis.unlink(...batch);
   }
   const inboxes: string[] = [];
-  for (let g = 0; g < GROUPS; g++) inboxes.push(keys.inbox(gen, g));
+  for (let g = 0; g < GROUPS; g++) inboxes.push(keys.inbox(gen, g), keys.statusIndex(gen, g));
   await redis.unlink(keys.changes(gen), ...inboxes);
   await redis.srem(keys.gens, String(gen));
 }
