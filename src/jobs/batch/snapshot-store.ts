@@ -149,7 +149,8 @@ end
  * statuses come from the current generation's status index of the group (TID + letter a record,
  * one GET), or — for a generation staged without one — one HGETALL per current bucket.
  * KEYS[1] the changes list, KEYS[2] the group's inbox, KEYS[3] the current generation's status
- * index of the group, KEYS[4..] the group's staging buckets, then the current buckets.
+ * index of the group, KEYS[4] the staged one's, KEYS[5..] the group's staging buckets, then the
+ * current buckets.
  * ARGV[1] 'apply', or 'check' (a duplicate was found: only look for duplicates); ARGV[2] '1'
  * when there is a current generation. Returns { status changes added, the first line (in this
  * group) whose TID came before, or '' } — from a duplicate on nothing more is written (the
@@ -194,7 +195,7 @@ for b = 1, S do
       kv[2 * i - 1] = tid
       kv[2 * i] = sub(data, q + ${PACKED_FIXED}, t[2 * i] - 1)
     end
-    if hset(KEYS[3 + b], kv, 2 * n) ~= n then
+    if hset(KEYS[4 + b], kv, 2 * n) ~= n then
       apply = false
       duplicates(t)
     elseif hasBase then
@@ -202,7 +203,7 @@ for b = 1, S do
       if prev == nil then
         -- no status index: the whole current bucket in one pass
         prev = {}
-        local flat = redis.call('hgetall', KEYS[3 + S + b])
+        local flat = redis.call('hgetall', KEYS[4 + S + b])
         for i = 1, #flat, 2 do prev[flat[i]] = byte(flat[i + 1], 1) end
       end
       for i = 1, n do
@@ -221,6 +222,9 @@ for b = 1, S do
 end
 redis.call('unlink', KEYS[2])
 if dupLine ~= nil then return { 0, tostring(dupLine) } end
+-- the index grew by APPENDs (strings keep up to twice their length then): written again, exact
+local own = redis.call('get', KEYS[4])
+if own then redis.call('set', KEYS[4], own) end
 for i = 1, nc, 4000 do redis.call('rpush', KEYS[1], unpack(changes, i, math.min(i + 3999, nc))) end
 return { nc, '' }
 `;
@@ -240,7 +244,7 @@ for b = 1, S do
       kv[2 * i - 1] = sub(data, q + 1, q + 8)
       kv[2 * i] = sub(data, q + ${PACKED_FIXED}, t[2 * i] - 1)
     end
-    hset(KEYS[3 + b], kv, 2 * n)
+    hset(KEYS[4 + b], kv, 2 * n)
   end
 end
 redis.call('unlink', KEYS[2])
@@ -432,7 +436,8 @@ async function openInboxes(
       const worker = async (): Promise<void> => {
         while (failure === null && next < GROUPS) {
           const g = next++;
-          const k = [keys.changes(gen), keys.inbox(gen, g), base === null ? keys.statusIndex(gen, g) : keys.statusIndex(base.gen, g), ...bucketKeys(g)];
+          const own = keys.statusIndex(gen, g);
+          const k = [keys.changes(gen), keys.inbox(gen, g), base === null ? own : keys.statusIndex(base.gen, g), own, ...bucketKeys(g)];
           const mode = duplicate === null ? 'apply' : 'check';
           const hasBase = base === null ? '0' : '1';
           const call = (redis.evalsha as unknown as (...x: unknown[]) => Promise<[number, string]>).call(redis, sha, k.length, ...k, mode, hasBase);
