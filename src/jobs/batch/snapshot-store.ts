@@ -273,6 +273,8 @@ export interface Staging {
   ready(): Promise<void>;
   /** appends what is left and applies every group; the status changes found */
   finish(): Promise<{ changes: number }>;
+  /** the file is not applied (corrupt, failed): waits for the appends in flight, applies nothing */
+  abandon(): Promise<void>;
 }
 
 export class DuplicateTerminalError extends Error {
@@ -424,6 +426,10 @@ async function openInboxes(
   return {
     sink,
     ready,
+    async abandon() {
+      failure ??= new Error('staging abandoned');
+      await Promise.all(inFlight);
+    },
     async finish() {
       if (failure === null) for (let g = 0; g < GROUPS; g++) append(g);
       await Promise.all(inFlight);

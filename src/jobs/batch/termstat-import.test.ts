@@ -207,6 +207,22 @@ describe('TERMSTAT import', () => {
     expect(ttl).toBeLessThanOrEqual(2 * 86_400_000);
   });
 
+  it('when a snapshot turns out corrupt at its trailer, then its records are never written into buckets', async () => {
+    let scriptCalls = 0;
+    const counting = new Proxy(redis, {
+      get(target, prop, receiver) {
+        if (prop === 'evalsha') scriptCalls += 1;
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    deliver('20261127', termstatFile('20261127', [row('T0000001', 'AC'), row('T0000002', 'AC')], { count: 3 }));
+    const { runs } = await importer(undefined, { redis: counting }).imp.poll();
+    expect(runs).toMatchObject([{ state: 'corrupt' }]);
+    expect(scriptCalls).toBe(0);
+    expect(await redis.keys(`${snapshotKeys(prefix).tag}:g:*`)).toEqual([]);
+  });
+
   it('when a TID appears twice, then the file is corrupt at the second occurrence', async () => {
     const { imp } = importer();
     deliver('20261127', termstatFile('20261127', [row('T0000001', 'AC'), row('T0000002', 'AC'), row('T0000001', 'SU')]));

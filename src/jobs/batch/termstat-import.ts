@@ -476,7 +476,7 @@ export function createTermstatImporter(opts: TermstatImportOptions): TermstatImp
       }
     } catch (err) {
       clearInterval(progress);
-      await staging.finish().catch(() => undefined);
+      await staging.abandon();
       await dropGeneration(redis, keys, staging.gen).catch(() => undefined);
       await redis.hset(keys.run(runId), 'records', records);
       const corrupt = err instanceof DuplicateTerminalError
