@@ -457,6 +457,7 @@ export function buildTermstat(
     eventsStream: config.termstat.eventsStream ?? `${createKeys(deps.prefix).prefix}:events:terminals`,
     eventsMaxLen: config.termstat.eventsMaxLen,
     settleMs: config.termstat.settleMs,
+    closedTtlMs: config.retention.operationDays * 86_400_000,
     logger: logger.child({ component: 'termstat' }),
     metrics: deps.metrics.termstat,
   });

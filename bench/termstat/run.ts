@@ -1,35 +1,40 @@
 /**
  * TERMSTAT bench (`npm run bench:termstat [-- --records 2000000 --targets embedded,openssh]`):
  * a synthetic snapshot imported end to end through an SFTP server into a private redis-server,
- * with the two limits beside it.
+ * with the two limits measured beside it in the same run.
+ *
+ * This process runs the import only: the snapshot files are written by a child process
+ * (bench/termstat/child.ts) and the embedded ssh2 SFTP server runs in another, so the peak RSS
+ * and CPU seconds below are the import's (plus this bench's small harness: printed as the RSS
+ * before each import).
  *
  * Per target (the embedded ssh2 server; a real chrooted OpenSSH when this runs as root with sshd):
- * 1. the raw SFTP download of the file (the adapter's `read()`: 64 parallel 64 KiB reads), drained;
+ * 1. the raw SFTP download of the file (the adapter's `read()`: 64 parallel 64 KiB reads), drained
+ *    — the transfer limit;
  * 2. import of a first snapshot (no previous one: no diff events);
  * 3. import of the next day's snapshot with 10 % of the statuses changed (the nightly case:
  *    stage + diff + swap + one event per change + archive) — the headline records/s.
- * Once, locally: parse only (no Redis) and parse + a bare pipelined HSET of the same records
- * into the same bucket layout (no Lua, no diff) — the Redis write limit.
- * Peak RSS: sampled every 100 ms during each import, and the process's lifetime maxRSS.
+ * Once, from a local file: parse only (no Redis), and parse + the bare write of the same records
+ * (the same packing, buckets and script calls as the import, HSET only: no duplicate check, no
+ * diff, no events) — the Redis write limit.
  */
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import pino from 'pino';
 import { createLocalFolderFiles } from '../../src/adapters/files/local-folder.ts';
 import { createSftpAdapter } from '../../src/adapters/sftp/adapter.ts';
 import { openSshUnavailableReason, startOpenSshServer } from '../../src/adapters/sftp/testing/openssh-server.ts';
 import type { FileTransferPort } from '../../src/domain/file-transfer.port.ts';
+import type { TerminalSnapshotSink } from '../../src/domain/terminal-snapshot.ts';
 import { startPrivateRedis } from '../../src/infra/redis-server.ts';
-import { bucketOf, recordValue, snapshotKeys } from '../../src/jobs/batch/snapshot-store.ts';
-import { createTermstatImporter } from '../../src/jobs/batch/termstat-import.ts';
-import { syntheticTermstat } from '../../src/jobs/batch/test-support/termstat-file.ts';
-import { generateSshKeyPair, startSftpServer } from '../../src/simulators/sftp/server.ts';
+import { openBareWrite, snapshotKeys } from '../../src/jobs/batch/snapshot-store.ts';
+import { generateSshKeyPair } from '../../src/simulators/sftp/server.ts';
 import { createTermstatParser, termstatFormat } from '../../src/translators/batch/termstat.ts';
 
 const { values: argv } = parseArgs({
@@ -42,93 +47,116 @@ const N = Number(argv.records);
 const MB = 1024 * 1024;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const secs = (ms: number) => (ms / 1000).toFixed(2);
+const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
+const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
 
-async function writeSnapshot(path: string, date: string, statusShift: number): Promise<void> {
-  await pipeline(Readable.from(syntheticTermstat(date, N, { statusShift })), createWriteStream(path));
+function child(args: string[]): ChildProcess {
+  return fork(CHILD, args, { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
 
-function rssSampler() {
-  let peak = process.memoryUsage.rss();
-  const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 100);
+/** Written by a child process: the generator's memory is not this process's. */
+async function writeSnapshot(path: string, date: string, statusShift: number): Promise<void> {
+  const c = child(['generate', path, date, String(statusShift), String(N)]);
+  const [code] = (await once(c, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`snapshot generator exited with ${code}`);
+}
+
+/** user + system CPU seconds of another process, from /proc (Linux). */
+function procCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (100/s)
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function cpuMeter() {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
   return () => {
-    clearInterval(t);
-    return Math.max(peak, process.memoryUsage.rss());
+    const c = process.cpuUsage(c0);
+    return { ms: performance.now() - t0, cpu: (c.user + c.system) / 1e6 };
   };
 }
 
-async function drain(files: FileTransferPort, path: string): Promise<{ ms: number; bytes: number; cpu: number }> {
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  let bytes = 0;
-  for await (const chunk of files.read(path)) bytes += chunk.length;
-  const c = process.cpuUsage(c0);
-  return { ms: performance.now() - t0, bytes, cpu: (c.user + c.system) / 1e6 };
+interface ImportFigures {
+  run: { state: string; records: number; statusChanges: number } | null;
+  ms: number;
+  cpu: number;
+  rssBefore: number;
+  rssPeak: number;
+  maxRss: number;
+  heapAtPeak: number;
+  externalAtPeak: number;
 }
 
 const results: string[] = [];
+const say = (line: string) => {
+  results.push(line);
+  console.log(line);
+};
 
+const redisServer = await startPrivateRedis();
+const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
 /** redis-server's own CPU (user + sys) so far: the machine is shared, wall time alone says little. */
 async function redisCpuSeconds(): Promise<number> {
   const info = await redis.info('cpu');
   const get = (k: string) => Number(new RegExp(`${k}:([\\d.]+)`).exec(info)?.[1] ?? 0);
   return get('used_cpu_user') + get('used_cpu_sys');
 }
-const redisServer = await startPrivateRedis();
-const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
-const logger = pino({ level: 'warn' });
 const format = termstatFormat({ timeZone: 'Europe/Rome' });
 
-console.log(`TERMSTAT bench: ${fmt(N)} records, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}, node ${process.version}`);
+say(`TERMSTAT bench: ${fmt(N)} records, load average ${load()} at the start, node ${process.version}, ${new Date().toISOString()}`);
 
 // ---------- local limits ----------
+let bare = { ms: 0, cpu: 0, redisCpu: 0 };
 {
   const dir = mkdtempSync(join(tmpdir(), 'termstat-bench-'));
-  const file = join(dir, 'TERMSTAT_20261127.DAT');
-  await writeSnapshot(file, '20261127', 0);
+  const name = 'TERMSTAT_20261127.DAT';
+  await writeSnapshot(join(dir, name), '20261127', 0);
   const local = createLocalFolderFiles(dir);
 
-  let c0 = process.cpuUsage();
-  let t0 = performance.now();
+  let meter = cpuMeter();
   const parser = createTermstatParser({ timeZone: 'Europe/Rome' });
+  const noop: TerminalSnapshotSink = { record: () => undefined };
   let n = 0;
-  for await (const chunk of local.read('/TERMSTAT_20261127.DAT')) n += parser.push(chunk).length;
+  for await (const chunk of local.read(`/${name}`)) n += parser.pushTo(chunk, noop);
   parser.end();
-  const parseMs = performance.now() - t0;
-  const parseCpu = process.cpuUsage(c0);
+  const parse = meter();
+  say(`local parse only: ${secs(parse.ms)} s = ${fmt(n / (parse.ms / 1000))} records/s; CPU ${parse.cpu.toFixed(1)} s`);
 
-  const keys = snapshotKeys('bench-bare');
-  c0 = process.cpuUsage();
   const r0 = await redisCpuSeconds();
-  t0 = performance.now();
+  meter = cpuMeter();
   const p2 = createTermstatParser({ timeZone: 'Europe/Rome' });
-  const inFlight = new Set<Promise<unknown>>();
-  for await (const chunk of local.read('/TERMSTAT_20261127.DAT')) {
-    const pipe = redis.pipeline();
-    for (const r of p2.push(chunk)) pipe.hset(keys.bucketPrefix(0) + bucketOf(r.terminalId), r.terminalId, recordValue(r));
-    const p = pipe.exec().finally(() => inFlight.delete(p));
-    inFlight.add(p);
-    while (inFlight.size >= 8) await Promise.race(inFlight);
+  const writer = await openBareWrite(redis, snapshotKeys('bench-bare'), 0);
+  for await (const chunk of local.read(`/${name}`)) {
+    p2.pushTo(chunk, writer.sink);
+    await writer.ready();
   }
-  await Promise.all(inFlight);
   p2.end();
-  const bareMs = performance.now() - t0;
-  const bareCpu = process.cpuUsage(c0);
-  const bareRedis = (await redisCpuSeconds()) - r0;
+  await writer.finish();
+  const m = meter();
+  bare = { ...m, redisCpu: (await redisCpuSeconds()) - r0 };
+  say(
+    `local parse + bare packed HSET (the Redis write limit): ${secs(bare.ms)} s = ${fmt(n / (bare.ms / 1000))} records/s; ` +
+      `CPU: this process ${bare.cpu.toFixed(1)} s, redis-server ${bare.redisCpu.toFixed(1)} s`,
+  );
   await redis.flushall();
   rmSync(dir, { recursive: true, force: true });
-  results.push(
-    `local parse only              ${secs(parseMs)} s   ${fmt(n / (parseMs / 1000))} records/s; CPU ${((parseCpu.user + parseCpu.system) / 1e6).toFixed(1)} s`,
-    `local parse + bare HSET pipe  ${secs(bareMs)} s   ${fmt(n / (bareMs / 1000))} records/s   (the Redis write limit); ` +
-      `CPU: this process ${((bareCpu.user + bareCpu.system) / 1e6).toFixed(1)} s, redis-server ${bareRedis.toFixed(1)} s`,
-  );
-  console.log(results.slice(-2).join('\n'));
 }
 
 // ---------- through SFTP ----------
 interface Target {
   name: string;
   files: FileTransferPort;
+  /** how the import's process logs in */
+  login: { host: string; port: number; username: string; privateKey: string; hostKeySha256: string };
   root: string;
+  /** the server's process, for its CPU seconds (the embedded server's child) */
+  serverPid?: number;
   own: (path: string) => Promise<void>;
   close: () => Promise<void>;
 }
@@ -137,23 +165,31 @@ async function embedded(): Promise<Target> {
   const root = mkdtempSync(join(tmpdir(), 'termstat-sftp-'));
   for (const d of ['inbox', 'outbox', 'outbox/archive', 'outbox/error']) mkdirSync(join(root, d), { recursive: true });
   const client = generateSshKeyPair('bench');
-  const server = await startSftpServer({ root, authorizedKeys: [client.public] });
+  const keyFile = join(root, '..', `${root.split('/').at(-1)}.pub`);
+  writeFileSync(keyFile, client.public);
+  const server = child(['sftp', root, keyFile]);
+  const [info] = (await once(server, 'message')) as [{ host: string; port: number; hostKeySha256: string }];
   const files = createSftpAdapter({
-    host: server.host,
-    port: server.port,
+    host: info.host,
+    port: info.port,
     username: 'gateway',
     privateKey: client.private,
-    hostKey: { sha256: [server.hostKeySha256] },
+    hostKey: { sha256: [info.hostKeySha256] },
   });
   return {
     name: 'embedded ssh2 server',
     files,
+    login: { host: info.host, port: info.port, username: 'gateway', privateKey: client.private, hostKeySha256: info.hostKeySha256 },
     root,
+    ...(server.pid === undefined ? {} : { serverPid: server.pid }),
     own: async () => undefined,
     close: async () => {
       await files.close();
-      await server.close();
+      const exited = once(server, 'exit');
+      server.disconnect();
+      await exited;
       rmSync(root, { recursive: true, force: true });
+      rmSync(keyFile, { force: true });
     },
   };
 }
@@ -172,6 +208,7 @@ async function openssh(): Promise<Target | string> {
   return {
     name: 'OpenSSH (chrooted internal-sftp)',
     files,
+    login: { host: server.host, port: server.port, username: server.username, privateKey: server.privateKey, hostKeySha256: server.hostKeySha256 },
     root: server.chroot,
     own: (p) => server.own(p),
     close: async () => {
@@ -184,8 +221,7 @@ async function openssh(): Promise<Target | string> {
 for (const name of argv.targets.split(',')) {
   const made = name === 'openssh' ? await openssh() : await embedded();
   if (typeof made === 'string') {
-    results.push(`${name}: skipped (${made})`);
-    console.log(results.at(-1));
+    say(`${name}: skipped (${made})`);
     continue;
   }
   const t = made;
@@ -193,63 +229,55 @@ for (const name of argv.targets.split(',')) {
   const deliver = async (date: string, shift: number) => {
     const { data, marker } = format.names(date);
     await writeSnapshot(join(outbox, data), date.replaceAll('-', ''), shift);
-    await pipeline(Readable.from([]), createWriteStream(join(outbox, marker)));
+    writeFileSync(join(outbox, marker), '');
     await t.own(join(outbox, data));
     await t.own(join(outbox, marker));
     return data;
   };
 
   const first = await deliver('2026-11-27', 0);
-  const raw = await drain(t.files, `/outbox/${first}`);
-  results.push(`${t.name}: raw SFTP download ${secs(raw.ms)} s, CPU ${raw.cpu.toFixed(1)} s (${(raw.bytes / MB / (raw.ms / 1000)).toFixed(0)} MB/s, ${(raw.bytes / MB).toFixed(0)} MB)`);
-  console.log(results.at(-1));
+  const s0 = procCpuSeconds(t.serverPid);
+  const meter = cpuMeter();
+  let bytes = 0;
+  for await (const chunk of t.files.read(`/outbox/${first}`)) bytes += chunk.length;
+  const raw = meter();
+  say(
+    `${t.name}: raw SFTP download ${secs(raw.ms)} s (${(bytes / MB / (raw.ms / 1000)).toFixed(0)} MB/s, ${(bytes / MB).toFixed(0)} MB); ` +
+      `CPU: this process ${raw.cpu.toFixed(1)} s, server ${t.serverPid ? `${(procCpuSeconds(t.serverPid) - s0).toFixed(1)} s` : 'n/a'}`,
+  );
 
   const prefix = `bench-${name}`;
-  const importer = createTermstatImporter({
-    redis,
-    prefix,
-    files: t.files,
-    format,
-    eventsStream: `{${prefix}}:events:terminals`,
-    eventsMaxLen: 1_000_000,
-    settleMs: 0,
-    logger,
-  });
   for (const [date, shift, label] of [
     ['2026-11-27', 0, 'first snapshot (no diff)'],
     ['2026-11-28', 1, 'next snapshot, 10 % status changes'],
   ] as const) {
     if (date !== '2026-11-27') await deliver(date, shift);
-    const peak = rssSampler();
-    const cpu0 = process.cpuUsage();
-    const redisCpu0 = await redisCpuSeconds();
-    const t0 = performance.now();
-    const { runs } = await importer.poll();
-    const ms = performance.now() - t0;
-    const rss = peak();
-    const cpu = process.cpuUsage(cpu0);
-    const nodeCpu = (cpu.user + cpu.system) / 1e6;
-    const redisCpu = (await redisCpuSeconds()) - redisCpu0;
-    const run = runs[0];
-    if (run?.state !== 'imported') throw new Error(`import did not succeed: ${JSON.stringify(run)}`);
-    results.push(
-      `${t.name}: ${label}: ${fmt(run.records)} records in ${secs(ms)} s = ${fmt(run.records / (ms / 1000))} records/s end to end, ` +
-        `${fmt(run.statusChanges)} events, peak RSS ${(rss / MB).toFixed(0)} MB; ` +
-        `CPU: this process ${nodeCpu.toFixed(1)} s (incl. the embedded server when it runs here), redis-server ${redisCpu.toFixed(1)} s ` +
-        `→ ${fmt(run.records / Math.max(nodeCpu, redisCpu))} records/s if each had a core`,
+    const server0 = procCpuSeconds(t.serverPid);
+    const redis0 = await redisCpuSeconds();
+    // a fresh process per import: its peak RSS and CPU are the import's alone
+    const imp = child(['import', JSON.stringify({ redisUrl: redisServer.url, prefix, ...t.login })]);
+    const [r] = (await once(imp, 'message')) as [ImportFigures];
+    await once(imp, 'exit');
+    const redisCpu = (await redisCpuSeconds()) - redis0;
+    const serverCpu = procCpuSeconds(t.serverPid) - server0;
+    if (r.run?.state !== 'imported') throw new Error(`import did not succeed: ${JSON.stringify(r.run)}`);
+    const rate = r.run.records / (r.ms / 1000);
+    say(
+      `${t.name}: ${label}: ${fmt(r.run.records)} records in ${secs(r.ms)} s = ${fmt(rate)} records/s end to end, ` +
+        `${fmt(r.run.statusChanges)} events; import process peak RSS ${(r.rssPeak / MB).toFixed(0)} MB sampled, ` +
+        `maxRSS ${(r.maxRss / MB).toFixed(0)} MB (${(r.rssBefore / MB).toFixed(0)} MB before the poll; at the peak V8 heap ` +
+        `${(r.heapAtPeak / MB).toFixed(0)} MB, external ${(r.externalAtPeak / MB).toFixed(0)} MB); ` +
+        `CPU: import ${r.cpu.toFixed(1)} s, redis-server ${redisCpu.toFixed(1)} s, SFTP server ${Number.isNaN(serverCpu) ? 'n/a' : `${serverCpu.toFixed(1)} s`}; ` +
+        `time ÷ raw download ${(r.ms / raw.ms).toFixed(2)}, time ÷ bare write ${(r.ms / bare.ms).toFixed(2)}; load average ${load()}`,
     );
-    console.log(results.at(-1));
   }
   const mem = await redis.info('memory');
-  results.push(`${t.name}: redis used_memory_human after import ${/used_memory_human:(\S+)/.exec(mem)?.[1] ?? '?'} (one generation)`);
-  console.log(results.at(-1));
+  say(`${t.name}: redis used_memory_human after import ${/used_memory_human:(\S+)/.exec(mem)?.[1] ?? '?'} (one generation)`);
   console.log(`  archive: ${(await readdir(join(outbox, 'archive'))).join(', ')}`);
-  await importer.close();
   await redis.flushall();
   await t.close();
 }
 
-results.push(`process maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB (lifetime, includes the generator)`);
 console.log(`\n${results.join('\n')}`);
 redis.disconnect();
 await redisServer.stop();

@@ -32,6 +32,32 @@ export interface TerminalSnapshotSummary {
 }
 
 /**
+ * Receives records without an object per record (the 2,000,000-record import): the identifiers
+ * are ASCII bytes in `bytes`, valid only during the call.
+ */
+export interface TerminalSnapshotSink {
+  /**
+   * One valid record: `terminalId` is `bytes[tidAt, tidAt + TERMINAL_ID_BYTES)`, `tmoMerchantId`
+   * `bytes[midAt, midAt + MERCHANT_ID_BYTES)`; `lastSeenMs` epoch ms, NaN when never seen;
+   * `amount` euro cents; `line` as in {@link TerminalSnapshotRecord}.
+   */
+  record(
+    bytes: Uint8Array,
+    tidAt: number,
+    midAt: number,
+    status: LifecycleStatus,
+    lastSeenMs: number,
+    transactionCount: number,
+    amount: number,
+    line: number,
+  ): void;
+}
+
+/** Widths of the identifiers a {@link TerminalSnapshotSink} receives as bytes. */
+export const TERMINAL_ID_BYTES = 8;
+export const MERCHANT_ID_BYTES = 15;
+
+/**
  * Push-style streaming parser: feed chunks in file order, take the records each chunk completed.
  * Memory stays constant (at most one partial record is carried between chunks). Any layout or
  * total fault throws a CorruptFileError naming the line.
@@ -41,6 +67,8 @@ export interface TerminalSnapshotParser {
   readonly snapshotDate: string | null;
   /** records completed by this chunk (may be empty) */
   push(chunk: Uint8Array): TerminalSnapshotRecord[];
+  /** the same as `push`, the records handed to `sink` one by one; returns how many */
+  pushTo(chunk: Uint8Array, sink: TerminalSnapshotSink): number;
   /** end of input: checks the trailer was there, last, and matched */
   end(): TerminalSnapshotSummary;
 }

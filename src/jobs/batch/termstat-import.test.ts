@@ -30,7 +30,7 @@ let prefix: string;
 let stream: string;
 let importers: TermstatImporter[];
 
-function importer(files: FileTransferPort = createLocalFolderFiles(dir), extra: { settleMs?: number; redis?: Redis } = {}) {
+function importer(files: FileTransferPort = createLocalFolderFiles(dir), extra: { settleMs?: number; redis?: Redis; closedTtlMs?: number } = {}) {
   const counters = { records: 0, corrupt: 0, changes: [] as string[] };
   const imp = createTermstatImporter({
     redis: extra.redis ?? redis,
@@ -40,6 +40,7 @@ function importer(files: FileTransferPort = createLocalFolderFiles(dir), extra: 
     eventsStream: stream,
     eventsMaxLen: 10_000,
     settleMs: extra.settleMs ?? 20,
+    ...(extra.closedTtlMs === undefined ? {} : { closedTtlMs: extra.closedTtlMs }),
     logger: pino({ level: 'silent' }),
     metrics: {
       recordsImported: (n) => (counters.records += n),
@@ -133,7 +134,8 @@ describe('TERMSTAT import', () => {
     deliver('20261128', termstatFile('20261128', [row('T0000001', 'SU'), row('T0000002', 'AC', { mid: '000000000067890' }), row('T0000003', 'SU'), row('T0000004', 'AC')]));
     const { runs } = await imp.poll();
     expect(runs).toMatchObject([{ snapshotDate: '2026-11-28', state: 'imported', records: 4, statusChanges: 2 }]);
-    const evs = await events();
+    // one event per terminal, in no particular order across terminals (staged by bucket)
+    const evs = (await events()).sort((a, b) => (a.terminalId ?? '').localeCompare(b.terminalId ?? ''));
     expect(evs.map(({ eventId: _e, ...rest }) => rest)).toEqual([
       { type: 'terminal.status_changed', terminalId: 'T0000001', merchantId: '000000000012345', from: 'active', to: 'suspended', snapshotDate: '2026-11-28' },
       { type: 'terminal.status_changed', terminalId: 'T0000002', merchantId: '000000000067890', from: 'pending', to: 'active', snapshotDate: '2026-11-28' },
@@ -189,6 +191,36 @@ describe('TERMSTAT import', () => {
     // a second corrupt delivery of the same name would get a suffix in error/; here both originals stay
     expect(ls('outbox/error')).toEqual(['TERMSTAT_20261128.DAT', 'TERMSTAT_20261128.OK']);
     expect(await imp.list(10)).toMatchObject([{ state: 'imported' }, { state: 'corrupt' }, { state: 'imported' }]);
+  });
+
+  it('when a corrected snapshot resolves the dead letter, then it expires after OPERATION_RETENTION_DAYS, not a fixed 30 days', async () => {
+    const { imp } = importer(undefined, { closedTtlMs: 2 * 86_400_000 });
+    deliver('20261127', termstatFile('20261127', [row('T0000001', 'XX')]));
+    const { runs } = await imp.poll();
+    const dlKey = createKeys(prefix).deadLetter(runs[0]?.deadLetterId ?? 'none');
+    expect(await redis.pttl(dlKey)).toBe(-1);
+    deliver('20261127', termstatFile('20261127', [row('T0000001', 'AC')]));
+    expect((await imp.poll()).runs).toMatchObject([{ state: 'imported' }]);
+    expect(await redis.hget(dlKey, 'state')).toBe('resolved');
+    const ttl = await redis.pttl(dlKey);
+    expect(ttl).toBeGreaterThan(86_400_000);
+    expect(ttl).toBeLessThanOrEqual(2 * 86_400_000);
+  });
+
+  it('when a snapshot turns out corrupt at its trailer, then its records are never written into buckets', async () => {
+    let scriptCalls = 0;
+    const counting = new Proxy(redis, {
+      get(target, prop, receiver) {
+        if (prop === 'evalsha') scriptCalls += 1;
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    deliver('20261127', termstatFile('20261127', [row('T0000001', 'AC'), row('T0000002', 'AC')], { count: 3 }));
+    const { runs } = await importer(undefined, { redis: counting }).imp.poll();
+    expect(runs).toMatchObject([{ state: 'corrupt' }]);
+    expect(scriptCalls).toBe(0);
+    expect(await redis.keys(`${snapshotKeys(prefix).tag}:g:*`)).toEqual([]);
   });
 
   it('when a TID appears twice, then the file is corrupt at the second occurrence', async () => {

@@ -26,8 +26,10 @@ import { createKeys } from '../keys.ts';
 import { sanitizeMessage } from '../sanitize.ts';
 import {
   DuplicateTerminalError,
+  EMIT_LUA,
   dropGeneration,
   dropStaleGenerations,
+  hashTagOf,
   openStaging,
   parseCurrent,
   snapshotKeys,
@@ -82,6 +84,8 @@ export interface TermstatImportOptions {
   progressLogMs?: number;
   /** lock lease (default 30000), renewed every third of it */
   lockTtlMs?: number;
+  /** OPERATION_RETENTION_DAYS in ms: a resolved dead letter expires this long after (default 30 days, like every closed dead letter) */
+  closedTtlMs?: number;
 }
 
 export interface PollResult {
@@ -109,6 +113,8 @@ const RENEW_LUA = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.ca
 const RELEASE_LUA = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0`;
 
 const RUNS_KEPT = 200;
+/** status change events per emission script call */
+const EMIT_BATCH = 5_000;
 
 function errorText(err: unknown): string {
   return sanitizeMessage(err instanceof Error ? err.message : String(err)).slice(0, 500);
@@ -281,33 +287,55 @@ export function createTermstatImporter(opts: TermstatImportOptions): TermstatImp
     const changesKey = keys.changes(gen);
     const prefix = `${date}.${gen}.`;
     const total = await redis.llen(changesKey);
-    let seq = await emittedSoFar(prefix, run.emitFrom ?? '');
     const counts = new Map<string, number>();
-    while (seq < total) {
-      const rows = await redis.lrange(changesKey, seq, seq + 499);
-      if (rows.length === 0) break;
-      const pipe = redis.pipeline();
-      for (const row of rows) {
-        seq += 1;
-        const [tid = '', mid = '', fromLetter = '', toLetter = ''] = row.split('|');
-        const from = statusOfLetter(fromLetter);
-        const to = statusOfLetter(toLetter);
-        counts.set(`${from}|${to}`, (counts.get(`${from}|${to}`) ?? 0) + 1);
-        pipe.xadd(
-          opts.eventsStream, 'MAXLEN', '~', opts.eventsMaxLen, '*',
-          'type', 'terminal.status_changed',
-          'eventId', `${prefix}${seq}`,
-          'terminalId', tid,
-          'merchantId', mid,
-          'from', from,
-          'to', to,
-          'snapshotDate', date,
-        );
+    if (hashTagOf(opts.eventsStream) === hashTagOf(keys.tag)) {
+      // the stream shares the hash tag: Redis emits, and records how far, in one atomic script call
+      let seq = run.emittedAtomically !== undefined ? Number(run.emittedAtomically) : await emittedSoFar(prefix, run.emitFrom ?? '');
+      while (seq < total) {
+        const pipe = redis.pipeline();
+        for (let k = 0; k < 4 && seq + k * EMIT_BATCH < total; k++) {
+          pipe.eval(EMIT_LUA, 3, changesKey, opts.eventsStream, keys.run(runId), seq + k * EMIT_BATCH, EMIT_BATCH, prefix, date, opts.eventsMaxLen);
+        }
+        const results = (await pipe.exec()) ?? [];
+        const before = seq;
+        for (const [err, res] of results) {
+          if (err) throw err;
+          const [at, emitted] = res as [number, string[]];
+          if (at > seq) {
+            seq = Number(at);
+            for (const pair of emitted) counts.set(pair, (counts.get(pair) ?? 0) + 1);
+          }
+        }
+        if (seq === before) throw new Error(`termstat: emission of run ${runId} does not advance (at ${seq} of ${total})`);
       }
-      const results = (await pipe.exec()) ?? [];
-      const failed = results.find(([err]) => err);
-      if (failed) throw failed[0];
-      await redis.hset(keys.run(runId), 'emitted', seq);
+    } else {
+      let seq = await emittedSoFar(prefix, run.emitFrom ?? '');
+      while (seq < total) {
+        const rows = await redis.lrange(changesKey, seq, seq + 999);
+        if (rows.length === 0) break;
+        const pipe = redis.pipeline();
+        for (const row of rows) {
+          seq += 1;
+          const [tid = '', mid = '', fromLetter = '', toLetter = ''] = row.split('|');
+          const from = statusOfLetter(fromLetter);
+          const to = statusOfLetter(toLetter);
+          counts.set(`${from}|${to}`, (counts.get(`${from}|${to}`) ?? 0) + 1);
+          pipe.xadd(
+            opts.eventsStream, 'MAXLEN', '~', opts.eventsMaxLen, '*',
+            'type', 'terminal.status_changed',
+            'eventId', `${prefix}${seq}`,
+            'terminalId', tid,
+            'merchantId', mid,
+            'from', from,
+            'to', to,
+            'snapshotDate', date,
+          );
+        }
+        const results = (await pipe.exec()) ?? [];
+        const failed = results.find(([err]) => err);
+        if (failed) throw failed[0];
+        await redis.hset(keys.run(runId), 'emitted', seq);
+      }
     }
     for (const [pair, n] of counts) {
       const [from, to] = pair.split('|') as [LifecycleStatus, LifecycleStatus];
@@ -334,7 +362,7 @@ export function createTermstatImporter(opts: TermstatImportOptions): TermstatImp
     if (run.phase === 'archiving') {
       await moveSnapshot(run, archive);
       const date = run.snapshotDate ?? '';
-      for (const dl of await redis.smembers(datesKey(date))) await resolveBatchDeadLetter(redis, jobKeys, dl);
+      for (const dl of await redis.smembers(datesKey(date))) await resolveBatchDeadLetter(redis, jobKeys, dl, opts.closedTtlMs);
       await redis.unlink(datesKey(date));
       await finishRun(runId, run.state === 'superseded' ? 'superseded' : 'imported');
       logger.info(
@@ -435,9 +463,9 @@ export function createTermstatImporter(opts: TermstatImportOptions): TermstatImp
     try {
       for await (const chunk of files.read(dataPath, { signal })) {
         bytes += chunk.length;
-        const batch = parser.push(chunk);
-        records += batch.length;
-        await staging.add(batch);
+        records += parser.pushTo(chunk, staging.sink);
+        // backpressure: the next chunk is not pulled (nor read ahead) while Redis is behind
+        await staging.ready();
       }
       parser.end();
       ({ changes } = await staging.finish());
@@ -448,7 +476,7 @@ export function createTermstatImporter(opts: TermstatImportOptions): TermstatImp
       }
     } catch (err) {
       clearInterval(progress);
-      await staging.finish().catch(() => undefined);
+      await staging.abandon();
       await dropGeneration(redis, keys, staging.gen).catch(() => undefined);
       await redis.hset(keys.run(runId), 'records', records);
       const corrupt = err instanceof DuplicateTerminalError

@@ -11,6 +11,7 @@ import type {
   TerminalSnapshotFormat,
   TerminalSnapshotParser,
   TerminalSnapshotRecord,
+  TerminalSnapshotSink,
   TerminalSnapshotSummary,
 } from '../../domain/terminal-snapshot.ts';
 import { wallClockToEpochMs } from '../common/dates.ts';
@@ -100,17 +101,17 @@ function framingFault(buf: Uint8Array, start: number, end: number): string {
 }
 
 /**
- * ISO instant of the wall-clock time in `timeZone` (null for an impossible date), with a memo of
+ * Epoch ms of the wall-clock time in `timeZone` (NaN for an impossible date), with a memo of
  * the last day's validity and zone offset: a snapshot's last-seen dates are mostly a few days.
  */
 function instantConverter(timeZone: string) {
   let lastDay = -1;
   let lastMidnightMs = 0;
   let lastOffsetMs: number | null = null;
-  return (year: number, month: number, day: number, hour: number, minute: number, second: number): string | null => {
+  return (year: number, month: number, day: number, hour: number, minute: number, second: number): number => {
     const dayKey = year * 10_000 + month * 100 + day;
     if (dayKey !== lastDay) {
-      if (!isValidDate(year, month, day)) return null;
+      if (!isValidDate(year, month, day)) return Number.NaN;
       lastDay = dayKey;
       lastMidnightMs = Date.UTC(year, month - 1, day);
       // one offset for noon-to-noon either side of the day means no transition within it
@@ -118,11 +119,9 @@ function instantConverter(timeZone: string) {
       const b = wallClockToEpochMs({ year, month, day, hour: 23, minute: 59, second: 59 }, timeZone);
       lastOffsetMs = lastMidnightMs - a === lastMidnightMs + 86_399_000 - b ? lastMidnightMs - a : null;
     }
-    const ms =
-      lastOffsetMs === null
-        ? wallClockToEpochMs({ year, month, day, hour, minute, second }, timeZone)
-        : lastMidnightMs + ((hour * 60 + minute) * 60 + second) * 1000 - lastOffsetMs;
-    return new Date(ms).toISOString();
+    return lastOffsetMs === null
+      ? wallClockToEpochMs({ year, month, day, hour, minute, second }, timeZone)
+      : lastMidnightMs + ((hour * 60 + minute) * 60 + second) * 1000 - lastOffsetMs;
   };
 }
 
@@ -164,7 +163,7 @@ export function createTermstatParser(options: { timeZone: string; expectedDate?:
     phase = 'details';
   }
 
-  function detail(buf: Buffer, s: number): TerminalSnapshotRecord {
+  function detail(buf: Buffer, s: number, sink: TerminalSnapshotSink): void {
     for (let i = s + 1; i < s + 9; i++) {
       if (!isTidByte(buf[i] as number)) throw corrupt('TID (positions 2–9) must be 8 characters A–Z, 0–9');
     }
@@ -182,13 +181,13 @@ export function createTermstatParser(options: { timeZone: string; expectedDate?:
     const second = digits(buf, s + 38, 2);
     if (year < 0 || month < 0 || day < 0) throw corrupt('last seen date (positions 27–34) must be 8 digits');
     if (hour < 0 || minute < 0 || second < 0) throw corrupt('last seen time (positions 35–40) must be 6 digits');
-    let lastSeenAt: string | null = null;
+    let lastSeenMs = Number.NaN;
     if (year === 0 && month === 0 && day === 0) {
       if (hour !== 0 || minute !== 0 || second !== 0) throw corrupt('last seen time must be 000000 when the date is 00000000 (never seen)');
     } else {
       if (hour > 23 || minute > 59 || second > 59) throw corrupt('last seen time (positions 35–40) is not a valid HHMMSS time');
-      lastSeenAt = toInstant(year, month, day, hour, minute, second);
-      if (lastSeenAt === null) throw corrupt('last seen date (positions 27–34) is not a valid date');
+      lastSeenMs = toInstant(year, month, day, hour, minute, second);
+      if (Number.isNaN(lastSeenMs)) throw corrupt('last seen date (positions 27–34) is not a valid date');
     }
     const transactionCount = digits(buf, s + 40, 7);
     if (transactionCount < 0) throw corrupt('transaction count (positions 41–47) must be 7 digits');
@@ -197,15 +196,7 @@ export function createTermstatParser(options: { timeZone: string; expectedDate?:
     if (!allSpaces(buf, s + 59, s + 80)) throw corrupt('detail positions 60–80 must be spaces');
     count += 1;
     amountSum = (amountSum + amount) % AMOUNT_MODULUS;
-    return {
-      terminalId: buf.toString('latin1', s + 1, s + 9),
-      tmoMerchantId: buf.toString('latin1', s + 9, s + 24),
-      status,
-      lastSeenAt,
-      transactionCount,
-      amount: { amount, currency: 'EUR' },
-      line,
-    };
+    sink.record(buf, s + 1, s + 9, status, lastSeenMs, transactionCount, amount, line);
   }
 
   function trailerRecord(buf: Uint8Array, s: number): void {
@@ -221,7 +212,7 @@ export function createTermstatParser(options: { timeZone: string; expectedDate?:
   }
 
   /** One complete 82-byte window at `s`: framing, then the record by type. */
-  function record(buf: Buffer, s: number, out: TerminalSnapshotRecord[]): void {
+  function record(buf: Buffer, s: number, sink: TerminalSnapshotSink): void {
     line += 1;
     if (buf[s + 80] !== CR || buf[s + 81] !== LF) throw corrupt(framingFault(buf, s, s + STRIDE));
     for (let i = s; i < s + 80; i++) {
@@ -231,10 +222,32 @@ export function createTermstatParser(options: { timeZone: string; expectedDate?:
     if (phase === 'done') throw corrupt('record after the trailer');
     if (phase === 'header') return header(buf, s);
     const type = buf[s];
-    if (type === D) out.push(detail(buf, s));
+    if (type === D) detail(buf, s, sink);
     else if (type === T) trailerRecord(buf, s);
     else if (type === H) throw corrupt('a second header');
     else throw corrupt(`unknown record type '${show(buf, s, 1)}' (expected D or T)`);
+  }
+
+  function pushTo(input: Uint8Array, sink: TerminalSnapshotSink): number {
+    const chunk = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+    const before = count;
+    let at = 0;
+    if (carried > 0) {
+      const take = Math.min(STRIDE - carried, chunk.length);
+      carry.set(chunk.subarray(0, take), carried);
+      carried += take;
+      at = take;
+      if (carried < STRIDE) return 0;
+      record(carry, 0, sink);
+      carried = 0;
+    }
+    const last = chunk.length - STRIDE;
+    for (; at <= last; at += STRIDE) record(chunk, at, sink);
+    if (at < chunk.length) {
+      carry.set(chunk.subarray(at), 0);
+      carried = chunk.length - at;
+    }
+    return count - before;
   }
 
   return {
@@ -242,26 +255,24 @@ export function createTermstatParser(options: { timeZone: string; expectedDate?:
       return snapshotDate;
     },
     push(input) {
-      const chunk = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
       const out: TerminalSnapshotRecord[] = [];
-      let at = 0;
-      if (carried > 0) {
-        const take = Math.min(STRIDE - carried, chunk.length);
-        carry.set(chunk.subarray(0, take), carried);
-        carried += take;
-        at = take;
-        if (carried < STRIDE) return out;
-        record(carry, 0, out);
-        carried = 0;
-      }
-      const last = chunk.length - STRIDE;
-      for (; at <= last; at += STRIDE) record(chunk, at, out);
-      if (at < chunk.length) {
-        carry.set(chunk.subarray(at), 0);
-        carried = chunk.length - at;
-      }
+      pushTo(input, {
+        record(bytes, tidAt, midAt, status, lastSeenMs, transactionCount, amount, at) {
+          const b = bytes as Buffer;
+          out.push({
+            terminalId: b.toString('latin1', tidAt, tidAt + 8),
+            tmoMerchantId: b.toString('latin1', midAt, midAt + 15),
+            status,
+            lastSeenAt: Number.isNaN(lastSeenMs) ? null : new Date(lastSeenMs).toISOString(),
+            transactionCount,
+            amount: { amount, currency: 'EUR' },
+            line: at,
+          });
+        },
+      });
       return out;
     },
+    pushTo,
     end() {
       if (carried > 0) {
         line += 1;
