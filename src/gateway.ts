@@ -505,8 +505,11 @@ export async function buildHttpApp(
   },
   shutdown: Shutdown,
 ): Promise<Http> {
+  const { auth: authConfig } = config;
+  // a worker's configuration (loadConfig(env, 'worker')) has no auth: it cannot serve the API
+  if (authConfig.mode === 'none') throw new Error('the HTTP API needs an auth configuration: load it with loadConfig(env), not as a worker');
   const { devKeys, jwks } = await jwksOf(config);
-  const auth = createJwtAuthenticator({ jwks, issuer: config.auth.issuer, audience: config.auth.audience, subjectClaim: config.auth.subjectClaim });
+  const auth = createJwtAuthenticator({ jwks, issuer: authConfig.issuer, audience: authConfig.audience, subjectClaim: authConfig.subjectClaim });
   const { operations, circuits, metrics } = deps;
 
   // Fail fast (503) rather than hang a request when Redis is away: idempotency is fail-closed.

@@ -13,6 +13,8 @@ import { runProcess } from './lifecycle.ts';
 await runProcess({
   name: 'legacy-gateway worker',
   role: 'worker',
+  // no API here: AUTH_* are neither required nor read
+  kind: 'worker',
   refuse: (config) =>
     config.mode === 'embedded'
       ? 'refusing to start in embedded mode (TMO_URL and CRM_URL unset).\n' +
