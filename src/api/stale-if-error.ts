@@ -62,13 +62,6 @@ export async function readThrough<K extends LastKnownKind>(
   }
 }
 
-/** Records what a completed write returned (the resource as the legacy system now has it). */
-export function rememberWrite<K extends LastKnownKind>(lastKnown: LastKnownPort | undefined, kind: K, value: LastKnownEntities[K] | undefined): void {
-  if (lastKnown && value && typeof value === 'object' && typeof (value as { id?: unknown }).id === 'string') {
-    lastKnown.remember(kind, (value as { id: string }).id, value);
-  }
-}
-
 /** OpenAPI text and headers for the routes that answer from the copy. */
 export const STALE_IF_ERROR_NOTE =
   '\n\nWhen the legacy system is unavailable or does not answer in time (its circuit breaker open included), the last-known copy ' +

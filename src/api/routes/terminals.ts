@@ -6,9 +6,8 @@ import { toTerminalDto } from '../mappers.ts';
 import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
 import { cursorQuery, DEFAULT_LIMIT, json, limitQuery, merchantIdParam, terminalIdParam } from '../schemas/common.ts';
 import { Terminal, TerminalList, TerminalOrderBody, TerminalStatusBody } from '../schemas/resources.ts';
-import { readThrough, rememberWrite, STALE_HEADERS, STALE_IF_ERROR_NOTE } from '../stale-if-error.ts';
+import { readThrough, STALE_HEADERS, STALE_IF_ERROR_NOTE } from '../stale-if-error.ts';
 import { acceptedResponse, submitContext, writeParameters, writeResponse, writeResponseHeaders } from '../writes.ts';
-import type { MerchantTerminal } from '../../domain/services/types.ts';
 import { routeGroup, scopeNote, security, type RouteDeps } from './shared.ts';
 
 export const TERMINALS_MAX_LIMIT = 50;
@@ -48,7 +47,6 @@ export function terminalRoutes({ services, beforeWrite, writes, lastKnown, termi
     const submitted = await writes.submit('terminal.order', { merchantId, order }, submitContext(c));
     const r = writeResponse(c, submitted, toTerminalDto);
     if (r.kind === 'accepted') return c.json(r.body, 202);
-    if (submitted.outcome === 'completed') rememberWrite(lastKnown, 'terminal', submitted.body as MerchantTerminal);
     return c.json(r.body, 201);
   });
 
@@ -135,7 +133,6 @@ export function terminalRoutes({ services, beforeWrite, writes, lastKnown, termi
     const submitted = await writes.submit('terminal.status', input, submitContext(c));
     const r = writeResponse(c, submitted, toTerminalDto);
     if (r.kind === 'accepted') return c.json(r.body, 202);
-    if (submitted.outcome === 'completed') rememberWrite(lastKnown, 'terminal', submitted.body as MerchantTerminal);
     c.header('Location', undefined);
     return c.json(r.body, 200);
   });
