@@ -53,7 +53,7 @@ import { createKeys } from './jobs/keys.ts';
 import { createTermstatImporter, type TermstatImporter } from './jobs/batch/termstat-import.ts';
 import type { FileTransferPort } from './domain/file-transfer.port.ts';
 import type { TerminalActivityPort } from './domain/terminal-snapshot.ts';
-import { termstatFormat } from './translators/batch/termstat.ts';
+import { termstatFormat, termstatTakenAfter } from './translators/batch/termstat.ts';
 import { startCrmSimulator, startTmoSimulator, type CrmSimulator, type TmoSimulator } from './simulators/index.ts';
 import { startFileExchange, type FileExchange } from './file-exchange.ts';
 import { createTpuFormat } from './adapters/files/tpu-format.ts';
@@ -466,7 +466,12 @@ export function buildTermstat(
   const readRedis = new Redis(deps.redis.url, { maxRetriesPerRequest: 1, commandTimeout: 1_000 });
   readRedis.on('error', () => undefined); // a failed read answers without activity and is logged there
   shutdown.add('batch', () => readRedis.quit());
-  const terminalActivity = createTerminalActivityReader({ redis: readRedis, prefix: deps.prefix });
+  const terminalActivity = createTerminalActivityReader({
+    redis: readRedis,
+    prefix: deps.prefix,
+    // when TMO's snapshot status held at the earliest (a stale terminal read takes it when later than its copy)
+    takenAfter: (date) => termstatTakenAfter(date, config.legacyTimeZone),
+  });
   if (!deps.files) return { terminalActivity, termstatImporter: null };
 
   const redis = new Redis(deps.redis.url, { maxRetriesPerRequest: null });
