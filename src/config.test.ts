@@ -138,6 +138,18 @@ describe('loadConfig', () => {
     expect(loadConfig({}).auth.subjectClaim).toBe('sub');
   });
 
+  it('when the worker loads a connected environment without AUTH_*, then it starts (no API, no tokens) while the gateway still requires them', () => {
+    const noAuth = Object.fromEntries(Object.entries(CONNECTED).filter(([k]) => !k.startsWith('AUTH_')));
+    const worker = loadConfig(noAuth, 'worker');
+    expect(worker).toMatchObject({ mode: 'connected', auth: { mode: 'none' } });
+    expect(describeConfig(worker).auth).toEqual({ mode: 'none' });
+    // the gateway reading the same environment refuses, naming the variable
+    expect(errorOf(noAuth).message).toContain('AUTH_JWKS_URL: is required (or AUTH_JWKS_FILE)');
+    // a shared environment file may hold AUTH_* (even ones the gateway would refuse): the worker reads none of them
+    expect(loadConfig({ ...CONNECTED, AUTH_JWKS_URL: 'ftp://nope', AUTH_ISSUER: '' }, 'worker').auth).toEqual({ mode: 'none', subjectClaim: 'sub' });
+    expect(loadConfig(CONNECTED).auth.mode).toBe('jwks-url');
+  });
+
   it('when a variable is empty, then it counts as unset', () => {
     expect(loadConfig({ PORT: '', TMO_URL: '  ', LOG_LEVEL: '' })).toMatchObject({ port: 8080, mode: 'embedded', logLevel: 'info', redisKeyPrefix: 'lgw' });
   });

@@ -43,7 +43,7 @@
  * | `TMO_CLIENT_KEY_FILE`, `CRM_…` | — | PEM private key of that certificate (unencrypted; file mode 0600) |
  * | `LEGACY_TIME_ZONE` | `Europe/Rome` | IANA zone the legacy dates and times are in (checked with `Intl`) |
  * | `AUTH_JWKS_URL` | — | JWKS endpoint (http/https) that verifies bearer tokens |
- * | `AUTH_JWKS_FILE` | — | JWKS file instead of a URL. Exactly one of the two; neither only in embedded mode (dev keys) |
+ * | `AUTH_JWKS_FILE` | — | JWKS file instead of a URL. Exactly one of the two; neither only in embedded mode (dev keys). The worker process (`npm run worker`, `loadConfig(env, 'worker')`) serves no API and reads no `AUTH_*` variable |
  * | `AUTH_ISSUER`, `AUTH_AUDIENCE` | dev values in embedded mode | required `iss` / `aud` claims; required with a JWKS |
  * | `AUTH_SUBJECT_CLAIM` | `sub` | claim that names the calling client (idempotency, operations, audit); a token without it gets 401 |
  * | `BODY_LIMIT_BYTES` | `65536` | largest accepted request body (1024–10485760) |
@@ -149,6 +149,8 @@ export interface LegacyTlsConfig {
 export type AuthConfig = (
   /** embedded mode: tokens are signed and verified with dev keys kept in `devDataDir` */
   | { readonly mode: 'dev'; readonly issuer: string; readonly audience: string }
+  /** the worker process: it serves no API, verifies no token and reads no `AUTH_*` variable */
+  | { readonly mode: 'none' }
   | { readonly mode: 'jwks-url'; readonly jwksUrl: string; readonly issuer: string; readonly audience: string }
   | { readonly mode: 'jwks-file'; readonly jwksFile: string; readonly issuer: string; readonly audience: string }
 ) & {
@@ -555,8 +557,15 @@ export const envSchema = z.object({
   OTEL_SERVICE_NAME: text,
 });
 
+/**
+ * Which process reads the configuration. The worker (`npm run worker`) serves no API: it needs
+ * no token verification, so `AUTH_*` are neither required nor read there (a shared environment
+ * file may still hold them).
+ */
+export type ProcessKind = 'gateway' | 'worker';
+
 /** Rules between variables; they look only at presence, so they run even when values are bad. */
-function crossIssues(env: NodeJS.ProcessEnv): ConfigIssue[] {
+function crossIssues(env: NodeJS.ProcessEnv, kind: ProcessKind): ConfigIssue[] {
   const has = (name: string) => (env[name] ?? '').trim() !== '';
   const issues: ConfigIssue[] = [];
   const connected = has('TMO_URL') || has('CRM_URL');
@@ -587,7 +596,7 @@ function crossIssues(env: NodeJS.ProcessEnv): ConfigIssue[] {
     issues.push({ variable: 'AUTH_JWKS_FILE', message: 'set AUTH_JWKS_URL or AUTH_JWKS_FILE, not both' });
   }
   const jwks = has('AUTH_JWKS_URL') || has('AUTH_JWKS_FILE');
-  if (connected && !jwks) {
+  if (connected && !jwks && kind === 'gateway') {
     issues.push({
       variable: 'AUTH_JWKS_URL',
       message: 'is required (or AUTH_JWKS_FILE) when TMO_URL/CRM_URL are set; dev keys exist only in embedded mode',
@@ -649,7 +658,9 @@ function deepFreeze<T>(value: T): T {
  * working directory: it neither reads files nor creates keys.
  * @throws {ConfigError} naming every invalid variable
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env, kind: ProcessKind = 'gateway'): Config {
+  // the worker reads no AUTH_* variable at all: neither required nor checked (see ProcessKind)
+  const env = kind === 'worker' ? Object.fromEntries(Object.entries(processEnv).filter(([k]) => !k.startsWith('AUTH_'))) : processEnv;
   const issues: ConfigIssue[] = [];
   const collect = (error: z.ZodError, prefix: string) => {
     for (const issue of error.issues) {
@@ -671,7 +682,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!general.success) collect(general.error, '');
   if (!tmo.success) collect(tmo.error, 'TMO_');
   if (!crm.success) collect(crm.error, 'CRM_');
-  issues.push(...crossIssues(env));
+  issues.push(...crossIssues(env, kind));
   if (issues.length > 0 || !general.success || !tmo.success || !crm.success) throw new ConfigError(issues);
 
   const e = general.data;
@@ -700,7 +711,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const audience = e.AUTH_AUDIENCE ?? DEV_AUTH.audience;
   const subjectClaim = e.AUTH_SUBJECT_CLAIM;
   const auth: AuthConfig =
-    e.AUTH_JWKS_URL !== undefined
+    kind === 'worker'
+      ? { mode: 'none', subjectClaim }
+      : e.AUTH_JWKS_URL !== undefined
       ? { mode: 'jwks-url', jwksUrl: e.AUTH_JWKS_URL, issuer, audience, subjectClaim }
       : e.AUTH_JWKS_FILE !== undefined
         ? { mode: 'jwks-file', jwksFile: resolve(e.AUTH_JWKS_FILE), issuer, audience, subjectClaim }
@@ -821,7 +834,9 @@ export function describeConfig(config: Config): Record<string, unknown> {
     crm: system(config.crm),
     legacyTimeZone: config.legacyTimeZone,
     auth:
-      auth.mode === 'dev'
+      auth.mode === 'none'
+        ? { mode: 'none' }
+        : auth.mode === 'dev'
         ? { mode: 'dev', issuer: auth.issuer, audience: auth.audience, subjectClaim: auth.subjectClaim, keys: config.devDataDir }
         : auth.mode === 'jwks-url'
           ? { mode: auth.mode, jwksUrl: safeUrl(auth.jwksUrl), issuer: auth.issuer, audience: auth.audience, subjectClaim: auth.subjectClaim }

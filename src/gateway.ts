@@ -32,6 +32,7 @@ import { createBatchOpsApp } from './api/ops/batch.ts';
 import { createOpsApp, createOperationsApp } from './api/ops/index.ts';
 import { ConfigError, ensureDevPayloadKey, type Config, type LegacySystemConfig, type LegacyTlsConfig, type PayloadKey } from './config.ts';
 import type { CircuitStatusPort } from './domain/circuit.port.ts';
+import type { LastKnownPort } from './domain/read-model.port.ts';
 import { createServices, type Services } from './domain/services/index.ts';
 import type { Logger } from './infra/logger.ts';
 import { createMetrics, type Metrics } from './infra/metrics.ts';
@@ -52,7 +53,7 @@ import { createKeys } from './jobs/keys.ts';
 import { createTermstatImporter, type TermstatImporter } from './jobs/batch/termstat-import.ts';
 import type { FileTransferPort } from './domain/file-transfer.port.ts';
 import type { TerminalActivityPort } from './domain/terminal-snapshot.ts';
-import { termstatFormat } from './translators/batch/termstat.ts';
+import { termstatFormat, termstatTakenAfter } from './translators/batch/termstat.ts';
 import { startCrmSimulator, startTmoSimulator, type CrmSimulator, type TmoSimulator } from './simulators/index.ts';
 import { startFileExchange, type FileExchange } from './file-exchange.ts';
 import { createTpuFormat } from './adapters/files/tpu-format.ts';
@@ -152,6 +153,7 @@ export const SHUTDOWN_ORDER = [
   'workers',
   'batch',
   'operations',
+  'last-known redis',
   'tmo adapter',
   'crm adapter',
   'file exchange',
@@ -391,6 +393,7 @@ export function buildQueues(
 ): Queues {
   const cipher = toStringCipher(createFieldCipher({ keys: payloadKeysOf(config) }), 'jobs');
   const operations = createOperations({
+    lastKnown: buildLastKnown(config, logger, deps, shutdown),
     redisUrl: deps.redis.url,
     services: deps.services,
     cipher,
@@ -421,6 +424,26 @@ export function buildQueues(
   return { operations, workers };
 }
 
+/**
+ * The last-known copies of terminals and merchants (stale-if-error reads, docs/DECISIONS.md):
+ * built in every process that runs writes, since a write completes inline in the gateway or later
+ * in a worker, and the runner refreshes the copy either way. Its own fail-fast client: the API
+ * reads it on the request path while legacy is down, and the writes are fire-and-forget.
+ */
+export function buildLastKnown(config: Config, logger: Logger, deps: { redis: ResolvedRedis; prefix: string }, shutdown: Shutdown): LastKnownPort {
+  const client = new Redis(deps.redis.url, redisClientOptions('commands', 2_000));
+  client.on('error', () => undefined); // a failed SET is logged by the store (once per 10 s); a failed GET is a 503 as before
+  shutdown.add('last-known redis', () => client.quit());
+  return createLastKnownStore({
+    redis: client,
+    // the deployment's hash-tagged prefix, like every other key (src/jobs/keys.ts)
+    prefix: createKeys(deps.prefix).prefix,
+    cipher: toStringCipher(createFieldCipher({ keys: payloadKeysOf(config) }), 'last-known'),
+    ttlSeconds: config.readModelTtlSeconds,
+    logger: logger.child({ component: 'last-known' }),
+  });
+}
+
 export interface Termstat {
   /** the latest snapshot per terminal, for `GET /v1/terminals/{id}` */
   terminalActivity: TerminalActivityPort;
@@ -443,7 +466,12 @@ export function buildTermstat(
   const readRedis = new Redis(deps.redis.url, { maxRetriesPerRequest: 1, commandTimeout: 1_000 });
   readRedis.on('error', () => undefined); // a failed read answers without activity and is logged there
   shutdown.add('batch', () => readRedis.quit());
-  const terminalActivity = createTerminalActivityReader({ redis: readRedis, prefix: deps.prefix });
+  const terminalActivity = createTerminalActivityReader({
+    redis: readRedis,
+    prefix: deps.prefix,
+    // when TMO's snapshot status held at the earliest (a stale terminal read takes it when later than its copy)
+    takenAfter: (date) => termstatTakenAfter(date, config.legacyTimeZone),
+  });
   if (!deps.files) return { terminalActivity, termstatImporter: null };
 
   const redis = new Redis(deps.redis.url, { maxRetriesPerRequest: null });
@@ -505,30 +533,24 @@ export async function buildHttpApp(
   },
   shutdown: Shutdown,
 ): Promise<Http> {
+  const { auth: authConfig } = config;
+  // a worker's configuration (loadConfig(env, 'worker')) has no auth: it cannot serve the API
+  if (authConfig.mode === 'none') throw new Error('the HTTP API needs an auth configuration: load it with loadConfig(env), not as a worker');
   const { devKeys, jwks } = await jwksOf(config);
-  const auth = createJwtAuthenticator({ jwks, issuer: config.auth.issuer, audience: config.auth.audience, subjectClaim: config.auth.subjectClaim });
+  const auth = createJwtAuthenticator({ jwks, issuer: authConfig.issuer, audience: authConfig.audience, subjectClaim: authConfig.subjectClaim });
   const { operations, circuits, metrics } = deps;
 
   // Fail fast (503) rather than hang a request when Redis is away: idempotency is fail-closed.
   const idemRedis = new Redis(deps.redis.url, redisClientOptions('commands', 2_000));
   idemRedis.on('error', () => undefined); // reported through health and the 503s, not as an unhandled event
   shutdown.add('idempotency redis', () => idemRedis.quit());
-  // Last-known copies for stale-if-error reads share that client: a read never waits on it long.
-  const lastKnown = createLastKnownStore({
-    redis: idemRedis,
-    // the deployment's hash-tagged prefix, like every other key (src/jobs/keys.ts)
-    prefix: createKeys(deps.prefix).prefix,
-    cipher: toStringCipher(createFieldCipher({ keys: payloadKeysOf(config) }), 'last-known'),
-    ttlSeconds: config.readModelTtlSeconds,
-    logger: logger.child({ component: 'last-known' }),
-  });
-
   const app = createApp({
     services: deps.services,
     auth,
     ...(config.rateLimit ? { rateLimit: buildRateLimit(config.rateLimit, logger, deps, shutdown) } : {}),
     logger,
-    lastKnown,
+    // the copies the runner refreshes on every completed write, read here while legacy is down
+    ...(operations.runtime.lastKnown ? { lastKnown: operations.runtime.lastKnown } : {}),
     bodyLimitBytes: config.bodyLimitBytes,
     writes: operations,
     ...(deps.termstat ? { terminalActivity: deps.termstat.terminalActivity } : {}),

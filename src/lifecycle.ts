@@ -10,7 +10,7 @@
  *   redis-server included), exit 0. If stopping takes longer than `SHUTDOWN_TIMEOUT_MS`, one
  *   log line names the step still running and the process exits 1.
  */
-import { ConfigError, describeConfig, loadConfig, type Config } from './config.ts';
+import { ConfigError, describeConfig, loadConfig, type Config, type ProcessKind } from './config.ts';
 import type { ShutdownProgress } from './gateway.ts';
 import { createLogger, type Logger } from './infra/logger.ts';
 import { RedisBinaryMissingError } from './infra/redis-server.ts';
@@ -26,6 +26,8 @@ export interface RunProcessOptions<P extends Closable> {
   name: string;
   /** bound into every log line as `role` (omitted when undefined) */
   role?: string;
+  /** which variables the process needs (`loadConfig(env, kind)`); default `gateway` */
+  kind?: ProcessKind;
   /** a valid configuration this process still cannot run with: the stderr text (exit 2) */
   refuse?(config: Config): string | undefined;
   /** `startGateway` / `startWorker`, stopping between steps once `signal` is aborted */
@@ -38,7 +40,7 @@ export interface RunProcessOptions<P extends Closable> {
 export async function runProcess<P extends Closable>(opts: RunProcessOptions<P>): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig();
+    config = loadConfig(process.env, opts.kind ?? 'gateway');
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${opts.name}: invalid configuration\n${err.message}\n`);

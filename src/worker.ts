@@ -3,7 +3,8 @@
  * gateway, without HTTP (no app, dev keys or idempotency client). Several may run beside the
  * gateways; BullMQ's locks share the jobs. Needs connected mode: the gateway's REDIS_URL,
  * REDIS_KEY_PREFIX, legacy URLs and payload keys (`npm run simulators` writes such an
- * environment for the simulators). Refuses embedded mode, where it could never see the
+ * environment for the simulators); no AUTH_* (it verifies no token: `loadConfig(env, 'worker')`
+ * neither requires nor reads them). Refuses embedded mode, where it could never see the
  * gateway's jobs. Start-up failures, signals and the shutdown deadline are handled as in
  * `main.ts` (`lifecycle.ts`).
  */
@@ -13,6 +14,8 @@ import { runProcess } from './lifecycle.ts';
 await runProcess({
   name: 'legacy-gateway worker',
   role: 'worker',
+  // no API here: AUTH_* are neither required nor read
+  kind: 'worker',
   refuse: (config) =>
     config.mode === 'embedded'
       ? 'refusing to start in embedded mode (TMO_URL and CRM_URL unset).\n' +

@@ -7,7 +7,7 @@
  */
 import type { Context } from 'hono';
 import { isGatewayErrorLike } from '../domain/errors/index.ts';
-import type { LastKnownEntities, LastKnownKind, LastKnownPort } from '../domain/read-model.port.ts';
+import type { LastKnown, LastKnownEntities, LastKnownKind, LastKnownPort } from '../domain/read-model.port.ts';
 import type { ApiEnv } from './env.ts';
 
 export const CACHE_STATUS_STALE = 'legacy-gateway; hit; detail=stale-if-error';
@@ -34,7 +34,9 @@ function isOutage(err: unknown): boolean {
 
 /**
  * Runs the fresh read; on success records the copy (without waiting), on an outage answers
- * from the copy when the request allows it, else rethrows the original error.
+ * from the copy when the request allows it, else rethrows the original error. `fromCopy` may
+ * amend a copy about to be answered with a later word from elsewhere (a terminal's snapshot
+ * status); the `Age` still counts from the copy's confirmation.
  */
 export async function readThrough<K extends LastKnownKind>(
   c: Context<ApiEnv>,
@@ -42,6 +44,7 @@ export async function readThrough<K extends LastKnownKind>(
   kind: K,
   id: string,
   fresh: () => Promise<LastKnownEntities[K]>,
+  fromCopy?: (copy: LastKnown<LastKnownEntities[K]>) => Promise<LastKnownEntities[K]>,
 ): Promise<LastKnownEntities[K]> {
   try {
     const value = await fresh();
@@ -57,15 +60,9 @@ export async function readThrough<K extends LastKnownKind>(
     if (age > maxStaleS) throw err;
     c.header('Age', String(age));
     c.header('Cache-Status', CACHE_STATUS_STALE);
+    const value = fromCopy ? await fromCopy(copy) : copy.value;
     c.get('logger').warn({ event: 'served_stale', kind, code: (err as { code: string }).code, ageS: age }, 'legacy unavailable: answered from the last-known copy');
-    return copy.value;
-  }
-}
-
-/** Records what a completed write returned (the resource as the legacy system now has it). */
-export function rememberWrite<K extends LastKnownKind>(lastKnown: LastKnownPort | undefined, kind: K, value: LastKnownEntities[K] | undefined): void {
-  if (lastKnown && value && typeof value === 'object' && typeof (value as { id?: unknown }).id === 'string') {
-    lastKnown.remember(kind, (value as { id: string }).id, value);
+    return value;
   }
 }
 
@@ -77,6 +74,12 @@ export const STALE_IF_ERROR_NOTE =
   '`Cache-Status: legacy-gateway; hit; detail=stale-if-error` (RFC 5861, RFC 9211) instead of 503/504. ' +
   'Send `Cache-Control: no-cache` to get the 503/504 instead, or `Cache-Control: max-stale=<seconds>` to accept only a copy at most that old. ' +
   'A resource never seen by the gateway still answers 503/504. A fresh answer never carries `Age` or `Cache-Status`.';
+
+/** The terminal read's addition to {@link STALE_IF_ERROR_NOTE}: the nightly snapshot's later word on the status. */
+export const TERMINAL_SNAPSHOT_NOTE =
+  ' From the copy, a terminal\'s `status` is the latest TERMSTAT snapshot\'s when TMO wrote that snapshot after the copy was ' +
+  'last confirmed (TMO writes it after the end of its `activity.date`); `lastSeenAt` is always the later of the two. `Age` still ' +
+  'counts from the copy: the other fields are as old as it.';
 
 export const STALE_HEADERS = {
   Age: { description: 'Only on an answer from the last-known copy: seconds since the legacy system last confirmed it.', schema: { type: 'integer' as const } },

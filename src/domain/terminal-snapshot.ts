@@ -1,4 +1,6 @@
 import type { LifecycleStatus, Money } from './model.ts';
+import type { LastKnown } from './read-model.port.ts';
+import type { MerchantTerminal } from './services/types.ts';
 
 /**
  * The daily terminal snapshot (TMO's TERMSTAT file) in clean terms, and the seams the import
@@ -94,9 +96,32 @@ export interface TerminalActivity {
 
 /** What the latest applied snapshot says about one terminal. */
 export interface TerminalSnapshotView {
+  /** the terminal's status in the snapshot */
+  status: LifecycleStatus;
+  /**
+   * ISO 8601 instant TMO took the snapshot no earlier than: the end of the snapshot date in the
+   * legacy time zone (the file counts that whole day's transactions, so it is written after it).
+   * A lower bound: the status held at some time at or after it.
+   */
+  takenAfter: string;
   /** ISO 8601 instant, null when never seen */
   lastSeenAt: string | null;
   activity: TerminalActivity;
+}
+
+/**
+ * The terminal a stale-if-error read answers with (docs/DECISIONS.md "Reads that survive a
+ * legacy outage"): the last-known copy, with the snapshot's status when TMO took the snapshot
+ * after the copy was confirmed (`takenAfter` later than `confirmedAt`: the snapshot is TMO's
+ * later word). A tie or an earlier snapshot leaves the copy as it is. The rest of the copy (model,
+ * serial number, merchant) is not in the snapshot and stays as confirmed, so the answer's `Age`
+ * still counts from `confirmedAt`: counting from the snapshot would understate it for them.
+ * `lastSeenAt` needs no rule: the API shows the later of the two anyway.
+ */
+export function reconcileWithSnapshot(copy: LastKnown<MerchantTerminal>, view: TerminalSnapshotView | null): MerchantTerminal {
+  if (view === null || view.status === copy.value.status) return copy.value;
+  const takenAfter = Date.parse(view.takenAfter);
+  return Number.isFinite(takenAfter) && takenAfter > copy.confirmedAt ? { ...copy.value, status: view.status } : copy.value;
 }
 
 /** Read side of the snapshot read model (the API's view of the latest snapshot). */

@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import type { CircuitStatusPort } from '../domain/circuit.port.ts';
+import type { LastKnownPort } from '../domain/read-model.port.ts';
 import type { Services } from '../domain/services/types.ts';
 import { createAuditTrail, type AuditTrail } from './audit.ts';
 import { createDeadLetters, type DeadLetters } from './dead-letters.ts';
@@ -49,6 +50,11 @@ export interface CreateOperationsOptions {
   retentionMs?: number;
   /** AUDIT_RETENTION_DAYS in ms: older audit entries are trimmed. Default 400 days. */
   auditRetentionMs?: number;
+  /**
+   * The last-known copies of terminals and merchants (stale-if-error reads): the runner refreshes
+   * them with what every completed write produced, inline or in a worker. None: nothing is kept.
+   */
+  lastKnown?: LastKnownPort;
 }
 
 /** A legacy outcome the inline run rethrows as it is (a 4xx for the caller), told apart from store failures. */
@@ -84,6 +90,8 @@ export interface OperationsRuntime {
   leaseTtlMs: number;
   /** this process's liveness: leases and idempotency claims name it */
   liveness: InstanceLiveness;
+  /** the last-known copies the runner refreshes (and the API reads while legacy is down) */
+  lastKnown: LastKnownPort | undefined;
 }
 
 export interface Operations {
@@ -152,6 +160,7 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
     circuits: opts.circuits,
     logger,
     refusedTtlMs: retentionMs,
+    lastKnown: opts.lastKnown,
   });
   const runtime: OperationsRuntime = {
     redis,
@@ -167,6 +176,7 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
     logger,
     leaseTtlMs,
     liveness,
+    lastKnown: opts.lastKnown,
   };
 
   async function submit<K extends OperationKind>(kind: K, input: OperationInputs[K], ctx: SubmitContext): Promise<SubmitResult> {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { CircuitSnapshot, CircuitStatusPort } from '../domain/circuit.port.ts';
+import type { LastKnownPort } from '../domain/read-model.port.ts';
 import type { Services } from '../domain/services/types.ts';
 import type { DeadLetters } from './dead-letters.ts';
 import { HANDLERS, nextStep, type HandlerResult, type OperationHandler } from './handlers/index.ts';
@@ -33,6 +34,9 @@ export type AttemptOutcome =
   | { outcome: 'wait'; error: StoredError; system: LegacySystem; until: number }
   /** failure counted (`failures` on this system so far), queued again; `delayMs` is the policy's backoff */
   | { outcome: 'retry'; error: StoredError; system: LegacySystem; failures: number; delayMs: number };
+
+/** The handler result of one resource type. */
+type Of<T extends HandlerResult['resource']['type']> = Extract<HandlerResult, { resource: { type: T } }>;
 
 function handlerOf(kind: OperationKind): OperationHandler<OperationKind, object> {
   return HANDLERS[kind] as OperationHandler<OperationKind, object>;
@@ -77,6 +81,11 @@ export function createRunner(deps: {
   logger: Logger;
   /** how long an operation refused inline stays readable (OPERATION_RETENTION_DAYS) */
   refusedTtlMs: number;
+  /**
+   * The last-known copies (stale-if-error reads): every terminal or merchant a write produced is
+   * remembered here, inline or in a worker, as this is the one place every write completes.
+   */
+  lastKnown?: LastKnownPort | undefined;
 }) {
   const { store, services, cipher, orderSlots, policy } = deps;
 
@@ -178,6 +187,8 @@ export function createRunner(deps: {
 
     // Every status write below happens under the caller's lease, so the next runner reads it.
     if (run.ok) {
+      // First: the legacy system has just confirmed this state, whatever happens to the bookkeeping.
+      remember(run.result);
       if (op.kind === 'terminal.order') await orderSlots.claim(op, run.result.resource.id);
       await store.markSucceeded(op.id, run.result.resource, op.steps);
       await orderSlots.release(op);
@@ -224,6 +235,15 @@ export function createRunner(deps: {
         await park({ store, deadLetters: deps.deadLetters, orderSlots, logger: deps.logger }, op, error, run.system, run.step, decision.reason);
         return { outcome: 'parked', error, system: run.system, reason: decision.reason };
     }
+  }
+
+  /** Keeps the resource a write produced as its last-known copy (never throws, never waits). */
+  function remember(result: HandlerResult): void {
+    const lastKnown = deps.lastKnown;
+    if (!lastKnown) return;
+    // TypeScript does not narrow a union on a nested tag; HandlerResult pairs each tag with its body.
+    if (result.resource.type === 'terminal') lastKnown.remember('terminal', result.resource.id, (result as Of<'terminal'>).body);
+    else if (result.resource.type === 'merchant') lastKnown.remember('merchant', result.resource.id, (result as Of<'merchant'>).body);
   }
 
   /** Parks an operation the caller gave up on before running it (age limit, stalled job). */

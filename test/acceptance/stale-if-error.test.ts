@@ -2,11 +2,13 @@
  * Acceptance (issue 8, reads that survive a legacy outage): the REAL assembled gateway keeps a
  * last-known copy of every terminal and merchant read or written through it, and answers 200
  * from it with `Age` and `Cache-Status` while the legacy system is down (breaker open), unless
- * the client says otherwise. The copy of a merchant is sealed: no IBAN, e-mail or name in clear.
+ * the client says otherwise. Writes refresh the copy wherever they complete: inline, or later in a
+ * worker (202). The copy of a merchant is sealed: no IBAN, e-mail or name in clear.
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startGateway, type Gateway } from '../../src/gateway.ts';
+import { loadConfig } from '../../src/config.ts';
+import { startGateway, startWorker, type Gateway, type WorkerProcess } from '../../src/gateway.ts';
 import { createCapturedLogger } from '../support/log-capture.ts';
 import { configOnFreePort, connectedSetup, flushDb, IBAN, merchantBody, randomVat, redisOnDb, startLegacy, waitFor, type ConnectedSetup, type Legacy } from './support.ts';
 
@@ -17,6 +19,7 @@ const STALE = 'legacy-gateway; hit; detail=stale-if-error';
 let legacy: Legacy | undefined;
 let setup: ConnectedSetup | undefined;
 let gw: Gateway | undefined;
+let worker: WorkerProcess | undefined;
 let redis: Redis | undefined;
 let token = '';
 
@@ -36,6 +39,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await worker?.close();
   await gw?.close();
   await legacy?.close();
   redis?.disconnect();
@@ -56,7 +60,7 @@ async function copyOf(kind: 'terminal' | 'merchant', id: string): Promise<string
 }
 
 describe('acceptance: reads that survive a legacy outage', () => {
-  it('when TMO and CRM are down with their breakers open, then reads answer 200 from the last-known copy (Age, Cache-Status) unless the client refuses, a write updated the copy, never-seen ids are 503, and no copy holds an IBAN in clear', async () => {
+  it('when TMO and CRM are down with their breakers open, then reads answer 200 from the last-known copy (Age, Cache-Status) unless the client refuses, writes updated the copy (inline, and 202 ones applied by a worker), never-seen ids are 503, and no copy holds an IBAN in clear', async () => {
     if (!gw || !legacy || !redis) throw new Error('set-up failed');
     // A merchant (with an IBAN and an e-mail) and one of its terminals, read while all is well.
     const created = await call('POST', '/v1/merchants', { body: merchantBody(randomVat()), headers: { 'Idempotency-Key': `stale-${randomVat()}` } });
@@ -81,6 +85,27 @@ describe('acceptance: reads that survive a legacy outage', () => {
     expect(suspended.status).toBe(200);
     await waitFor('the copy to show the write', async () => ((await copyOf('terminal', tid))?.includes('"suspended"') ? true : undefined), { timeoutMs: 3000 });
 
+    // Writes that complete later in a worker update it too: two respond-async writes (202), applied
+    // by a worker process started afterwards (its configuration without any AUTH_* variable).
+    const async = { Prefer: 'respond-async' };
+    const reactivated = await call('POST', `/v1/terminals/${tid}/status`, { body: { status: 'active', reason: 'merchant_request' }, headers: { ...async, 'Idempotency-Key': `stale-a-${tid}` } });
+    expect(reactivated.status).toBe(202);
+    const newEmail = 'contabilita@bar-nuovo.example';
+    const patched = await call('PATCH', `/v1/merchants/${merchant.id}`, { body: { email: newEmail }, headers: { ...async, 'Idempotency-Key': `stale-p-${merchant.id}` } });
+    expect(patched.status).toBe(202);
+    const operations = [reactivated.headers.get('location'), patched.headers.get('location')];
+    const workerEnv = Object.fromEntries(Object.entries(setup?.env ?? {}).filter(([k]) => !k.startsWith('AUTH_')));
+    worker = await startWorker(loadConfig(workerEnv, 'worker'), createCapturedLogger({ name: 'acceptance-stale-if-error-worker' }));
+    for (const location of operations) {
+      expect(location).toMatch(/^\/v1\/operations\//);
+      await waitFor(`${location} to succeed in the worker`, async () => {
+        const op = (await (await call('GET', location ?? '')).json()) as { status: string };
+        return op.status === 'succeeded' ? true : undefined;
+      }, { timeoutMs: 10_000 });
+    }
+    await worker.close();
+    worker = undefined;
+
     // Both systems go down; a few reads open both breakers.
     legacy.tmo.faults.outageFor(600_000);
     legacy.crm.faults.outageFor(600_000);
@@ -92,18 +117,20 @@ describe('acceptance: reads that survive a legacy outage', () => {
     const states = stateOf();
     expect(states).toEqual({ tmo: 'open', crm: 'open' });
 
-    // breaker open → 200 from the copy, with Age and Cache-Status; the copy has the write's status
+    // breaker open → 200 from the copy, with Age and Cache-Status; the copy has the state the
+    // worker's write left (active again), not the inline write's before it
     const stale = await call('GET', `/v1/terminals/${tid}`);
     expect(stale.status).toBe(200);
     expect(stale.headers.get('cache-status')).toBe(STALE);
     expect(Number(stale.headers.get('age'))).toBeGreaterThanOrEqual(0);
     expect(stale.headers.get('age')).toMatch(/^\d+$/);
-    expect(await stale.json()).toMatchObject({ id: tid, status: 'suspended', merchantId: merchant.id });
+    expect(await stale.json()).toMatchObject({ id: tid, status: 'active', merchantId: merchant.id });
 
     const staleMerchant = await call('GET', `/v1/merchants/${merchant.id}`);
     expect(staleMerchant.status).toBe(200);
     expect(staleMerchant.headers.get('cache-status')).toBe(STALE);
-    expect(await staleMerchant.json()).toEqual(freshMerchantBody);
+    expect(staleMerchant.headers.get('age')).toMatch(/^\d+$/);
+    expect(await staleMerchant.json()).toEqual({ ...freshMerchantBody, email: newEmail });
 
     // Cache-Control: no-cache → the 503 itself
     const refused = await call('GET', `/v1/terminals/${tid}`, { headers: { 'Cache-Control': 'no-cache' } });
@@ -125,7 +152,7 @@ describe('acceptance: reads that survive a legacy outage', () => {
     // The copies in Redis: the merchant's sealed (no IBAN, e-mail or name in clear), nothing holds an IBAN.
     const sealed = await copyOf('merchant', merchant.id);
     expect(sealed).toContain('"sealed"');
-    for (const needle of [merchant.email, 'Bar Acceptance', '3456']) expect(sealed).not.toContain(needle);
+    for (const needle of [merchant.email, newEmail, 'Bar Acceptance', '3456']) expect(sealed).not.toContain(needle);
     const keys = await redis.keys('*');
     expect(keys).toContain(`{lgw}:lk:terminal:${tid}`);
     for (const key of keys) {
@@ -139,5 +166,5 @@ describe('acceptance: reads that survive a legacy outage', () => {
     }
     legacy.tmo.faults.reset();
     legacy.crm.faults.reset();
-  });
+  }, 60_000);
 });

@@ -7,9 +7,8 @@ import { toMerchantDto } from '../mappers.ts';
 import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
 import { cursorQuery, customerIdValue, DEFAULT_LIMIT, json, limitQuery, merchantIdParam } from '../schemas/common.ts';
 import { Merchant, MerchantList, MerchantPatchBody, NewMerchantBody } from '../schemas/resources.ts';
-import { readThrough, rememberWrite, STALE_HEADERS, STALE_IF_ERROR_NOTE } from '../stale-if-error.ts';
+import { readThrough, STALE_HEADERS, STALE_IF_ERROR_NOTE } from '../stale-if-error.ts';
 import { acceptedResponse, submitContext, writeParameters, writeResponse, writeResponseHeaders } from '../writes.ts';
-import type { Merchant as MerchantModel } from '../../domain/model.ts';
 import { routeGroup, scopeNote, security, type RouteDeps } from './shared.ts';
 
 export const MERCHANTS_MAX_LIMIT = 100;
@@ -57,7 +56,6 @@ export function merchantRoutes({ services, beforeWrite, writes, lastKnown }: Rou
     const submitted = await writes.submit('merchant.onboard', input, submitContext(c));
     const r = writeResponse(c, submitted, toMerchantDto);
     if (r.kind === 'accepted') return c.json(r.body, 202);
-    if (submitted.outcome === 'completed') rememberWrite(lastKnown, 'merchant', submitted.body as MerchantModel);
     return r.status === 201 ? c.json(r.body, 201) : c.json(r.body, 200);
   });
 
@@ -148,7 +146,6 @@ export function merchantRoutes({ services, beforeWrite, writes, lastKnown }: Rou
     const submitted = await writes.submit('merchant.update', { merchantId, patch: change }, submitContext(c));
     const r = writeResponse(c, submitted, toMerchantDto);
     if (r.kind === 'accepted') return c.json(r.body, 202);
-    if (submitted.outcome === 'completed') rememberWrite(lastKnown, 'merchant', submitted.body as MerchantModel);
     c.header('Location', undefined);
     return c.json(r.body, 200);
   });

@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { UnavailableError } from '../../domain/errors/index.ts';
+import type { LastKnown, LastKnownPort } from '../../domain/read-model.port.ts';
+import type { MerchantTerminal } from '../../domain/services/types.ts';
 import type { TerminalActivityPort, TerminalSnapshotView } from '../../domain/terminal-snapshot.ts';
+import { CACHE_STATUS_STALE } from '../stale-if-error.ts';
 import { createHarness } from '../test-support/harness.ts';
 
-const view = (lastSeenAt: string | null): TerminalSnapshotView => ({
+const view = (lastSeenAt: string | null, status: TerminalSnapshotView['status'] = 'pending'): TerminalSnapshotView => ({
+  status,
+  takenAfter: '2026-11-27T23:00:00.000Z',
   lastSeenAt,
   activity: { date: '2026-11-27', transactionCount: 42, amount: { amount: 123_450, currency: 'EUR' } },
 });
@@ -54,5 +60,47 @@ describe('GET /v1/terminals/{id} with the daily snapshot', () => {
     h.fake.seedTerminal(m);
     const { body } = await read(h, '/v1/merchants/C000000009/terminals');
     expect((body.items as Record<string, unknown>[])[0]).not.toHaveProperty('activity');
+  });
+});
+
+describe('GET /v1/terminals/{id} from the last-known copy, with the daily snapshot', () => {
+  const SNAPSHOT_TAKEN_AFTER = Date.parse('2026-11-27T23:00:00.000Z');
+
+  /** TMO down; the copy (active) confirmed at `confirmedAt`; the latest snapshot says suspended. */
+  async function staleRead(confirmedAt: number, opts: { down?: boolean } = {}) {
+    let stored: LastKnown<MerchantTerminal> | null = null;
+    // recall is generic over the kind; this store only ever holds the one terminal
+    const lastKnown: LastKnownPort = { remember: () => undefined, recall: async () => stored as never };
+    const h = createHarness({ lastKnown, terminalActivity: { getTerminalActivity: async () => view('2026-11-27T09:15:30.000Z', 'suspended') } });
+    const m = h.fake.seedMerchant();
+    const terminal = h.fake.seedTerminal(m, { id: 'T0000001', status: 'active' });
+    stored = { value: { ...terminal }, confirmedAt };
+    if (opts.down ?? true) h.fake.failNext('terminals.get', new UnavailableError('upstream.unavailable', 'TMO is down'));
+    const res = await h.app.request('/v1/terminals/T0000001', { headers: await h.auth(['terminals:read']) });
+    return { status: res.status, age: res.headers.get('age'), cacheStatus: res.headers.get('cache-status'), body: (await res.json()) as Record<string, unknown> };
+  }
+
+  it('when the snapshot was taken after the copy was confirmed, then the status is the snapshot\'s and Age still counts from the copy', async () => {
+    const confirmedAt = SNAPSHOT_TAKEN_AFTER - 3_600_000;
+    const r = await staleRead(confirmedAt);
+    expect(r.status).toBe(200);
+    expect(r.cacheStatus).toBe(CACHE_STATUS_STALE);
+    expect(r.body).toMatchObject({ id: 'T0000001', status: 'suspended', lastSeenAt: '2026-11-27T09:15:30.000Z', activity: { date: '2026-11-27' } });
+    // never understated: the model, serial number and merchant are as old as the copy
+    expect(Number(r.age)).toBeGreaterThanOrEqual(Math.floor((Date.now() - confirmedAt) / 1000));
+  });
+
+  it('when the copy was confirmed after the snapshot was taken (a later write or read), then the copy\'s status stands', async () => {
+    const r = await staleRead(SNAPSHOT_TAKEN_AFTER + 60_000);
+    expect(r.status).toBe(200);
+    expect(r.cacheStatus).toBe(CACHE_STATUS_STALE);
+    expect(r.body).toMatchObject({ status: 'active' });
+  });
+
+  it('when TMO answers, then its status stands whatever the snapshot says (no headers)', async () => {
+    const r = await staleRead(SNAPSHOT_TAKEN_AFTER - 3_600_000, { down: false });
+    expect(r.status).toBe(200);
+    expect(r.cacheStatus).toBeNull();
+    expect(r.body).toMatchObject({ status: 'active' });
   });
 });

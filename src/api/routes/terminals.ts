@@ -6,9 +6,9 @@ import { toTerminalDto } from '../mappers.ts';
 import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
 import { cursorQuery, DEFAULT_LIMIT, json, limitQuery, merchantIdParam, terminalIdParam } from '../schemas/common.ts';
 import { Terminal, TerminalList, TerminalOrderBody, TerminalStatusBody } from '../schemas/resources.ts';
-import { readThrough, rememberWrite, STALE_HEADERS, STALE_IF_ERROR_NOTE } from '../stale-if-error.ts';
+import { reconcileWithSnapshot } from '../../domain/terminal-snapshot.ts';
+import { readThrough, STALE_HEADERS, STALE_IF_ERROR_NOTE, TERMINAL_SNAPSHOT_NOTE } from '../stale-if-error.ts';
 import { acceptedResponse, submitContext, writeParameters, writeResponse, writeResponseHeaders } from '../writes.ts';
-import type { MerchantTerminal } from '../../domain/services/types.ts';
 import { routeGroup, scopeNote, security, type RouteDeps } from './shared.ts';
 
 export const TERMINALS_MAX_LIMIT = 50;
@@ -48,7 +48,6 @@ export function terminalRoutes({ services, beforeWrite, writes, lastKnown, termi
     const submitted = await writes.submit('terminal.order', { merchantId, order }, submitContext(c));
     const r = writeResponse(c, submitted, toTerminalDto);
     if (r.kind === 'accepted') return c.json(r.body, 202);
-    if (submitted.outcome === 'completed') rememberWrite(lastKnown, 'terminal', submitted.body as MerchantTerminal);
     return c.json(r.body, 201);
   });
 
@@ -83,7 +82,7 @@ export function terminalRoutes({ services, beforeWrite, writes, lastKnown, termi
     tags: ['Terminals'],
     operationId: 'getTerminal',
     summary: 'Read a terminal',
-    description: `Read a terminal.${STALE_IF_ERROR_NOTE}${scopeNote('terminals:read')}`,
+    description: `Read a terminal.${STALE_IF_ERROR_NOTE}${TERMINAL_SNAPSHOT_NOTE}${scopeNote('terminals:read')}`,
     security: security('terminals:read'),
     middleware: [requireScope('terminals:read')],
     request: { params: z.object({ terminalId: terminalIdParam }) },
@@ -98,7 +97,10 @@ export function terminalRoutes({ services, beforeWrite, writes, lastKnown, termi
       return null;
     });
     const [terminal, view] = await Promise.all([
-      readThrough(c, lastKnown, 'terminal', terminalId, () => services.terminals.get(terminalId, callContext(c))),
+      // from the copy: the snapshot's status when TMO wrote it after the copy was confirmed
+      readThrough(c, lastKnown, 'terminal', terminalId, () => services.terminals.get(terminalId, callContext(c)), async (copy) =>
+        reconcileWithSnapshot(copy, (await snapshot) ?? null),
+      ),
       snapshot,
     ]);
     return c.json(toTerminalDto(terminal, view), 200);
@@ -135,7 +137,6 @@ export function terminalRoutes({ services, beforeWrite, writes, lastKnown, termi
     const submitted = await writes.submit('terminal.status', input, submitContext(c));
     const r = writeResponse(c, submitted, toTerminalDto);
     if (r.kind === 'accepted') return c.json(r.body, 202);
-    if (submitted.outcome === 'completed') rememberWrite(lastKnown, 'terminal', submitted.body as MerchantTerminal);
     c.header('Location', undefined);
     return c.json(r.body, 200);
   });

@@ -608,8 +608,19 @@ type TerminalActivityView = TerminalSnapshotView;
  * (default 1 s): a read that races a swap and finds its generation gone retries once with a
  * fresh pointer.
  */
-export function createTerminalActivityReader(deps: { redis: Redis; prefix: string; pointerTtlMs?: number }): TerminalActivityPort {
+export function createTerminalActivityReader(deps: {
+  redis: Redis;
+  prefix: string;
+  pointerTtlMs?: number;
+  /**
+   * A snapshot date → the ISO instant TMO wrote it no earlier than (the date's end in the legacy
+   * time zone, from the translator). Default: that end in the easternmost zone (UTC+14), a lower
+   * bound in any zone.
+   */
+  takenAfter?: (snapshotDate: string) => string;
+}): TerminalActivityPort {
   const keys = snapshotKeys(deps.prefix);
+  const takenAfter = deps.takenAfter ?? ((date: string) => new Date(Date.parse(`${date}T00:00:00Z`) + 10 * 3_600_000).toISOString());
   const ttl = deps.pointerTtlMs ?? 1_000;
   let cached: { at: number; current: CurrentSnapshot | null } | null = null;
 
@@ -625,8 +636,10 @@ export function createTerminalActivityReader(deps: { redis: Redis; prefix: strin
     if (!current) return null;
     const raw = await deps.redis.hget(keys.bucketPrefix(current.gen) + bucketOf(terminalId), terminalId);
     if (raw === null) return fresh ? null : 'stale';
-    const [, lastSeen, count, amount] = raw.split('|');
+    const [letter, lastSeen, count, amount] = raw.split('|');
     return {
+      status: statusOfLetter(letter ?? ''),
+      takenAfter: takenAfter(current.snapshotDate),
       // epoch seconds; an ISO instant in generations staged before the packed format
       lastSeenAt: !lastSeen ? null : /^-?\d+$/.test(lastSeen) ? new Date(Number(lastSeen) * 1000).toISOString() : lastSeen,
       activity: {

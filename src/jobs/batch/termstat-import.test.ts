@@ -112,10 +112,15 @@ describe('TERMSTAT import', () => {
     expect(runs[0]?.durationMs).toBeGreaterThanOrEqual(0);
     const reader = createTerminalActivityReader({ redis, prefix });
     expect(await reader.getTerminalActivity('T0000001')).toEqual({
+      status: 'active',
+      // no time zone given to the reader: the date's end in the easternmost zone (UTC+14)
+      takenAfter: '2026-11-27T10:00:00.000Z',
       lastSeenAt: '2026-11-27T09:15:30.000Z',
       activity: { date: '2026-11-27', transactionCount: 3, amount: { amount: 1_250, currency: 'EUR' } },
     });
     expect(await reader.getTerminalActivity('T0000002')).toEqual({
+      status: 'pending',
+      takenAfter: '2026-11-27T10:00:00.000Z',
       lastSeenAt: null,
       activity: { date: '2026-11-27', transactionCount: 0, amount: { amount: 0, currency: 'EUR' } },
     });

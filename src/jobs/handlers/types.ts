@@ -1,6 +1,7 @@
 import type { CallContext } from '../../domain/call-context.ts';
-import type { Resume, Services } from '../../domain/services/types.ts';
-import type { LegacySystem, OperationInputs, OperationKind, ResourceRef } from '../types.ts';
+import type { Merchant, Partner } from '../../domain/model.ts';
+import type { MerchantTerminal, Resume, Services } from '../../domain/services/types.ts';
+import type { LegacySystem, OperationInputs, OperationKind } from '../types.ts';
 
 /** One legacy step of an operation, in order; `done` reads the stored progress. */
 export interface StepDefinition<P> {
@@ -9,12 +10,19 @@ export interface StepDefinition<P> {
   done: (progress: P) => boolean;
 }
 
-export interface HandlerResult {
+/**
+ * What an applied operation produced, in domain terms: the resource as the legacy system now has
+ * it (`body`) and its reference. Typed per resource so the runner can keep the last-known copy
+ * of terminals and merchants without casting.
+ */
+export type HandlerResult = {
   /** a new resource (not one that existed already or was changed) */
   created: boolean;
-  body: unknown;
-  resource: ResourceRef;
-}
+} & (
+  | { body: MerchantTerminal; resource: { type: 'terminal'; id: string } }
+  | { body: Merchant; resource: { type: 'merchant'; id: string } }
+  | { body: Partner; resource: { type: 'partner'; id: string } }
+);
 
 /**
  * How one operation kind is applied: which `Services` method, with which resume progress.

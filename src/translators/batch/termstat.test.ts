@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CorruptFileError } from '../../domain/errors/index.ts';
 import type { TerminalSnapshotRecord, TerminalSnapshotSummary } from '../../domain/terminal-snapshot.ts';
-import { createTermstatParser, termstatFormat } from './termstat.ts';
+import { createTermstatParser, termstatFormat, termstatTakenAfter } from './termstat.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../../../fixtures/batch/termstat-parser/${name}`, import.meta.url));
 
@@ -140,5 +140,18 @@ describe('TERMSTAT names', () => {
 
   it('when asked for the names of a date, then both files are named after it', () => {
     expect(format.names('2026-11-27')).toEqual({ data: 'TERMSTAT_20261127.DAT', marker: 'TERMSTAT_20261127.OK' });
+  });
+});
+
+describe('TERMSTAT taken after (the end of the snapshot date in the legacy time zone)', () => {
+  it.each([
+    ['2026-11-27', 'Europe/Rome', '2026-11-27T23:00:00.000Z'], // winter, UTC+1
+    ['2026-07-01', 'Europe/Rome', '2026-07-01T22:00:00.000Z'], // summer, UTC+2
+    ['2026-10-24', 'Europe/Rome', '2026-10-24T22:00:00.000Z'], // the next day falls back to UTC+1 at 03:00, after midnight
+    ['2026-03-28', 'Europe/Rome', '2026-03-28T23:00:00.000Z'], // the next day springs forward at 02:00, after midnight
+    ['2026-12-31', 'Europe/Rome', '2026-12-31T23:00:00.000Z'], // the year rolls over
+    ['2028-02-28', 'UTC', '2028-02-29T00:00:00.000Z'], // a leap day follows
+  ])('when the snapshot date is %s in %s, then TMO wrote it no earlier than %s', (date, zone, expected) => {
+    expect(termstatTakenAfter(date, zone)).toBe(expected);
   });
 });

@@ -286,6 +286,19 @@ export function createTermstatParser(options: { timeZone: string; expectedDate?:
   };
 }
 
+/**
+ * The instant TMO wrote the TERMSTAT of `snapshotDate` (ISO `YYYY-MM-DD`) no earlier than: the end
+ * of that date in the legacy time zone. BATCH.md §3: the file counts "transactions on the snapshot
+ * date" and comes "every night around 02:00", so it is written once that day is over; its statuses
+ * are TMO's word at some time after this instant.
+ */
+export function termstatTakenAfter(snapshotDate: string, timeZone: string): string {
+  const [year, month, day] = snapshotDate.split('-').map(Number) as [number, number, number];
+  const next = new Date(Date.UTC(year, month - 1, day + 1));
+  const midnight = { year: next.getUTCFullYear(), month: next.getUTCMonth() + 1, day: next.getUTCDate(), hour: 0, minute: 0, second: 0 };
+  return new Date(wallClockToEpochMs(midnight, timeZone)).toISOString();
+}
+
 /** TERMSTAT names and folders (BATCH.md §3, "Folders on the TMO server"). */
 export function termstatFormat(options: { timeZone: string }): TerminalSnapshotFormat {
   return {
