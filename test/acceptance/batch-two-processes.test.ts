@@ -22,9 +22,9 @@ import { createKeys } from '../../src/jobs/keys.ts';
 import { generateSshKeyPair, startSftpServer, type SftpServer } from '../../src/simulators/sftp/index.ts';
 import { merchantSeed } from '../../src/simulators/test-support.ts';
 import { createTmoBatch, type TmoBatch } from '../../src/simulators/tmo-batch/index.ts';
-import { connectedSetup, flushDb, redisOnDb, spawnChild, startLegacy, waitFor, type ChildProcessHandle, type ConnectedSetup, type Legacy } from './support.ts';
+import { connectedSetup, flushDb, redisOnDb, spawnChild, startLegacy, waitFor, type ChildProcessHandle, type ConnectedSetup, type Legacy, REDIS_DBS } from './support.ts';
 
-const REDIS_DB = 6;
+const REDIS_DB = REDIS_DBS.batchTwoProcesses;
 const PREFIX = 'lgw';
 const CHANGES = 30;
 /** the export fires this long after the test starts: time for both processes to start and the PUTs */

@@ -28,9 +28,10 @@ import {
   waitFor,
   type ConnectedSetup,
   type Legacy,
+  REDIS_DBS,
 } from './support.ts';
 
-const REDIS_DB = 8;
+const REDIS_DB = REDIS_DBS.crashRecovery;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 let legacy: Legacy | undefined;

@@ -27,9 +27,10 @@ import {
   type ChildProcessHandle,
   type ConnectedSetup,
   type Legacy,
+  REDIS_DBS,
 } from './support.ts';
 
-const REDIS_DB = 11;
+const REDIS_DB = REDIS_DBS.gatewayCrash;
 /** the liveness TTL of the test's gateways: how long a killed process still looks alive */
 const LIVENESS_MS = 2_000;
 

@@ -6,10 +6,10 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { createCapturedLogger } from '../support/log-capture.ts';
-import { configOnFreePort, connectedSetup, flushDb, IBAN, merchantBody, randomVat, redisOnDb, startLegacy, type ConnectedSetup, type Legacy } from './support.ts';
+import { configOnFreePort, connectedSetup, flushDb, IBAN, merchantBody, randomVat, redisOnDb, startLegacy, type ConnectedSetup, type Legacy, REDIS_DBS } from './support.ts';
 
 /** This file's own logical database (see `redisOnDb`). */
-const REDIS_DB = 7;
+const REDIS_DB = REDIS_DBS.idempotency;
 
 let legacy: Legacy | undefined;
 let setup: ConnectedSetup | undefined;

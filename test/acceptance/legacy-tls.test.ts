@@ -10,9 +10,9 @@ import { createTestPki, startTlsProxy, type TestPki, type TlsProxy } from '../..
 import { ConfigError } from '../../src/config.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { createCapturedLogger } from '../support/log-capture.ts';
-import { configOnFreePort, connectedSetup, flushDb, redisOnDb, startLegacy, type ConnectedSetup, type Legacy } from './support.ts';
+import { configOnFreePort, connectedSetup, flushDb, redisOnDb, startLegacy, type ConnectedSetup, type Legacy, REDIS_DBS } from './support.ts';
 
-const REDIS_DB = 5;
+const REDIS_DB = REDIS_DBS.legacyTls;
 
 let legacy: Legacy | undefined;
 let setup: ConnectedSetup | undefined;

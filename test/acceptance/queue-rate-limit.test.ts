@@ -12,9 +12,9 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { createCapturedLogger } from '../support/log-capture.ts';
-import { configOnFreePort, connectedSetup, flushDb, redisOnDb, startLegacy, waitFor, type ConnectedSetup, type Legacy } from './support.ts';
+import { configOnFreePort, connectedSetup, flushDb, redisOnDb, startLegacy, waitFor, type ConnectedSetup, type Legacy, REDIS_DBS } from './support.ts';
 
-const REDIS_DB = 14;
+const REDIS_DB = REDIS_DBS.queueRateLimit;
 const RATE = 20;
 const COMMANDS = 30;
 

@@ -11,9 +11,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../src/infra/redis-server.ts';
-import { connectedSetup, flushDb, redisOnDb, spawnChild, startLegacy, waitFor, type ChildProcessHandle, type ConnectedSetup, type Legacy } from './support.ts';
+import { connectedSetup, flushDb, redisOnDb, spawnChild, startLegacy, waitFor, type ChildProcessHandle, type ConnectedSetup, type Legacy, REDIS_DBS } from './support.ts';
 
-const REDIS_DB = 15;
+const REDIS_DB = REDIS_DBS.rateLimit;
 const LIMIT = 10;
 
 let legacy: Legacy | undefined;

@@ -23,9 +23,10 @@ import {
   waitFor,
   type ConnectedSetup,
   type Legacy,
+  REDIS_DBS,
 } from './support.ts';
 
-const REDIS_DB = 10;
+const REDIS_DB = REDIS_DBS.shutdown;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 let legacy: Legacy | undefined;

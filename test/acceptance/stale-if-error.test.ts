@@ -10,10 +10,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { startGateway, startWorker, type Gateway, type WorkerProcess } from '../../src/gateway.ts';
 import { createCapturedLogger } from '../support/log-capture.ts';
-import { configOnFreePort, connectedSetup, flushDb, IBAN, merchantBody, randomVat, redisOnDb, startLegacy, waitFor, type ConnectedSetup, type Legacy } from './support.ts';
+import { configOnFreePort, connectedSetup, flushDb, IBAN, merchantBody, randomVat, redisOnDb, startLegacy, waitFor, type ConnectedSetup, type Legacy, REDIS_DBS } from './support.ts';
 
 /** This file's own logical database (see `redisOnDb`). */
-const REDIS_DB = 13;
+const REDIS_DB = REDIS_DBS.staleIfError;
 const STALE = 'legacy-gateway; hit; detail=stale-if-error';
 
 let legacy: Legacy | undefined;

@@ -45,6 +45,30 @@ export async function startLegacy(): Promise<Legacy> {
 }
 
 /**
+ * The logical database of each test file that runs connected gateways (see `redisOnDb`), in
+ * one place: files run in parallel, and two files on one database flush each other's data and
+ * run each other's jobs. Redis has 16 by default (0 stays unused).
+ */
+export const REDIS_DBS = {
+  terminalSettings: 1,
+  workerProcess: 2,
+  docsTryItOut: 3,
+  redisKeys: 4,
+  legacyTls: 5,
+  batchTwoProcesses: 6,
+  idempotency: 7,
+  crashRecovery: 8,
+  queueConsole: 9,
+  shutdown: 10,
+  gatewayCrash: 11,
+  openapiLint: 12,
+  staleIfError: 13,
+  queueRateLimit: 14,
+  rateLimit: 15,
+} as const;
+if (new Set(Object.values(REDIS_DBS)).size !== Object.keys(REDIS_DBS).length) throw new Error('two test files share a Redis database in REDIS_DBS');
+
+/**
  * The private test Redis, on logical database `db`.
  *
  * Two connected gateways with the same key prefix (`REDIS_KEY_PREFIX`, default `lgw`) on one

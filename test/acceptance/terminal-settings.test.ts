@@ -13,9 +13,9 @@ import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { createTmoBatch, type TmoBatch } from '../../src/simulators/tmo-batch/index.ts';
 import { merchantSeed } from '../../src/simulators/test-support.ts';
 import { createCapturedLogger } from '../support/log-capture.ts';
-import { configOnFreePort, connectedSetup, flushDb, redisOnDb, startLegacy, waitFor, type ConnectedSetup, type Legacy } from './support.ts';
+import { configOnFreePort, connectedSetup, flushDb, redisOnDb, startLegacy, waitFor, type ConnectedSetup, type Legacy, REDIS_DBS } from './support.ts';
 
-const REDIS_DB = 11;
+const REDIS_DB = REDIS_DBS.terminalSettings;
 
 let legacy: Legacy | undefined;
 let setup: ConnectedSetup | undefined;

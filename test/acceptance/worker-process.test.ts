@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { ensureDevKeys } from '../../src/api/auth/dev-keys.ts';
 import { TEST_LOG_DIR } from '../support/log-capture.ts';
-import { flushDb, merchantBody, randomVat, redisOnDb, waitFor } from './support.ts';
+import { flushDb, merchantBody, randomVat, redisOnDb, waitFor, REDIS_DBS } from './support.ts';
 
-const REDIS_DB = 11;
+const REDIS_DB = REDIS_DBS.workerProcess;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 interface Child {

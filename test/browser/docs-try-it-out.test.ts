@@ -21,9 +21,10 @@ import {
   startLegacy,
   type ConnectedSetup,
   type Legacy,
+  REDIS_DBS,
 } from '../acceptance/support.ts';
 
-const REDIS_DB = 13;
+const REDIS_DB = REDIS_DBS.docsTryItOut;
 const SCREENSHOT = fileURLToPath(new URL('../../.tmp/browser/docs-try-it-out.png', import.meta.url));
 const chromiumFound = hasChromium('test/browser/docs-try-it-out.test.ts');
 

@@ -28,10 +28,11 @@ import {
   waitFor,
   type ConnectedSetup,
   type Legacy,
+  REDIS_DBS,
 } from '../acceptance/support.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const REDIS_DB = 9;
+const REDIS_DB = REDIS_DBS.queueConsole;
 const SCREENSHOT = fileURLToPath(new URL('../../.tmp/browser/queue-console-failed.png', import.meta.url));
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) {

@@ -7,10 +7,10 @@ import { createConfig, lintFromString } from '@redocly/openapi-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SCOPES } from '../../src/api/auth/scopes.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
-import { configOnFreePort, connectedSetup, flushDb, redisOnDb, startLegacy, type ConnectedSetup, type Legacy } from '../acceptance/support.ts';
+import { configOnFreePort, connectedSetup, flushDb, redisOnDb, startLegacy, type ConnectedSetup, type Legacy, REDIS_DBS } from '../acceptance/support.ts';
 import { createCapturedLogger } from '../support/log-capture.ts';
 
-const REDIS_DB = 12;
+const REDIS_DB = REDIS_DBS.openapiLint;
 
 interface Parameter {
   name: string;

@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { createCapturedLogger } from '../support/log-capture.ts';
-import { connectedSetup, flushDb, merchantBody, randomVat, redisOnDb, startLegacy, waitFor, type ConnectedSetup, type Legacy } from '../acceptance/support.ts';
+import { connectedSetup, flushDb, merchantBody, randomVat, redisOnDb, startLegacy, waitFor, type ConnectedSetup, type Legacy, REDIS_DBS } from '../acceptance/support.ts';
 
-const REDIS_DB = 14;
+const REDIS_DB = REDIS_DBS.redisKeys;
 const DAY_MS = 86_400_000;
 
 /**
