@@ -15,6 +15,7 @@ import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { ApiEnv } from '../../env.ts';
 import { problem, problemResponse } from '../../problem.ts';
+import { beginResponseHeaders, finishResponseHeaders, setResponseHeader } from '../response-headers/index.ts';
 
 /** Route groups with their own limit. `ops-write` is lower: each action may touch many records. */
 export type RateLimitGroup = 'read' | 'write' | 'ops-read' | 'ops-write';
@@ -76,10 +77,9 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<ApiEnv> {
     const principal = c.get('principal') as ApiEnv['Variables']['principal'] | undefined;
     if (!limiter || !principal) return next();
     const policy = `"${group}";q=${limiter.shared.points};w=${window}`;
-    const headers = (res: RateLimiterRes) => ({
-      'RateLimit-Policy': policy,
-      RateLimit: `"${group}";r=${Math.max(0, res.remainingPoints)};t=${Math.ceil(res.msBeforeNext / 1000)}`,
-    });
+    const rateLimitValue = (res: RateLimiterRes) =>
+      `"${group}";r=${Math.max(0, res.remainingPoints)};t=${Math.ceil(res.msBeforeNext / 1000)}`;
+    const headers = (res: RateLimiterRes) => ({ 'RateLimit-Policy': policy, RateLimit: rateLimitValue(res) });
     let res: RateLimiterRes;
     try {
       res = await consume(limiter, principal.subject);
@@ -92,7 +92,11 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<ApiEnv> {
         problem('request.rate_limited', { headers: { ...headers(err), 'Retry-After': String(retryAfter) } }),
       );
     }
+    // added before next(): they reach the answer with the other headers (middleware/response-headers)
+    const owner = beginResponseHeaders(c);
+    setResponseHeader(c, 'RateLimit-Policy', policy);
+    setResponseHeader(c, 'RateLimit', rateLimitValue(res));
     await next();
-    for (const [k, v] of Object.entries(headers(res))) c.res.headers.set(k, v);
+    if (owner) finishResponseHeaders(c);
   };
 }
