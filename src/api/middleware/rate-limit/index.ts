@@ -51,7 +51,17 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<ApiEnv> {
   for (const [group, points] of Object.entries(opts.limits) as [RateLimitGroup, number | undefined][]) {
     if (!points || points <= 0) continue;
     limiters.set(group, {
-      shared: new RateLimiterRedis({ storeClient: opts.redis, keyPrefix: `${opts.keyPrefix}:${group}`, points, duration: window }),
+      // A client that used up its points is refused from this process's memory until the
+      // window ends (rate-limiter-flexible's in-memory block, for the msBeforeNext Redis gave):
+      // Redis would refuse it the same way, the window's count only grows. Over the limit, a
+      // client costs no Redis round trip; under it, every request still counts in Redis.
+      shared: new RateLimiterRedis({
+        storeClient: opts.redis,
+        keyPrefix: `${opts.keyPrefix}:${group}`,
+        points,
+        duration: window,
+        inMemoryBlockOnConsumed: points,
+      }),
       local: new RateLimiterMemory({ keyPrefix: group, points, duration: window }),
     });
   }
