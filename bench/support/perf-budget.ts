@@ -18,7 +18,7 @@ import { spawnSync } from 'node:child_process';
 const LAYERS: Array<[string, RegExp]> = [
   ['JWT check', /\/jose\/|\/src\/api\/auth\//],
   ['request id and access log', /\/pino\/|sonic-boom|\/src\/infra\/logger\.ts|\/src\/api\/middleware\/(access-log|request-id)/],
-  ['security headers', /secure-headers|\/src\/api\/middleware\/security-headers/],
+  ['security headers', /secure-headers|\/src\/api\/middleware\/(security-headers|response-headers)/],
   ['metrics', /prom-client|\/src\/infra\/metrics\.ts/],
   ['breaker and bulkhead', /\/opossum\/|\/p-limit\/|yocto-queue|\/resilience\.ts/],
   ['SOAP envelope', /\/src\/adapters\/soap\/(envelope|wsse)\.ts/],

@@ -9,6 +9,7 @@ import type { Context } from 'hono';
 import { isGatewayErrorLike } from '../domain/errors/index.ts';
 import type { LastKnown, LastKnownEntities, LastKnownKind, LastKnownPort } from '../domain/read-model.port.ts';
 import type { ApiEnv } from './env.ts';
+import { setResponseHeader } from './middleware/response-headers/index.ts';
 
 export const CACHE_STATUS_STALE = 'legacy-gateway; hit; detail=stale-if-error';
 
@@ -58,8 +59,8 @@ export async function readThrough<K extends LastKnownKind>(
     if (copy === null) throw err;
     const age = Math.max(0, Math.floor((Date.now() - copy.confirmedAt) / 1000));
     if (age > maxStaleS) throw err;
-    c.header('Age', String(age));
-    c.header('Cache-Status', CACHE_STATUS_STALE);
+    setResponseHeader(c, 'Age', String(age));
+    setResponseHeader(c, 'Cache-Status', CACHE_STATUS_STALE);
     const value = fromCopy ? await fromCopy(copy) : copy.value;
     c.get('logger').warn({ event: 'served_stale', kind, code: (err as { code: string }).code, ageS: age }, 'legacy unavailable: answered from the last-known copy');
     return value;

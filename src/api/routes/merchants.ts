@@ -7,6 +7,7 @@ import { toMerchantDto } from '../mappers.ts';
 import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
 import { cursorQuery, customerIdValue, DEFAULT_LIMIT, json, limitQuery, merchantIdParam } from '../schemas/common.ts';
 import { Merchant, MerchantList, MerchantPatchBody, NewMerchantBody } from '../schemas/resources.ts';
+import { jsonResponse } from '../middleware/response-headers/index.ts';
 import { readThrough, STALE_HEADERS, STALE_IF_ERROR_NOTE } from '../stale-if-error.ts';
 import { acceptedResponse, submitContext, writeParameters, writeResponse, writeResponseHeaders } from '../writes.ts';
 import { routeGroup, scopeNote, security, type RouteDeps } from './shared.ts';
@@ -75,7 +76,7 @@ export function merchantRoutes({ services, beforeWrite, writes, lastKnown }: Rou
   app.openapi(get, async (c) => {
     const { merchantId } = c.req.valid('param');
     const merchant = await readThrough(c, lastKnown, 'merchant', merchantId, () => services.merchants.get(merchantId, callContext(c)));
-    return c.json(toMerchantDto(merchant), 200);
+    return jsonResponse(c, toMerchantDto(merchant), 200);
   });
 
   const list = createRoute({

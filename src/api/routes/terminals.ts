@@ -3,6 +3,7 @@ import { requireScope } from '../auth/middleware.ts';
 import { callContext } from '../context.ts';
 import { nextCursor, pageFromQuery } from '../cursor.ts';
 import { toTerminalDto } from '../mappers.ts';
+import { jsonResponse } from '../middleware/response-headers/index.ts';
 import { COMMON_ERRORS, problemResponses } from '../schemas/problem.ts';
 import { cursorQuery, DEFAULT_LIMIT, json, limitQuery, merchantIdParam, terminalIdParam } from '../schemas/common.ts';
 import { Terminal, TerminalList, TerminalOrderBody, TerminalStatusBody } from '../schemas/resources.ts';
@@ -103,7 +104,7 @@ export function terminalRoutes({ services, beforeWrite, writes, lastKnown, termi
       ),
       snapshot,
     ]);
-    return c.json(toTerminalDto(terminal, view), 200);
+    return jsonResponse(c, toTerminalDto(terminal, view), 200);
   });
 
   const changeStatus = createRoute({

@@ -200,13 +200,17 @@ export function fromTmoDateTime(date: string, time: string, timeZone: string, fi
   if (date === '') throw contractViolation('tmo', field, 'a time without a date');
   const d = TMO_DATE.exec(date);
   const t = time === '' ? ['', '00', '00', '00'] : TMO_TIME.exec(time);
-  const parts = d ? { year: Number(d[1]), month: Number(d[2]), day: Number(d[3]) } : undefined;
-  if (!parts || !isValidDate(parts) || !t) throw contractViolation('tmo', field, 'an invalid date or time');
+  if (!d || !t) throw contractViolation('tmo', field, 'an invalid date or time');
+  const year = Number(d[1]);
+  const month = Number(d[2]);
+  const day = Number(d[3]);
+  if (!isValidDate({ year, month, day })) throw contractViolation('tmo', field, 'an invalid date or time');
   const hour = Number(t[1]);
   const minute = Number(t[2]);
   const second = Number(t[3]);
   if (hour > 23 || minute > 59 || second > 59) throw contractViolation('tmo', field, 'an invalid time');
-  return new Date(wallClockToEpochMs({ ...parts, hour, minute, second }, timeZone)).toISOString();
+  // one literal, no `{ ...parts }` spread: the spread alone was ~3 of this function's ~5 µs (issue 8)
+  return new Date(wallClockToEpochMs({ year, month, day, hour, minute, second }, timeZone)).toISOString();
 }
 
 /** ISO instant → TMO `{ date: 'YYYYMMDD', time: 'HHMMSS' }` as wall clock in `timeZone`; null → empty strings. */

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import { createHarness, signToken } from '../../test-support/harness.ts';
 import { groupOf, rateLimit } from './index.ts';
 
@@ -44,6 +44,26 @@ describe('rateLimit', () => {
     const other = await signToken(['merchants:read'], { subject: 'client-other' });
     expect((await apps[0]?.request('/v1/merchants/C000000001', { headers: { Authorization: `Bearer ${other}` } }))?.status).not.toBe(429);
     close();
+  });
+
+  it('when a client has used up its points on an instance, then that instance refuses it without asking Redis until the window ends', async () => {
+    const keyPrefix = `rltest-${randomBytes(4).toString('hex')}:rl`;
+    const client = redis.duplicate();
+    const sent = vi.spyOn(client, 'sendCommand');
+    const app = createHarness({ rateLimit: rateLimit({ redis: client, keyPrefix, limits: { read: 2 } }) }).app;
+    const token = await signToken(['merchants:read'], { subject: 'client-blocked' });
+    const get = () => app.request('/v1/merchants/C000000001', { headers: { Authorization: `Bearer ${token}` } });
+    expect((await get()).status).not.toBe(429);
+    expect((await get()).status).not.toBe(429);
+    const afterLimit = sent.mock.calls.length;
+    for (let i = 0; i < 3; i++) {
+      const refused = await get();
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('RateLimit')).toMatch(/^"read";r=0;t=\d+$/);
+      expect(Number(refused.headers.get('Retry-After'))).toBeGreaterThan(0);
+    }
+    expect(sent.mock.calls.length).toBe(afterLimit);
+    client.disconnect();
   });
 
   it('when a group has no limit, then its requests carry no rate limit headers and are never refused', async () => {

@@ -15,6 +15,7 @@ import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { ApiEnv } from '../../env.ts';
 import { problem, problemResponse } from '../../problem.ts';
+import { beginResponseHeaders, finishResponseHeaders, setResponseHeader } from '../response-headers/index.ts';
 
 /** Route groups with their own limit. `ops-write` is lower: each action may touch many records. */
 export type RateLimitGroup = 'read' | 'write' | 'ops-read' | 'ops-write';
@@ -50,7 +51,17 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<ApiEnv> {
   for (const [group, points] of Object.entries(opts.limits) as [RateLimitGroup, number | undefined][]) {
     if (!points || points <= 0) continue;
     limiters.set(group, {
-      shared: new RateLimiterRedis({ storeClient: opts.redis, keyPrefix: `${opts.keyPrefix}:${group}`, points, duration: window }),
+      // A client that used up its points is refused from this process's memory until the
+      // window ends (rate-limiter-flexible's in-memory block, for the msBeforeNext Redis gave):
+      // Redis would refuse it the same way, the window's count only grows. Over the limit, a
+      // client costs no Redis round trip; under it, every request still counts in Redis.
+      shared: new RateLimiterRedis({
+        storeClient: opts.redis,
+        keyPrefix: `${opts.keyPrefix}:${group}`,
+        points,
+        duration: window,
+        inMemoryBlockOnConsumed: points,
+      }),
       local: new RateLimiterMemory({ keyPrefix: group, points, duration: window }),
     });
   }
@@ -76,10 +87,9 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<ApiEnv> {
     const principal = c.get('principal') as ApiEnv['Variables']['principal'] | undefined;
     if (!limiter || !principal) return next();
     const policy = `"${group}";q=${limiter.shared.points};w=${window}`;
-    const headers = (res: RateLimiterRes) => ({
-      'RateLimit-Policy': policy,
-      RateLimit: `"${group}";r=${Math.max(0, res.remainingPoints)};t=${Math.ceil(res.msBeforeNext / 1000)}`,
-    });
+    const rateLimitValue = (res: RateLimiterRes) =>
+      `"${group}";r=${Math.max(0, res.remainingPoints)};t=${Math.ceil(res.msBeforeNext / 1000)}`;
+    const headers = (res: RateLimiterRes) => ({ 'RateLimit-Policy': policy, RateLimit: rateLimitValue(res) });
     let res: RateLimiterRes;
     try {
       res = await consume(limiter, principal.subject);
@@ -92,7 +102,11 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<ApiEnv> {
         problem('request.rate_limited', { headers: { ...headers(err), 'Retry-After': String(retryAfter) } }),
       );
     }
+    // added before next(): they reach the answer with the other headers (middleware/response-headers)
+    const owner = beginResponseHeaders(c);
+    setResponseHeader(c, 'RateLimit-Policy', policy);
+    setResponseHeader(c, 'RateLimit', rateLimitValue(res));
     await next();
-    for (const [k, v] of Object.entries(headers(res))) c.res.headers.set(k, v);
+    if (owner) finishResponseHeaders(c);
   };
 }

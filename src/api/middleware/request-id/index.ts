@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
-import { requestId as honoRequestId } from 'hono/request-id';
+import { beginResponseHeaders, finishResponseHeaders, setResponseHeader } from '../response-headers/index.ts';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 /** Longest caller-supplied id kept. */
@@ -19,32 +19,21 @@ export interface RequestIdOptions {
 }
 
 /**
- * `hono/request-id` with our rules: the caller's id is kept when it matches `SAFE_REQUEST_ID`,
- * otherwise one is generated; it is `c.var.requestId` and is returned on every response
- * (errors and raw `Response`s included, which bypass the headers hono prepares).
+ * The request id: the caller's id is kept when it matches `SAFE_REQUEST_ID` (hono's
+ * `request-id` rules plus `.`), otherwise one is generated; it is `c.var.requestId` and is
+ * returned on every response (errors and raw `Response`s included), through the request's
+ * header record (middleware/response-headers).
  */
 export function requestId(options: RequestIdOptions = {}): MiddlewareHandler<{ Variables: { requestId: string } }> {
   const headerName = options.headerName ?? REQUEST_ID_HEADER;
   const generate = options.generate ?? randomUUID;
-  const hono = honoRequestId({
-    headerName,
-    limitLength: MAX_REQUEST_ID_LENGTH,
-    // hono calls this for an id it refuses: one with a `.` is still ours to keep
-    generator: (c) => {
-      const incoming = c.req.header(headerName);
-      return incoming !== undefined && SAFE_REQUEST_ID.test(incoming) ? incoming : generate();
-    },
-  });
   return async function requestIdMiddleware(c, next) {
-    await hono(c, next);
-    const id = c.get('requestId');
-    if (c.res.headers.get(headerName) !== id) {
-      try {
-        c.res.headers.set(headerName, id);
-      } catch {
-        c.res = new Response(c.res.body, c.res);
-        c.res.headers.set(headerName, id);
-      }
-    }
+    const owner = beginResponseHeaders(c);
+    const incoming = c.req.header(headerName);
+    const id = incoming !== undefined && SAFE_REQUEST_ID.test(incoming) ? incoming : generate();
+    c.set('requestId', id);
+    setResponseHeader(c, headerName, id);
+    await next();
+    if (owner) finishResponseHeaders(c);
   };
 }

@@ -1,7 +1,8 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { createHarness } from '../../test-support/harness.ts';
-import { API_CSP, PAGE_CSP, securityHeaders } from './index.ts';
+import { secureHeaders } from 'hono/secure-headers';
+import { API_CSP, PAGE_CSP, SECURE_HEADERS, securityHeaders } from './index.ts';
 
 function tiny() {
   const app = new Hono();
@@ -75,5 +76,17 @@ describe('CORS (createApp corsOrigins)', () => {
     const pre = await h.app.request('/v1/merchants', preflight('https://console.example'));
     expect(pre.headers.get('Access-Control-Allow-Origin')).toBeNull();
     expect(pre.headers.get('Access-Control-Allow-Methods')).toBeNull();
+  });
+});
+
+describe('SECURE_HEADERS', () => {
+  it("when compared with hono's secureHeaders (DENY framing, no COEP), then it is the same set", async () => {
+    const a = new Hono();
+    a.use('*', secureHeaders({ xFrameOptions: 'DENY', crossOriginEmbedderPolicy: false }));
+    a.get('/', (c) => c.body(null, 204));
+    const res = await a.request('/');
+    const fromHono = Object.fromEntries([...res.headers].filter(([k]) => k !== 'content-type'));
+    const ours = Object.fromEntries(Object.entries(SECURE_HEADERS).map(([k, v]) => [k.toLowerCase(), v]));
+    expect(ours).toEqual(fromHono);
   });
 });
