@@ -20,13 +20,19 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Redis } from 'ioredis';
 
 const queued = new AsyncLocalStorage<true>();
+/**
+ * Whether any paced port exists in this process. Without one nothing asks `inQueuedRun`, and
+ * `runQueued` skips the AsyncLocalStorage: its first `run` turns on Node's promise hooks for
+ * the whole process, a cost on every promise of every job (issue 8, the queue's CPU per command).
+ */
+let pacing = false;
 
 /** Runs `fn` as a queued job's work: legacy calls inside it are paced. */
 export function runQueued<T>(fn: () => T): T {
-  return queued.run(true, fn);
+  return pacing ? queued.run(true, fn) : fn();
 }
 
-/** True inside {@link runQueued}. */
+/** True inside {@link runQueued} (once this process has a paced port: only those ask). */
 export function inQueuedRun(): boolean {
   return queued.getStore() === true;
 }
@@ -73,6 +79,7 @@ export function createRedisPacer(opts: { redis: Redis; key: string; ratePerS: nu
  * members (circuit state, close…) are the port's own.
  */
 export function pacedPort<T extends object>(port: T, methods: readonly (keyof T & string)[], pacer: CallPacer): T {
+  pacing = true;
   const paced: Record<string, unknown> = {};
   for (const name of methods) {
     const fn = port[name];

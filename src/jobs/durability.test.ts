@@ -78,17 +78,18 @@ describe('submit: the job before the record', () => {
   it('when the worker sees the job before its record exists, then it waits for the record and runs the operation', async () => {
     h = await createHarness(inject('redisUrl'));
     const store = h.operations.runtime.store;
-    const { create, get } = store;
-    // The record lands only once the worker has read the job's operation and found nothing.
+    const { create, acquireLeaseAndGet } = store;
+    // The record lands only once the worker has read the job's operation and found nothing
+    // (the worker reads it with its lease, in one round trip).
     let workerFoundNoRecord = 0;
     const found = signal();
-    store.get = async (id) => {
-      const record = await get(id);
-      if (record === null) {
+    store.acquireLeaseAndGet = async (id, ttl) => {
+      const held = await acquireLeaseAndGet(id, ttl);
+      if (held && held.op === null) {
         workerFoundNoRecord += 1;
         found.resolve();
       }
-      return record;
+      return held;
     };
     store.create = async (r) => {
       await found.promise;
@@ -212,9 +213,9 @@ describe('a second copy of a job', () => {
       return orderTerminal(...args);
     };
     const rt = h.operations.runtime;
-    const acquire = rt.store.acquireLease;
+    const acquire = rt.store.acquireLeaseAndGet;
     let waited = false;
-    rt.store.acquireLease = async (id, ttl) => {
+    rt.store.acquireLeaseAndGet = async (id, ttl) => {
       const lease = await acquire(id, ttl);
       if (lease || waited) return lease;
       waited = true;

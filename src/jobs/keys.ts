@@ -21,7 +21,8 @@
  * | `{p}:bull:ops-tmo:*`, `{p}:bull:ops-crm:*` | BullMQ | the two queues (BullMQ prefix `{p}:bull`) |
  *
  * Multi-key commands, all on keys above (so on one slot): `operation-store.ts` (MULTI on one
- * record; the lease scripts on the lease + the holder's liveness key), `order-slots.ts` (one key
+ * record; the lease scripts on the lease + the holder's liveness key; `finishSucceeded` on the
+ * record, its dead letter and its lease), `order-slots.ts` (one key
  * per script), `dead-letters.ts`, `src/api/idempotency` (record + the owner's liveness key), and
  * BullMQ's scripts (its keys all carry the `{p}:bull` prefix).
  */

@@ -81,6 +81,29 @@ function isKind(v: string | undefined): v is OperationKind {
   return v !== undefined && (OPERATION_KINDS as readonly string[]).includes(v);
 }
 
+/** An operation record from its hash (HGETALL); null if there is none. */
+function parseRecord(h: Record<string, string>): OperationRecord | null {
+  if (!h.id || !isKind(h.kind)) return null;
+  return {
+    id: h.id,
+    kind: h.kind,
+    status: (h.status ?? 'queued') as OperationStatus,
+    createdAt: h.createdAt ?? '',
+    updatedAt: h.updatedAt ?? '',
+    principal: h.principal ?? '',
+    requestId: h.requestId ?? '',
+    input: parseJson<unknown>(h.input, null),
+    progress: parseJson<Record<string, unknown>>(h.progress, {}),
+    steps: parseJson<StepRecord[]>(h.steps, []),
+    resource: parseJson<ResourceRef | null>(h.resource, null),
+    error: parseJson<StoredError | null>(h.error, null),
+    attempts: Number(h.attempts ?? 0),
+    run: Number(h.run ?? 0),
+    firstFailedAt: h.firstFailedAt || null,
+    failures: Object.fromEntries(LEGACY_SYSTEMS.map((sys) => [sys, Number(h[failuresField(sys)] ?? 0)])) as Record<LegacySystem, number>,
+  };
+}
+
 /** What `create` takes: the record without the fields the store maintains. */
 export type NewOperation = Omit<OperationRecord, 'updatedAt' | 'firstFailedAt' | 'failures'>;
 
@@ -133,39 +156,20 @@ export function createOperationStore(
     },
 
     async get(id: string): Promise<OperationRecord | null> {
-      const h = await redis.hgetall(keys.operation(id));
-      if (!h.id || !isKind(h.kind)) return null;
-      return {
-        id: h.id,
-        kind: h.kind,
-        status: (h.status ?? 'queued') as OperationStatus,
-        createdAt: h.createdAt ?? '',
-        updatedAt: h.updatedAt ?? '',
-        principal: h.principal ?? '',
-        requestId: h.requestId ?? '',
-        input: parseJson<unknown>(h.input, null),
-        progress: parseJson<Record<string, unknown>>(h.progress, {}),
-        steps: parseJson<StepRecord[]>(h.steps, []),
-        resource: parseJson<ResourceRef | null>(h.resource, null),
-        error: parseJson<StoredError | null>(h.error, null),
-        attempts: Number(h.attempts ?? 0),
-        run: Number(h.run ?? 0),
-        firstFailedAt: h.firstFailedAt || null,
-        failures: Object.fromEntries(LEGACY_SYSTEMS.map((sys) => [sys, Number(h[failuresField(sys)] ?? 0)])) as Record<LegacySystem, number>,
-      };
+      return parseRecord(await redis.hgetall(keys.operation(id)));
     },
 
     async saveProgress(id: string, progress: object, steps: StepRecord[]): Promise<void> {
       await write(id, { progress: JSON.stringify(progress), steps: JSON.stringify(steps) });
     },
 
-    async markRunning(id: string, steps: StepRecord[]): Promise<void> {
-      // one round trip: this runs for every job
-      await redis
-        .multi()
-        .hincrby(keys.operation(id), 'attempts', 1)
-        .hset(keys.operation(id), { status: 'running', steps: JSON.stringify(steps), updatedAt: new Date().toISOString() })
-        .exec();
+    /**
+     * `attempts`: the record's count including this run. Written as a value, not HINCRBY: every
+     * status write happens under the operation lease, which the caller read the record under,
+     * so one plain HSET (one command, no MULTI) is enough; this runs for every job.
+     */
+    async markRunning(id: string, steps: StepRecord[], attempts: number): Promise<void> {
+      await redis.hset(keys.operation(id), { status: 'running', attempts, steps: JSON.stringify(steps), updatedAt: new Date().toISOString() });
     },
 
     async markQueued(id: string, steps: StepRecord[] | null, error: StoredError | null): Promise<void> {
@@ -180,6 +184,31 @@ export function createOperationStore(
       // A finished operation is kept for polling, then expires; failed ones stay while an open dead letter points at them.
       const fields = { status: 'succeeded', resource: JSON.stringify(resource), steps: JSON.stringify(steps), error: '', updatedAt: new Date().toISOString() };
       await redis.multi().hset(keys.operation(id), fields).pexpire(keys.operation(id), opts.succeededTtlMs).exec();
+    },
+
+    /**
+     * The end of a successful run in one script (one round trip, where it took three): the
+     * record `succeeded` with its TTL (as `markSucceeded`), its dead letter resolved if one is
+     * open or retrying (as `DeadLetters.resolve`, expiring `deadLetterTtlMs` later), and, with
+     * `lease`, the operation lease released (as `Lease.release`; the lease is then done).
+     */
+    async finishSucceeded(id: string, resource: ResourceRef, steps: StepRecord[], deadLetterTtlMs: number, lease?: Lease): Promise<void> {
+      const now = new Date().toISOString();
+      const leaseKey = lease?.key ?? keys.lease(id);
+      await redis.eval(
+        SUCCEEDED_LUA,
+        3,
+        keys.operation(id),
+        keys.deadLetter(id),
+        leaseKey,
+        JSON.stringify(resource),
+        JSON.stringify(steps),
+        now,
+        String(opts.succeededTtlMs),
+        String(deadLetterTtlMs),
+        lease?.token ?? '',
+      );
+      lease?.released();
     },
 
     /** `markSucceeded` for many operations in one pipeline (the answer to a settings file can close 100,000). */
@@ -241,40 +270,104 @@ export function createOperationStore(
      */
     async acquireLease(id: string, ttlMs: number): Promise<Lease | null> {
       const key = keys.lease(id);
-      const token = instanceId ? `${instanceId}|${randomUUID()}` : randomUUID();
-      if ((await redis.set(key, token, 'PX', ttlMs, 'NX')) !== 'OK') {
-        // Held. If its holder's process is dead (its liveness key is gone), take it over now
-        // rather than after the lease's TTL: a crashed gateway's inline run resumes at once.
-        const current = await redis.get(key);
-        const holder = current?.split('|')[0];
-        if (current === null || !holder || holder === instanceId || !current.includes('|')) return null;
-        const took = await redis.eval(TAKEOVER_LUA, 2, key, keys.instance(holder), current, token, String(ttlMs));
-        if (took !== 1) return null;
+      const token = leaseToken();
+      if ((await redis.set(key, token, 'PX', ttlMs, 'NX')) !== 'OK' && !(await takeOver(key, token, ttlMs))) return null;
+      return leaseOf(key, token, ttlMs);
+    },
+
+    /**
+     * `acquireLease`, then the record read under it (`get`), in one round trip when the lease
+     * is free: SET NX and HGETALL pipelined, so Redis runs the read after the lease is ours.
+     * When the lease is held, the read is dropped and the takeover path of `acquireLease` runs.
+     */
+    async acquireLeaseAndGet(id: string, ttlMs: number): Promise<{ lease: Lease; op: OperationRecord | null } | null> {
+      const key = keys.lease(id);
+      const token = leaseToken();
+      const res = await redis.pipeline().set(key, token, 'PX', ttlMs, 'NX').hgetall(keys.operation(id)).exec();
+      const [setErr, setReply] = res?.[0] ?? [new Error('no reply')];
+      if (setErr) throw setErr;
+      if (setReply === 'OK') {
+        const [getErr, h] = res?.[1] ?? [new Error('no reply')];
+        const lease = leaseOf(key, token, ttlMs);
+        if (getErr) {
+          await lease.release().catch(() => undefined);
+          throw getErr;
+        }
+        return { lease, op: parseRecord(h as Record<string, string>) };
       }
-      const renew = setInterval(() => {
-        redis.eval(RENEW_LUA, 1, key, token, String(ttlMs)).catch(() => undefined);
-      }, Math.max(100, Math.floor(ttlMs / 3)));
-      renew.unref();
-      let released = false;
-      return {
-        async release() {
-          if (released) return;
-          released = true;
-          clearInterval(renew);
-          await redis.eval(RELEASE_LUA, 1, key, token);
-        },
-      };
+      if (!(await takeOver(key, token, ttlMs))) return null;
+      const lease = leaseOf(key, token, ttlMs);
+      try {
+        return { lease, op: parseRecord(await redis.hgetall(keys.operation(id))) };
+      } catch (err) {
+        await lease.release().catch(() => undefined);
+        throw err;
+      }
     },
   };
+
+  function leaseToken(): string {
+    return instanceId ? `${instanceId}|${randomUUID()}` : randomUUID();
+  }
+
+  /** The lease is held: if its holder's process is dead (its liveness key is gone), take it over now. */
+  async function takeOver(key: string, token: string, ttlMs: number): Promise<boolean> {
+    // Rather than after the lease's TTL: a crashed gateway's inline run resumes at once.
+    const current = await redis.get(key);
+    const holder = current?.split('|')[0];
+    if (current === null || !holder || holder === instanceId || !current.includes('|')) return false;
+    return (await redis.eval(TAKEOVER_LUA, 2, key, keys.instance(holder), current, token, String(ttlMs))) === 1;
+  }
+
+  function leaseOf(key: string, token: string, ttlMs: number): Lease {
+    const renew = setInterval(() => {
+      redis.eval(RENEW_LUA, 1, key, token, String(ttlMs)).catch(() => undefined);
+    }, Math.max(100, Math.floor(ttlMs / 3)));
+    renew.unref();
+    let released = false;
+    return {
+      key,
+      token,
+      released() {
+        released = true;
+        clearInterval(renew);
+      },
+      async release() {
+        if (released) return;
+        released = true;
+        clearInterval(renew);
+        await redis.eval(RELEASE_LUA, 1, key, token);
+      },
+    };
+  }
 }
 
 export interface Lease {
   release(): Promise<void>;
+  /** the lease key and this holder's token, for a script that releases it with its last write (`finishSucceeded`) */
+  readonly key: string;
+  readonly token: string;
+  /** such a script released it: stop renewing, `release()` is then a no-op */
+  released(): void;
 }
 
 const RENEW_LUA = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 // KEYS[1] lease, KEYS[2] liveness key of its holder (same hash slot). ARGV[1] the holder's value, ARGV[2] ours, ARGV[3] ttl.
 const TAKEOVER_LUA = `if redis.call('get', KEYS[1]) == ARGV[1] and redis.call('exists', KEYS[2]) == 0 then redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 else return 0 end`;
 const RELEASE_LUA = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+// KEYS[1] operation record, KEYS[2] its dead letter, KEYS[3] its lease (one hash tag).
+// ARGV[1] resource, ARGV[2] steps, ARGV[3] now, ARGV[4] record TTL, ARGV[5] dead letter TTL,
+// ARGV[6] lease token ('' keeps the lease). markSucceeded + DeadLetters.resolve + Lease.release.
+const SUCCEEDED_LUA = `
+redis.call('hset', KEYS[1], 'status', 'succeeded', 'resource', ARGV[1], 'steps', ARGV[2], 'error', '', 'updatedAt', ARGV[3])
+redis.call('pexpire', KEYS[1], ARGV[4])
+local s = redis.call('hget', KEYS[2], 'state')
+if s == 'open' or s == 'retrying' then
+  redis.call('hset', KEYS[2], 'state', 'resolved', 'updatedAt', ARGV[3])
+  redis.call('pexpire', KEYS[2], ARGV[5])
+end
+if ARGV[6] ~= '' and redis.call('get', KEYS[3]) == ARGV[6] then redis.call('del', KEYS[3]) end
+return 1
+`;
 
 export type OperationStore = ReturnType<typeof createOperationStore>;

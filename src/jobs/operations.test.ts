@@ -155,6 +155,38 @@ describe('operations runner', () => {
     expect(calls).toBe(4);
   });
 
+  it('when a queued command succeeds, then its bookkeeping is three round trips: lease and record, running, and one script that also resolves its dead letter and releases its lease', async () => {
+    h = await createHarness(inject('redisUrl'));
+    const { terminalId } = await h.tmo.orderTerminal(
+      (await h.tmo.registerMerchant({ vatNumber: '12345678901', name: 'X', mcc: '5812', address, customerId: 'C000000001' }, { requestId: 'r' })).tmoMerchantId,
+      { model: 'A920', contactless: true, currency: 'EUR', shippingAddress: address },
+      { requestId: 'r' },
+    );
+    // Every command the job layer sends on the operation's own keys (BullMQ's are under `:bull:`),
+    // as Redis sees them; `lua` lines are commands run inside a script.
+    const monitor = await h.redis.duplicate().monitor();
+    const seen: { source: string; args: string[] }[] = [];
+    const opKeys = (id: string) => [`${h?.prefix}:op:${id}`, `${h?.prefix}:op:${id}:lease`, `${h?.prefix}:dl:${id}`];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => seen.push({ source, args }));
+    try {
+      const r = await h.operations.submit('terminal.status', { terminalId, status: 'suspended', reason: 'merchant_request' }, ctx(true));
+      if (r.outcome !== 'accepted') throw new Error('expected accepted');
+      // the job's state, not the record (polling the record would show up here)
+      await expect.poll(async () => (await h?.operations.queues.byName.tmo.getJob(jobIdOf(r.operationId, 1)))?.getState(), { interval: 20, timeout: 5_000 }).toBe('completed');
+      const keys = opKeys(r.operationId);
+      const mine = seen.filter((c) => c.args.slice(1).some((a) => keys.includes(a)));
+      const topLevel = mine.filter((c) => c.source !== 'lua').map((c) => c.args[0]?.toLowerCase());
+      // create; SET NX + HGETALL (pipelined); running; succeeded + dead letter + lease in one EVAL
+      expect(topLevel).toEqual(['hset', 'set', 'hgetall', 'hset', 'eval']);
+      const inScript = mine.filter((c) => c.source === 'lua').map((c) => c.args[0]?.toLowerCase());
+      expect(inScript).toEqual(['hset', 'pexpire', 'hget', 'get', 'del']);
+      expect(await h.redis.exists(`${h.prefix}:op:${r.operationId}:lease`)).toBe(0);
+      expect((await h.operations.get(r.operationId))?.status).toBe('succeeded');
+    } finally {
+      monitor.disconnect();
+    }
+  });
+
   it('when payloads, records, dead letters and jobs are in Redis, then no key or value holds the IBAN in clear', async () => {
     h = await createHarness(inject('redisUrl'), { policy: fastPolicy({ attempts: 2 }) });
     h.tmo.fail = (op) => (op === 'registerMerchant' ? new UnavailableError('tmo.unavailable', `TMO down while sending ${IBAN}`, { system: 'tmo' }) : undefined);

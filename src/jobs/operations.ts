@@ -161,6 +161,7 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
     logger,
     refusedTtlMs: retentionMs,
     lastKnown: opts.lastKnown,
+    closedTtlMs: retentionMs,
   });
   const runtime: OperationsRuntime = {
     redis,
@@ -254,19 +255,20 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
    */
   async function runInline(id: string, job: Job<OperationJobData>, ctx: SubmitContext, log: Logger): Promise<SubmitResult> {
     const accepted: SubmitResult = { outcome: 'accepted', operationId: id };
-    let lease: Lease | null;
+    let held: { lease: Lease; op: OperationRecord | null } | null;
     try {
-      lease = await store.acquireLease(id, leaseTtlMs);
+      // the lease and the record read under it, in one round trip
+      held = await store.acquireLeaseAndGet(id, leaseTtlMs);
     } catch {
       log.warn('operation store unavailable before the inline run: accepted for the worker');
       return accepted;
     }
-    if (!lease) return accepted; // a live runner (a worker) has it
+    if (!held) return accepted; // a live runner (a worker) has it
+    const { lease, op } = held;
     try {
-      const op = await store.get(id);
       if (!op) throw new Error(`operation ${id} vanished right after it was created`);
       if (op.status !== 'running') return accepted; // finished meanwhile
-      const attempt = await runner.attempt(op, { requestId: ctx.requestId }, { inline: true, enqueuedAt: Date.now() });
+      const attempt = await runner.attempt(op, { requestId: ctx.requestId }, { inline: true, enqueuedAt: Date.now(), lease });
       switch (attempt.outcome) {
         case 'slot_busy':
           // Another order of this merchant is still in flight: this one waits its turn in the queue.

@@ -5,7 +5,7 @@ import type { Services } from '../domain/services/types.ts';
 import type { DeadLetters } from './dead-letters.ts';
 import { HANDLERS, nextStep, type HandlerResult, type OperationHandler } from './handlers/index.ts';
 import { storeUnavailable } from './errors/store-unavailable-error.ts';
-import type { OperationRecord, OperationStore } from './operation-store.ts';
+import type { Lease, OperationRecord, OperationStore } from './operation-store.ts';
 import type { OrderSlots } from './order-slots.ts';
 import { park } from './park.ts';
 import { openPayload, sealPayload, type PayloadCipher } from './payload.ts';
@@ -86,6 +86,8 @@ export function createRunner(deps: {
    * remembered here, inline or in a worker, as this is the one place every write completes.
    */
   lastKnown?: LastKnownPort | undefined;
+  /** how long a dead letter resolved by a success stays readable (the dead letters' `closedTtlMs`) */
+  closedTtlMs: number;
 }) {
   const { store, services, cipher, orderSlots, policy } = deps;
 
@@ -125,7 +127,8 @@ export function createRunner(deps: {
     };
 
     let current = sync();
-    await store.markRunning(op.id, steps);
+    await store.markRunning(op.id, steps, op.attempts + 1);
+    op.attempts += 1;
 
     const input = openPayload(op.input, cipher) as OperationInputs[OperationKind];
     try {
@@ -180,7 +183,12 @@ export function createRunner(deps: {
   async function attempt(
     op: OperationRecord,
     ctx: { requestId: string; signal?: AbortSignal },
-    opts: { inline: boolean; enqueuedAt: number },
+    opts: {
+      inline: boolean;
+      enqueuedAt: number;
+      /** the caller's operation lease: a success releases it with its last write (one round trip) */
+      lease?: Lease;
+    },
   ): Promise<AttemptOutcome> {
     if (!(await orderSlots.acquire(op))) return { outcome: 'slot_busy' };
     const run = await runOnce(op, ctx);
@@ -190,12 +198,10 @@ export function createRunner(deps: {
       // First: the legacy system has just confirmed this state, whatever happens to the bookkeeping.
       remember(run.result);
       if (op.kind === 'terminal.order') await orderSlots.claim(op, run.result.resource.id);
-      await store.markSucceeded(op.id, run.result.resource, op.steps);
+      // One script: succeeded, any dead letter resolved (a retried one, or an open one left by a
+      // crash inside `park`), and the caller's lease released — nothing is written after it.
+      await store.finishSucceeded(op.id, run.result.resource, op.steps, deps.closedTtlMs, opts.lease);
       await orderSlots.release(op);
-      // A retried dead letter, or an open one left by a crash inside `park`.
-      await deps.deadLetters.resolve(op.id).catch((err: unknown) => {
-        deps.logger.warn({ operationId: op.id, err: { name: (err as Error).name } }, 'succeeded, but its dead letter could not be resolved');
-      });
       return { outcome: 'succeeded', result: run.result };
     }
 

@@ -1,4 +1,5 @@
 import type { Tracer } from '@opentelemetry/api';
+import type { Logger } from 'pino';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { isGatewayErrorLike } from '../domain/errors/index.ts';
 import { redisClientOptions } from '../infra/redis.ts';
@@ -129,23 +130,27 @@ async function processJob(
   timing: { leaseBusyDelayMs: number; missingRecordGraceMs: number },
 ): Promise<JobResult> {
   const { operationId } = job.data;
-  const log = rt.logger.child({ operationId, kind: job.data.kind, jobId: job.id, requestId: job.data.requestId });
+  // The job's child logger only when a line is written: pino serialises (and redacts) its
+  // bindings on creation, a cost on every job while the hot path logs nothing at `warn`.
+  let child: Logger | undefined;
+  const log = () => (child ??= rt.logger.child({ operationId, kind: job.data.kind, jobId: job.id, requestId: job.data.requestId }));
   const now = Date.now();
   // The lease first, then one read under it: another runner (a second copy of a stalled job, or
   // the inline request) may move the operation on at any time until we hold the lease, and
   // resuming from older progress would resend a step it already applied — for an order, a
   // second terminal, since its "known terminals" snapshot would be taken after the first exists.
-  const lease = await rt.store.acquireLease(operationId, rt.leaseTtlMs);
-  if (!lease) return delay(job, now + timing.leaseBusyDelayMs, token);
+  // (One round trip: the read is pipelined behind the lease's SET NX, see `acquireLeaseAndGet`.)
+  const held = await rt.store.acquireLeaseAndGet(operationId, rt.leaseTtlMs);
+  if (!held) return delay(job, now + timing.leaseBusyDelayMs, token);
+  const { lease, op } = held;
 
   try {
-    const op = await rt.store.get(operationId);
     if (!op) {
       if (now - job.timestamp < timing.missingRecordGraceMs) {
         // The submitter adds the job before the record: the record is probably a moment away.
         return await delay(job, now + Math.min(500, timing.missingRecordGraceMs), token);
       }
-      log.warn('job for an unknown operation: nothing to apply');
+      log().warn('job for an unknown operation: nothing to apply');
       return { skipped: 'unknown_operation' };
     }
     const skip = await runnable(rt, op);
@@ -159,7 +164,7 @@ async function processJob(
     }
     const circuit = circuitOf(rt.circuits, next.system);
     if (circuit?.state === 'open') {
-      log.info({ system: next.system }, 'breaker open: job waits');
+      log().info({ system: next.system }, 'breaker open: job waits');
       return await delay(job, breakerWaitUntil(circuit, rt.policy[next.system], now), token);
     }
 
@@ -171,24 +176,24 @@ async function processJob(
     }
 
     const ctx = { requestId: job.data.requestId, ...(signal ? { signal } : {}) };
-    const attempt = await rt.runner.attempt(op, ctx, { inline: false, enqueuedAt: job.timestamp });
+    const attempt = await rt.runner.attempt(op, ctx, { inline: false, enqueuedAt: job.timestamp, lease });
     switch (attempt.outcome) {
       case 'slot_busy':
         // another order of this merchant is in flight (see order-slots.ts): wait for our turn
         return await delay(job, now + timing.leaseBusyDelayMs, token);
       case 'succeeded':
-        log.info('operation succeeded');
+        if (rt.logger.isLevelEnabled('info')) log().info('operation succeeded');
         return { resource: attempt.result.resource };
       case 'refused': // only inline runs are refused; a worker's non-retryable error is parked
         throw new UnrecoverableError('operation refused');
       case 'wait':
-        log.warn({ code: attempt.error.code, system: attempt.system, decision: 'wait' }, 'operation run failed');
+        log().warn({ code: attempt.error.code, system: attempt.system, decision: 'wait' }, 'operation run failed');
         return await delay(job, attempt.until, token);
       case 'retry':
-        log.warn({ code: attempt.error.code, system: attempt.system, decision: 'retry' }, 'operation run failed');
+        log().warn({ code: attempt.error.code, system: attempt.system, decision: 'retry' }, 'operation run failed');
         throw new RetryableOperationError(attempt.error, attempt.system, attempt.failures);
       case 'parked':
-        log.warn({ code: attempt.error.code, system: attempt.system, decision: 'dead_letter' }, 'operation run failed');
+        log().warn({ code: attempt.error.code, system: attempt.system, decision: 'dead_letter' }, 'operation run failed');
         throw new UnrecoverableError(`${attempt.error.code}: ${attempt.error.message}`);
     }
   } finally {
