@@ -45,4 +45,18 @@ describe('batch scheduler', () => {
     expect(tmo.settingsApplicationCount()).toBe(20);
     for (const tid of tids) expect(tmo.settingsApplications(tid)).toHaveLength(1);
   }, 30_000);
+  it('when the worker waits for a job longer than the command timeout of the client it was made from, then it raises no Redis error', async () => {
+    root = await mkdtemp(join(tmpdir(), 'tpu-sched-'));
+    const prefix = `test:${randomBytes(4).toString('hex')}`;
+    const tmo = new TmoStore(Date.now, 1, { list: () => [], clear: () => undefined }, undefined);
+    // nothing due: the worker sits in BullMQ's blocking wait (up to 5 s) the whole time
+    const g = await batchHarness(redisUrl, { prefix, root, tmo, config: { exportCron: '0 0 1 1 *', answerPollMs: 600_000 }, runWorker: true });
+    gateways.push(g);
+    const errors: Error[] = [];
+    g.batch.scheduler.worker?.on('error', (err) => errors.push(err));
+    expect(g.batch.scheduler.worker).toBeDefined();
+    // the harness's commands client times out after 3 s; a duplicate inheriting it failed here
+    await new Promise((res) => setTimeout(res, 4_500));
+    expect(errors.map((e) => e.message)).toEqual([]);
+  }, 15_000);
 });

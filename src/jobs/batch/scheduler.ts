@@ -1,4 +1,5 @@
 import { Queue, Worker } from 'bullmq';
+import { redisClientOptions } from '../../infra/redis.ts';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { SettingsExchange } from './exchange.ts';
@@ -29,8 +30,10 @@ export interface BatchSchedulerOptions {
  * tick, and exactly one worker takes it; the exchange's Redis lock is the second fence.
  */
 export async function startBatchScheduler(opts: BatchSchedulerOptions) {
-  const queueConnection = opts.redis.duplicate({ maxRetriesPerRequest: null });
-  const workerConnection = opts.runWorker ? opts.redis.duplicate({ maxRetriesPerRequest: null }) : undefined;
+  // BullMQ's role: no command timeout (a duplicate would inherit the commands client's, and the
+  // worker's blocking wait for the next job then fails every few seconds)
+  const queueConnection = opts.redis.duplicate(redisClientOptions('bullmq'));
+  const workerConnection = opts.runWorker ? opts.redis.duplicate(redisClientOptions('bullmq')) : undefined;
   const queue = new Queue(BATCH_QUEUE, {
     connection: queueConnection,
     prefix: opts.prefix,
@@ -54,6 +57,9 @@ export async function startBatchScheduler(opts: BatchSchedulerOptions) {
       )
     : undefined;
   worker?.on('failed', (job, err) => opts.logger.error({ err, job: job?.name }, 'settings exchange job failed'));
+  // without a listener BullMQ prints connection errors to stderr, outside the JSON log
+  worker?.on('error', (err) => opts.logger.warn({ err }, 'settings exchange worker: Redis error'));
+  queue.on('error', (err) => opts.logger.warn({ err }, 'settings exchange queue: Redis error'));
   let closing: Promise<void> | undefined;
   return {
     queue,
