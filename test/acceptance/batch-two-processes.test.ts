@@ -22,7 +22,7 @@ import { createKeys } from '../../src/jobs/keys.ts';
 import { generateSshKeyPair, startSftpServer, type SftpServer } from '../../src/simulators/sftp/index.ts';
 import { merchantSeed } from '../../src/simulators/test-support.ts';
 import { createTmoBatch, type TmoBatch } from '../../src/simulators/tmo-batch/index.ts';
-import { connectedSetup, flushDb, redisOnDb, spawnChild, startLegacy, waitFor, type ChildProcessHandle, type ConnectedSetup, type Legacy, REDIS_DBS } from './support.ts';
+import { connectedSetup, flushDb, redisOnDb, spawnChild, startLegacy, waitFor, waitUntilReady, type ChildProcessHandle, type ConnectedSetup, type Legacy, REDIS_DBS } from './support.ts';
 
 const REDIS_DB = REDIS_DBS.batchTwoProcesses;
 const PREFIX = 'lgw';
@@ -51,20 +51,7 @@ async function startGatewayChild(label: string): Promise<{ handle: ChildProcessH
   const handle = spawnChild('src/main.ts', { ...setup.env, PORT: String(port) }, label);
   const child = { handle, base };
   children.push(child);
-  let gone = false;
-  void handle.exited.then(() => (gone = true));
-  await waitFor(
-    `gateway ${label} to be ready`,
-    async () => {
-      if (gone) throw new Error(`gateway ${label} exited at start: ${handle.output()}`);
-      const ok = await fetch(`${base}/health/ready`).then(
-        (r) => r.status === 200,
-        () => false,
-      );
-      return ok ? true : undefined;
-    },
-    { timeoutMs: 60_000, intervalMs: 200, describeLast: () => handle.output().slice(-500) },
-  );
+  await waitUntilReady(handle, base, label, 60_000);
   return child;
 }
 

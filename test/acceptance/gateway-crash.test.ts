@@ -24,6 +24,7 @@ import {
   spawnChild,
   startLegacy,
   waitFor,
+  waitUntilReady,
   type ChildProcessHandle,
   type ConnectedSetup,
   type Legacy,
@@ -45,20 +46,7 @@ async function startGatewayChild(label: string): Promise<ChildProcessHandle> {
   if (!setup) throw new Error('set-up failed');
   const child = spawnChild('src/main.ts', setup.env, label);
   children.push(child);
-  let gone = false;
-  void child.exited.then(() => (gone = true));
-  await waitFor(
-    `gateway ${label} to be ready`,
-    async () => {
-      if (gone) throw new Error(`gateway ${label} exited at start: ${child.output()}`);
-      const ok = await fetch(`${base}/health/ready`).then(
-        (r) => r.status === 200,
-        () => false,
-      );
-      return ok ? true : undefined;
-    },
-    { timeoutMs: 45_000, intervalMs: 200, describeLast: () => child.output().slice(-500) },
-  );
+  await waitUntilReady(child, base, label);
   return child;
 }
 

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../src/infra/redis-server.ts';
-import { connectedSetup, flushDb, redisOnDb, spawnChild, startLegacy, waitFor, type ChildProcessHandle, type ConnectedSetup, type Legacy, REDIS_DBS } from './support.ts';
+import { connectedSetup, flushDb, redisOnDb, spawnChild, startLegacy, waitUntilReady, type ChildProcessHandle, type ConnectedSetup, type Legacy, REDIS_DBS } from './support.ts';
 
 const REDIS_DB = REDIS_DBS.rateLimit;
 const LIMIT = 10;
@@ -26,21 +26,8 @@ async function startGatewayChild(label: string): Promise<{ base: string; metrics
   const [port, metricsPort] = [await freePort(), await freePort()];
   const child = spawnChild('src/main.ts', { ...setup.env, PORT: String(port), METRICS_PORT: String(metricsPort) }, label);
   children.push(child);
-  let gone = false;
-  void child.exited.then(() => (gone = true));
   const base = `http://127.0.0.1:${port}`;
-  await waitFor(
-    `gateway ${label} to be ready`,
-    async () => {
-      if (gone) throw new Error(`gateway ${label} exited at start: ${child.output()}`);
-      const ok = await fetch(`${base}/health/ready`).then(
-        (r) => r.status === 200,
-        () => false,
-      );
-      return ok ? true : undefined;
-    },
-    { timeoutMs: 45_000, intervalMs: 200, describeLast: () => child.output().slice(-500) },
-  );
+  await waitUntilReady(child, base, label);
   return { base, metrics: `http://127.0.0.1:${metricsPort}/metrics` };
 }
 

@@ -188,6 +188,24 @@ export interface ChildProcessHandle {
   kill(): Promise<void>;
 }
 
+/** Waits until a spawned gateway answers `/health/ready` with 200; fails at once if it exits first. */
+export async function waitUntilReady(child: ChildProcessHandle, base: string, label: string, timeoutMs = 45_000): Promise<void> {
+  let gone = false;
+  void child.exited.then(() => (gone = true));
+  await waitFor(
+    `gateway ${label} to be ready`,
+    async () => {
+      if (gone) throw new Error(`gateway ${label} exited at start: ${child.output()}`);
+      const ok = await fetch(`${base}/health/ready`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      return ok ? true : undefined;
+    },
+    { timeoutMs, intervalMs: 200, describeLast: () => child.output().slice(-500) },
+  );
+}
+
 /**
  * `node --import tsx <script>` from the repository root as ONE process (`tsx` as a CLI would put
  * a wrapper in between, and a SIGKILL of the wrapper would leave the real one running). Its
