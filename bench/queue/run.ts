@@ -12,8 +12,6 @@
  * latency per command = job finished − job added.
  */
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +21,7 @@ import { loadConfig } from '../../src/config.ts';
 import { startGateway } from '../../src/gateway.ts';
 import { createLogger } from '../../src/infra/logger.ts';
 import { jobIdOf } from '../../src/jobs/queues.ts';
+import { peakPerSecond, startCountingProxy, type CountingProxy } from '../../src/simulators/test-support.ts';
 import { firstLine, quantile, sleep, spawnTs, startStack, table, waitFor } from '../durability/stack.ts';
 
 const { values: argv } = parseArgs({
@@ -228,16 +227,6 @@ async function runOnce(concurrency: number): Promise<Result> {
   }
 }
 
-/** Max calls seen in any one-second window. */
-function peakPerSecond(times: number[]): number {
-  let peak = 0;
-  for (let i = 0, j = 0; i < times.length; i++) {
-    while (j < times.length && (times[j] as number) - (times[i] as number) < 1000) j++;
-    peak = Math.max(peak, j - i);
-  }
-  return peak;
-}
-
 /**
  * The drain scenario: M commands queued while TMO is down for --outage-s, TMO_MAX_RATE_PER_S
  * = --rate, --workers worker processes. A counting proxy in front of the TMO simulator sees
@@ -254,25 +243,13 @@ async function drain(): Promise<void> {
   const queue = new Queue('ops-tmo', { connection: redis, prefix: '{lgw}:bull' });
   const workers: ReturnType<typeof spawnTs>[] = [];
   let gw: Awaited<ReturnType<typeof startGateway>> | undefined;
-  const calls: number[] = [];
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  let proxy: http.Server | undefined;
+  let proxy: CountingProxy | undefined;
   try {
     const announced = JSON.parse(await firstLine(legacy, /^\{/)) as { tmoUrl: string; crmUrl: string; terminalIds: string[] };
-    const target = new URL(announced.tmoUrl);
-    proxy = http.createServer((req, res) => {
-      calls.push(Date.now());
-      const up = http.request({ hostname: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers, agent }, (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      });
-      up.on('error', () => res.destroy());
-      req.pipe(up);
-    });
-    await new Promise<void>((r) => proxy?.listen(0, '127.0.0.1', r));
-    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}${target.pathname}`;
+    proxy = await startCountingProxy(announced.tmoUrl);
+    const calls = proxy.calls;
     const env = stack.env(
-      { tmoUrl: proxyUrl, crmUrl: announced.crmUrl },
+      { tmoUrl: proxy.url, crmUrl: announced.crmUrl },
       { WORKERS_IN_PROCESS: 'false', WORKER_CONCURRENCY: '16', LOG_LEVEL: 'warn', TMO_MAX_RATE_PER_S: String(rate), TMO_BREAKER_RESET_MS: '5000' },
     );
     for (let i = 0; i < Number(argv.workers); i++) workers.push(spawnTs(`worker-${i}`, 'src/worker.ts', env, join(stack.dir, `worker-${i}.log`)));
@@ -325,8 +302,7 @@ async function drain(): Promise<void> {
     await gw?.close().catch(() => undefined);
     for (const w of workers) await w.stop();
     await legacy.stop();
-    await new Promise((r) => proxy?.close(r));
-    agent.destroy();
+    await proxy?.close();
     await queue.close().catch(() => undefined);
     await redis.quit().catch(() => undefined);
     await stack.close();

@@ -2,6 +2,8 @@
  * Helpers for the simulators' own tests (and handy for other suites): real node-soap clients
  * wired to a simulator, and a way to look at a rejected call without logging it whole.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as soap from 'soap';
 import { fixturePath } from './shared/soap.ts';
 
@@ -79,4 +81,48 @@ export function merchantSeed(vatNo: string) {
     COUNTRY: 'IT',
     CRM_REF: 'C000000001',
   };
+}
+
+/** A proxy in front of a simulator endpoint that notes when each call passed (pacing checks). */
+export interface CountingProxy {
+  /** the endpoint to give the gateway instead of the simulator's (same path) */
+  url: string;
+  /** when each call arrived (ms since the epoch), in order */
+  calls: number[];
+  close(): Promise<void>;
+}
+
+export async function startCountingProxy(endpoint: string): Promise<CountingProxy> {
+  const target = new URL(endpoint);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const calls: number[] = [];
+  const server = http.createServer((req, res) => {
+    calls.push(Date.now());
+    const up = http.request({ hostname: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers, agent }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${target.pathname}`,
+    calls,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      agent.destroy();
+    },
+  };
+}
+
+/** The most calls within any one-second window (`times` in ascending order, ms). */
+export function peakPerSecond(times: readonly number[]): number {
+  let peak = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (j < times.length && (times[j] as number) - (times[i] as number) < 1000) j++;
+    peak = Math.max(peak, j - i);
+  }
+  return peak;
 }

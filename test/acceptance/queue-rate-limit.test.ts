@@ -5,12 +5,11 @@
  * of 1 at this rate), and the backlog still drains completely.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
+import { peakPerSecond, startCountingProxy, type CountingProxy } from '../../src/simulators/test-support.ts';
 import { createCapturedLogger } from '../support/log-capture.ts';
 import { configOnFreePort, connectedSetup, flushDb, redisOnDb, startLegacy, waitFor, type ConnectedSetup, type Legacy, REDIS_DBS } from './support.ts';
 
@@ -21,31 +20,17 @@ const COMMANDS = 30;
 let legacy: Legacy | undefined;
 let setup: ConnectedSetup | undefined;
 let gw: Gateway | undefined;
-let proxy: http.Server | undefined;
+let proxy: CountingProxy | undefined;
 let redis: Redis | undefined;
 const workers: ChildProcess[] = [];
-/** when the proxy saw each TMO call (ms) */
-const calls: number[] = [];
 
 beforeAll(async () => {
   const redisUrl = redisOnDb(inject('redisUrl'), REDIS_DB);
   await flushDb(redisUrl);
   redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   legacy = await startLegacy();
-  const target = new URL(legacy.tmo.url);
-  const agent = new http.Agent({ keepAlive: true });
-  proxy = http.createServer((req, res) => {
-    calls.push(Date.now());
-    const up = http.request({ hostname: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers, agent }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
-    up.on('error', () => res.destroy());
-    req.pipe(up);
-  });
-  await new Promise<void>((r) => proxy?.listen(0, '127.0.0.1', r));
-  const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}${target.pathname}`;
-  setup = await connectedSetup(legacy, redisUrl, { TMO_URL: proxyUrl, TMO_MAX_RATE_PER_S: String(RATE), WORKERS_IN_PROCESS: 'false', WORKER_CONCURRENCY: '8', LOG_LEVEL: 'warn' });
+  proxy = await startCountingProxy(legacy.tmo.url);
+  setup = await connectedSetup(legacy, redisUrl, { TMO_URL: proxy.url, TMO_MAX_RATE_PER_S: String(RATE), WORKERS_IN_PROCESS: 'false', WORKER_CONCURRENCY: '8', LOG_LEVEL: 'warn' });
   // this process only submits
   gw = await startGateway(configOnFreePort(setup.env), createCapturedLogger({ name: 'acceptance-rate-limit' }), { listen: false, workers: false });
   for (let i = 0; i < 2; i++) {
@@ -58,7 +43,7 @@ afterAll(async () => {
   for (const w of workers) if (w.exitCode === null) w.kill('SIGTERM');
   await Promise.all(workers.map((w) => (w.exitCode === null ? new Promise((r) => w.once('exit', r)) : undefined)));
   await gw?.close();
-  await new Promise((r) => proxy?.close(r));
+  await proxy?.close();
   await legacy?.close();
   redis?.disconnect();
   setup?.cleanup();
@@ -73,6 +58,8 @@ describe('acceptance: queued legacy calls share one rate across worker processes
       const custId = legacy.crm.state.seedCustomer({ CustName: 'Pace Srl', VatNo: '01234567891' });
       const mid = legacy.tmo.state.seedMerchant({ VAT_NO: '01234567891', MERCH_NAME: 'PACE SRL', MCC: '5812', ADDR_LINE: 'VIA ROMA 1', CITY: 'MILANO', ZIP: '20100', PROV: 'MI', COUNTRY: 'IT', CRM_REF: custId });
       const tids = Array.from({ length: COMMANDS }, () => legacy?.tmo.state.seedTerminal(mid, { MODEL: 'A920', CONTACTLESS: 'Y', STATUS: 'AC' }) ?? '');
+      if (!proxy) throw new Error('set-up failed');
+      const calls = proxy.calls;
       calls.length = 0;
       const ctx = { requestId: 'pace', principal: 'pace-test', preferAsync: true };
       for (const tid of tids) {
@@ -89,13 +76,7 @@ describe('acceptance: queued legacy calls share one rate across worker processes
 
       // every command made at least ChangeTerminalStatus + GetTerminal
       expect(calls.length).toBeGreaterThanOrEqual(2 * COMMANDS);
-      let peak = 0;
-      for (let i = 0; i < calls.length; i++) {
-        let j = i;
-        while (j < calls.length && (calls[j] as number) - (calls[i] as number) < 1000) j++;
-        peak = Math.max(peak, j - i);
-      }
-      expect(peak).toBeLessThanOrEqual(RATE + 1);
+      expect(peakPerSecond(calls)).toBeLessThanOrEqual(RATE + 1);
       // and paced, not merely slow: the calls took about (calls − burst) / rate seconds
       const span = ((calls[calls.length - 1] as number) - (calls[0] as number)) / 1000;
       expect(span).toBeGreaterThanOrEqual((calls.length - 2) / RATE - 0.2);
