@@ -9,6 +9,7 @@ import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CLIENT_SCOPES, merchantBody, startApiGateway, vatNumber, type ApiSetup } from '../security/api-support.ts';
+import { waitFor } from '../acceptance/support.ts';
 
 const CLIENT_TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CLIENT_SPAN_ID = '00f067aa0ba902b7';
@@ -30,21 +31,16 @@ afterAll(async () => {
   await on?.close();
 });
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function succeeded(s: ApiSetup, location: string): Promise<void> {
-  await waitFor('the operation to succeed', async () => {
-    const view = (await (await s.call('GET', location)).json()) as { status: string };
-    return view.status === 'succeeded' ? true : undefined;
-  });
+  await waitFor(
+    'the operation to succeed',
+    async () => {
+      const view = (await (await s.call('GET', location)).json()) as { status: string };
+      return view.status === 'succeeded' ? true : undefined;
+    },
+    { timeoutMs: 20_000, intervalMs: 100 },
+  );
 }
 
 const attr = (s: ReadableSpan, key: string): unknown => s.attributes[key];
@@ -63,7 +59,7 @@ describe('tracing on (OTEL_TRACES_EXPORTER=otlp, in-memory exporter)', () => {
     const spans = await waitFor('the last attempt span', async () => {
       const all = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === CLIENT_TRACE_ID);
       return all.some((s) => s.name === 'operation attempt' && attr(s, 'job.outcome') === 'succeeded') ? all : undefined;
-    });
+    }, { timeoutMs: 20_000, intervalMs: 100 });
     const server = spans.filter((s) => s.kind === SpanKind.SERVER);
     expect(server.map((s) => s.name)).toEqual(['POST /v1/merchants']);
     const request = server[0] as ReadableSpan;
