@@ -9,6 +9,7 @@
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { waitFor } from '../acceptance/support.ts';
 import { TEST_IBANS, TEST_PASSWORDS } from '../support/log-capture.ts';
 import { CLIENT_SCOPES, CRM_CREDS, IBAN, merchantBody, startApiGateway, TMO_CREDS, vatNumber, type ApiSetup } from './api-support.ts';
 
@@ -28,6 +29,10 @@ beforeAll(async () => {
       TMO_RETRY_BACKOFF_MS: '50',
       CRM_RETRY_ATTEMPTS: '2',
       CRM_RETRY_BACKOFF_MS: '50',
+      // the outage's writes wait behind the open breakers; a short reset lets them use their
+      // attempts within seconds instead of 10 s per trial call
+      TMO_BREAKER_RESET_MS: '1000',
+      CRM_BREAKER_RESET_MS: '1000',
       TMO_TIMEOUT_MS: '500',
       CRM_TIMEOUT_MS: '500',
       OTEL_TRACES_EXPORTER: 'otlp',
@@ -51,15 +56,6 @@ async function call(method: string, path: string, o: Parameters<ApiSetup['call']
   return { status: res.status, body, headers: res.headers };
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function dumpRedis(url: string): Promise<string[]> {
   const redis = new Redis(url);
@@ -127,7 +123,7 @@ describe('attack: leak scan after a scenario with faults and dead letters', () =
       const r = await call('GET', '/ops/dead-letters', { token: ops });
       const items = (JSON.parse(r.body) as { items: Array<{ id: string; state: string }> }).items;
       return items.length >= 2 ? items : undefined;
-    }, 50_000); // the retry budgets run out in a few seconds alone, slower beside the whole suite
+    }, { timeoutMs: 50_000, intervalMs: 200 }); // the retry budgets run out in a few seconds alone, slower beside the whole suite
     s.tmo.faults.reset();
     s.crm.faults.reset();
     const [first, ...rest] = letters;
