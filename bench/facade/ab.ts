@@ -14,14 +14,14 @@
  * gateway's code for ~10 s of load; that is start-up, not per-request cost).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/api/auth/dev-keys.ts';
+import { rs256BenchToken } from '../support/rs256-token.ts';
 import { freePort, startPrivateRedis } from '../../src/infra/redis-server.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -87,17 +87,7 @@ const simInfo = await new Promise<{ tmoUrl: string; crmUrl: string; tid: string 
 
 const redis = await startPrivateRedis();
 process.on('exit', () => void redis.stop());
-const rsa = await generateKeyPair('RS256', { extractable: true });
-const jwksFile = join(workDir, 'jwks.json');
-writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(rsa.publicKey)), kid: 'ab', alg: 'RS256', use: 'sig' }] }));
-const token = await new SignJWT({ scope: 'terminals:read' })
-  .setProtectedHeader({ alg: 'RS256', kid: 'ab', typ: 'JWT' })
-  .setIssuer(DEV_ISSUER)
-  .setAudience(DEV_AUDIENCE)
-  .setSubject('bench')
-  .setIssuedAt()
-  .setExpirationTime('2h')
-  .sign(rsa.privateKey);
+const { jwksFile, token } = await rs256BenchToken(workDir, 'ab');
 
 async function startGateway(label: 'A' | 'B'): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();

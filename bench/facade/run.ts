@@ -35,11 +35,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { createSoapClient } from '../../src/adapters/soap/client.ts';
-import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/api/auth/dev-keys.ts';
 import { freePort, startPrivateRedis, type PrivateRedis } from '../../src/infra/redis-server.ts';
 import { recordReply, type CannedReplies } from '../support/soap-stub.ts';
+import { rs256BenchToken } from '../support/rs256-token.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TMO_WSDL = join(ROOT, 'fixtures/tmo/TerminalManagement.wsdl');
@@ -255,19 +254,7 @@ const bare = {
 
 const redis: PrivateRedis = await startPrivateRedis();
 cleanups.push(() => redis.stop());
-// An RS256 key in a JWKS file, as most identity providers issue (RSA verify is cheap, sign is not).
-const rsa = await generateKeyPair('RS256', { extractable: true });
-const jwksFile = join(workDir, 'jwks.json');
-writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(rsa.publicKey)), kid: 'bench-rs256', alg: 'RS256', use: 'sig' }] }));
-const keys = { jwksFile, issuer: DEV_ISSUER, audience: DEV_AUDIENCE };
-const token = await new SignJWT({ scope: 'terminals:read' })
-  .setProtectedHeader({ alg: 'RS256', kid: 'bench-rs256', typ: 'JWT' })
-  .setIssuer(DEV_ISSUER)
-  .setAudience(DEV_AUDIENCE)
-  .setSubject('bench')
-  .setIssuedAt()
-  .setExpirationTime('2h')
-  .sign(rsa.privateKey);
+const { token, ...keys } = await rs256BenchToken(workDir, 'bench-rs256');
 
 interface GatewayProcess {
   url: string;
