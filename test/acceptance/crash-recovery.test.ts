@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { createCapturedLogger, TEST_LOG_DIR } from '../support/log-capture.ts';
 import {
+  appCall,
   configOnFreePort,
   connectedSetup,
   flushDb,
@@ -126,18 +127,8 @@ afterAll(async () => {
   setup?.cleanup();
 });
 
-async function api(method: string, path: string, init: { body?: unknown; headers?: Record<string, string> } = {}) {
-  if (!gw?.app) throw new Error('gateway app missing');
-  const res = await gw.app.request(path, {
-    method,
-    headers: {
-      Authorization: `Bearer ${token}`,
-      ...(init.body === undefined ? {} : { 'Content-Type': 'application/json' }),
-      ...init.headers,
-    },
-    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-  });
-  return { status: res.status, headers: res.headers, json: (await res.json()) as Record<string, unknown> };
+function api(method: string, path: string, init: { body?: unknown; headers?: Record<string, string> } = {}) {
+  return appCall(gw, token, method, path, init);
 }
 
 interface OperationView {

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { startFaultableRedis, type FaultableRedis } from '../../src/infra/redis-server.ts';
 import { createCapturedLogger } from '../support/log-capture.ts';
-import { configOnFreePort, connectedSetup, merchantBody, randomVat, startLegacy, waitFor, type ConnectedSetup, type Legacy } from './support.ts';
+import { appCall, configOnFreePort, connectedSetup, merchantBody, randomVat, startLegacy, waitFor, type ConnectedSetup, type Legacy } from './support.ts';
 
 let legacy: Legacy | undefined;
 let setup: ConnectedSetup | undefined;
@@ -46,18 +46,8 @@ afterEach(async () => {
   redis = undefined;
 });
 
-async function api(method: string, path: string, init: { body?: unknown; headers?: Record<string, string> } = {}) {
-  if (!gw?.app) throw new Error('gateway app missing');
-  const res = await gw.app.request(path, {
-    method,
-    headers: {
-      Authorization: `Bearer ${token}`,
-      ...(init.body === undefined ? {} : { 'Content-Type': 'application/json' }),
-      ...init.headers,
-    },
-    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-  });
-  return { status: res.status, headers: res.headers, json: (await res.json().catch(() => null)) as Record<string, unknown> | null };
+function api(method: string, path: string, init: { body?: unknown; headers?: Record<string, string> } = {}) {
+  return appCall(gw, token, method, path, init);
 }
 
 const readyStatus = async () => (await api('GET', '/health/ready')).status;

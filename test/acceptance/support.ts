@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config.ts';
+import type { Gateway } from '../../src/gateway.ts';
 import { ensureDevKeys, type DevKeys } from '../../src/api/auth/dev-keys.ts';
 import { startCrmSimulator, startTmoSimulator, type CrmSimulator, type TmoSimulator } from '../../src/simulators/index.ts';
 import { TEST_IBANS, TEST_LOG_DIR, TEST_PASSWORDS, TEST_USERNAMES } from '../support/log-capture.ts';
@@ -241,4 +242,25 @@ export function spawnChild(script: string, env: Record<string, string>, label: s
       await exited;
     },
   };
+}
+
+/** One request to an in-process gateway's app with a Bearer token; `json` is null for a body that is not JSON. */
+export async function appCall(
+  gw: Gateway | undefined,
+  token: string,
+  method: string,
+  path: string,
+  init: { body?: unknown; headers?: Record<string, string> } = {},
+): Promise<{ status: number; headers: Headers; json: Record<string, unknown> | null }> {
+  if (!gw?.app) throw new Error('gateway app missing');
+  const res = await gw.app.request(path, {
+    method,
+    headers: {
+      Authorization: `Bearer ${token}`,
+      ...(init.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      ...init.headers,
+    },
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  });
+  return { status: res.status, headers: res.headers, json: (await res.json().catch(() => null)) as Record<string, unknown> | null };
 }
