@@ -198,7 +198,7 @@ function recentRequests(lease: Lease, now: number): number {
 /** Rate limit middleware; see the module comment. */
 export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<ApiEnv> {
   const window = opts.windowSeconds ?? 60;
-  const windowMs = window * 1000;
+  const windowMs = Math.round(window * 1000);
   const leaseMs = opts.leaseMs ?? 100;
   const maxLeases = opts.maxLeases ?? 10_000;
   opts.redis.defineCommand(LEASE_COMMAND, { numberOfKeys: 1, lua: LEASE_SCRIPT });
