@@ -605,7 +605,7 @@ export async function buildHttpApp(
 
 /**
  * The inbound rate limits (`RATE_LIMIT_*`), shared by every instance through Redis under the
- * deployment's hash tag (`{p}:rl:<group>:<subject>`). Their own client with a short command
+ * deployment's hash tag (`{p}:rl:lease:<group>:<subject>`). Their own client with a short command
  * timeout: a slow Redis must not hold up reads for long; on failure the middleware counts in
  * memory (docs/DECISIONS.md), counted by `lgw_rate_limit_fallback_total` and warned at most
  * once a minute.

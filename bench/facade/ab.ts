@@ -117,7 +117,8 @@ async function startGateway(label: 'A' | 'B'): Promise<{ url: string; child: Chi
         REDIS_KEY_PREFIX: `ab${label}`,
         LEGACY_ALLOW_PLAINTEXT: 'true',
         REDIS_ALLOW_NO_PERSISTENCE: 'true',
-        // the rate limit stays on (its Redis round trip is part of a read's cost) but above the bench's rate
+        // the rate limit stays on (its Redis round trips are part of a read's cost; the bench's one busy
+        // client takes its points in leased blocks, as a busy client does) but above the bench's rate
         RATE_LIMIT_READS: '100000000',
         DEV_DATA_DIR: join(workDir, `dev-${label}`),
       },
