@@ -85,6 +85,7 @@ class FakeOutgoing extends EventEmitter {
   statusCode = 0;
   headersSent = false;
   writableEnded = false;
+  writableFinished = false;
   destroyed = false;
   constructor(private readonly done: (status: number) => void) {
     super();
@@ -97,6 +98,7 @@ class FakeOutgoing extends EventEmitter {
   setHeader(): void {}
   end(): this {
     this.writableEnded = true;
+    this.writableFinished = true;
     this.emit('finish');
     this.emit('close');
     this.done(this.statusCode);
