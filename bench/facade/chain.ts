@@ -36,7 +36,7 @@ const perBatch = Number(args.requests);
 const concurrency = Number(args.concurrency);
 
 const workDir = mkdtempSync(join(tmpdir(), 'lgw-chain-'));
-process.on("exit", () => { if (!process.env.KEEP) rmSync(workDir, { recursive: true, force: true }); else console.log(workDir); });
+process.on('exit', () => rmSync(workDir, { recursive: true, force: true }));
 const { jwksFile, issuer, audience, token } = await rs256BenchToken(workDir, 'chain');
 
 const TERMINAL = {
