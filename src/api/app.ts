@@ -2,7 +2,8 @@
  * The gateway's HTTP edge: `createApp(deps)` builds the Hono app (no port; `main.ts` serves it).
  *
  * Order of middleware for every request:
- *   requestId → accessLog → bodyLimit → (on /v1/* and /ops/*) authenticate →
+ *   request id + security headers → (deps.middleware: metrics) → accessLog → (CORS) →
+ *   catch non-Errors + bodyLimit → (on /v1/* and /ops/*) authenticate →
  *   (per route) requireScope → (POST/PATCH /v1 routes) deps.beforeWrite → zod validation → handler
  * Every error, from any layer, leaves as application/problem+json (see problem.ts).
  */
@@ -24,8 +25,9 @@ import type { ApiEnv } from './env.ts';
 import { handleApiError } from './error-handler.ts';
 import { allowedMethods } from './method-not-allowed.ts';
 import { accessLog } from './middleware/access-log/index.ts';
-import { REQUEST_ID_HEADER, requestId, SAFE_REQUEST_ID } from './middleware/request-id/index.ts';
-import { securityHeaders } from './middleware/security-headers/index.ts';
+import { recordRequestId, REQUEST_ID_HEADER, SAFE_REQUEST_ID } from './middleware/request-id/index.ts';
+import { beginResponseHeaders, finishResponseHeaders } from './middleware/response-headers/index.ts';
+import { recordSecurityHeaders } from './middleware/security-headers/index.ts';
 import { PROBLEM_CATALOG, problem, problemResponse } from './problem.ts';
 import { healthRoutes, type HealthCheck } from './routes/health.ts';
 import { merchantRoutes } from './routes/merchants.ts';
@@ -182,10 +184,19 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   const beforeWrite = asArray(deps.beforeWrite);
   const auth = authenticate(deps.auth);
 
-  app.use('*', requestId());
+  // requestId() and securityHeaders() in one layer (issue 8: a promise layer per request less);
+  // both only record headers before `next()`, so where the security headers are recorded does
+  // not matter as long as it is before any handler.
+  const pagePrefixes = ['/docs', ...(deps.pagePrefixes ?? [])];
+  app.use('*', async function requestIdAndSecurityHeaders(c, next) {
+    const owner = beginResponseHeaders(c);
+    recordRequestId(c);
+    recordSecurityHeaders(c, pagePrefixes);
+    await next();
+    if (owner) finishResponseHeaders(c);
+  });
   for (const mw of asArray(deps.middleware)) app.use('*', mw);
   app.use('*', accessLog({ logger: deps.logger }));
-  app.use('*', securityHeaders({ pagePrefixes: ['/docs', ...(deps.pagePrefixes ?? [])] }));
   if (deps.corsOrigins && deps.corsOrigins.length > 0) {
     app.use(
       '*',
@@ -199,24 +210,23 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
       }),
     );
   }
-  // Hono hands only `Error` instances to onError; anything else thrown (a rebuilt error
-  // object from a queue, a string) would escape as a bare 500 without problem+json.
-  app.use('*', async function catchNonErrors(c, next) {
-    try {
-      await next();
-    } catch (err) {
-      c.res = onError(err, c);
-    }
-  });
   const limitBody = bodyLimit({
     maxSize: deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     onError: (c) => problemResponse(c, problem('request.body_too_large')),
   });
-  // GET and HEAD carry no body here (@hono/node-server never gives them one), and asking
-  // `c.req.raw.body` builds a full WHATWG Request per call: skip the check for them.
-  app.use('*', function bodyLimitUnlessBodiless(c, next) {
-    const method = c.req.method;
-    return method === 'GET' || method === 'HEAD' ? next() : limitBody(c, next);
+  // Hono hands only `Error` instances to onError; anything else thrown (a rebuilt error
+  // object from a queue, a string) would escape as a bare 500 without problem+json.
+  // The body limit in the same layer, inside the catch as before: GET and HEAD carry no body
+  // here (@hono/node-server never gives them one), and asking `c.req.raw.body` builds a full
+  // WHATWG Request per call: they skip the check.
+  app.use('*', async function catchNonErrorsAndLimitBody(c, next) {
+    try {
+      const method = c.req.method;
+      // bodyLimit answers 413 by returning its Response (hono makes a returned Response `c.res`)
+      return await (method === 'GET' || method === 'HEAD' ? next() : limitBody(c, next));
+    } catch (err) {
+      c.res = onError(err, c);
+    }
   });
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {

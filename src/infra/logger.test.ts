@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { maskIban } from '../domain/iban.ts';
-import { createLogger, isValidIban, MAYBE_SENSITIVE, redactBelowTop, sanitizeForLog, scrubAllPatterns, scrubText, serializeError, type Logger } from './logger.ts';
+import { batchingDestination, createLogger, isValidIban, MAYBE_SENSITIVE, redactBelowTop, sanitizeForLog, scrubAllPatterns, scrubText, serializeError, type Logger } from './logger.ts';
 
 const IBAN = 'IT60X0542811101000000123456';
 const MASKED = `IT${'*'.repeat(14)}3456`; // the one mask shape (domain/iban.ts)
@@ -229,5 +231,52 @@ describe('redactBelowTop', () => {
     expect(nested.password).toBe('p');
     const plain = { method: 'GET', status: 200, nested: { ok: true } };
     expect(redactBelowTop(plain)).toBe(plain);
+  });
+});
+
+describe('batchingDestination', () => {
+  function recorder() {
+    const writes: string[] = [];
+    let flushedSync = 0;
+    return { writes, flushedSync: () => flushedSync, dest: { write: (s: string) => void writes.push(s), flushSync: () => void flushedSync++ } };
+  }
+
+  it('when lines arrive below the size limit, then they are written together, in order, after the delay', async () => {
+    const r = recorder();
+    const d = batchingDestination(r.dest, { maxDelayMs: 5 });
+    d.write('a\n');
+    d.write('b\n');
+    expect(r.writes).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(r.writes).toEqual(['a\nb\n']);
+    d.close();
+  });
+
+  it('when the held lines reach the size limit, then they are written at once', () => {
+    const r = recorder();
+    const d = batchingDestination(r.dest, { maxDelayMs: 60_000, maxChars: 8 });
+    d.write('1234\n');
+    d.write('5678\n');
+    expect(r.writes).toEqual(['1234\n5678\n']);
+    d.close();
+  });
+
+  it('when flushed synchronously, then the held lines go to the destination before its own flushSync', () => {
+    const r = recorder();
+    const d = batchingDestination(r.dest, { maxDelayMs: 60_000 });
+    d.write('held\n');
+    d.flushSync?.();
+    expect(r.writes).toEqual(['held\n']);
+    expect(r.flushedSync()).toBe(1);
+    d.close();
+  });
+
+  it('when the process exits right after logging, then the held lines reach stdout', () => {
+    const logger = fileURLToPath(new URL('./logger.ts', import.meta.url));
+    const script = `const { createLogger } = await import(${JSON.stringify(logger)}); const l = createLogger(); l.info('first'); l.warn('last before exit'); process.exit(3);`;
+    const out = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(out.status).toBe(3);
+    const msgs = out.stdout.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { msg: string }).msg);
+    expect(msgs).toEqual(['first', 'last before exit']);
   });
 });

@@ -117,6 +117,19 @@ describe('createJwtAuthenticator', () => {
       expect(verifications()).toBe(before + 1);
     });
 
+    it('when cached() is asked, then it answers a trusted token at once and nothing for an unknown or expired one', async () => {
+      const { key, auth, advance } = await setup({ maxAgeMs: 3_600_000 });
+      const token = await signToken('terminals:read', { key, expiresInSeconds: 60 });
+      expect(auth.cached?.(token)).toBeUndefined();
+      const principal = await auth.authenticate(token);
+      const before = verifications();
+      expect(auth.cached?.(token)).toBe(principal);
+      expect(verifications()).toBe(before);
+      advance(60_000 + 31_000); // past exp and the 30 s clock tolerance
+      expect(auth.cached?.(token)).toBeUndefined();
+      await expect(auth.authenticate(token)).rejects.toMatchObject({ reason: 'expired' });
+    });
+
     it('when a token is refused, then it is not cached', async () => {
       const { key, auth } = await setup();
       const wrongAudience = await signToken('x', { key, audience: 'someone-else' });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { beginResponseHeaders, finishResponseHeaders, setResponseHeader } from '../response-headers/index.ts';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
@@ -29,11 +29,20 @@ export function requestId(options: RequestIdOptions = {}): MiddlewareHandler<{ V
   const generate = options.generate ?? randomUUID;
   return async function requestIdMiddleware(c, next) {
     const owner = beginResponseHeaders(c);
-    const incoming = c.req.header(headerName);
-    const id = incoming !== undefined && SAFE_REQUEST_ID.test(incoming) ? incoming : generate();
-    c.set('requestId', id);
-    setResponseHeader(c, headerName, id);
+    recordRequestId(c, headerName, generate);
     await next();
     if (owner) finishResponseHeaders(c);
   };
+}
+
+/**
+ * The before-`next()` step of {@link requestId} for a middleware that does more in the same
+ * layer (the app's first one): sets `c.var.requestId` and records the header. Needs an open
+ * header record ({@link beginResponseHeaders}) to reach every answer.
+ */
+export function recordRequestId(c: Context, headerName: string = REQUEST_ID_HEADER, generate: () => string = randomUUID): void {
+  const incoming = c.req.header(headerName);
+  const id = incoming !== undefined && SAFE_REQUEST_ID.test(incoming) ? incoming : generate();
+  (c as Context<{ Variables: { requestId: string } }>).set('requestId', id);
+  setResponseHeader(c, headerName, id);
 }

@@ -7,7 +7,7 @@
  * - a Content-Security-Policy on the HTML pages (`/docs`, the queue console) that allows only
  *   the gateway's own origin, so the pages work offline and an injected script cannot load.
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import {
   beginResponseHeaders,
   defaultResponseHeader,
@@ -68,13 +68,21 @@ export function securityHeaders(opts: SecurityHeadersOptions = {}): MiddlewareHa
   const pages = opts.pagePrefixes ?? ['/docs'];
   return async function securityHeadersMiddleware(c, next) {
     const owner = beginResponseHeaders(c);
-    for (const [name, value] of SECURE_HEADER_ENTRIES) setResponseHeader(c, name, value);
-    removeResponseHeader(c, 'X-Powered-By');
-    defaultResponseHeader(c, 'Cache-Control', 'no-store');
-    const path = c.req.path;
-    const page = pages.some((p) => path === p || path.startsWith(`${p}/`));
-    defaultResponseHeader(c, 'Content-Security-Policy', page ? PAGE_CSP : API_CSP);
+    recordSecurityHeaders(c, pages);
     await next();
     if (owner) finishResponseHeaders(c);
   };
+}
+
+/**
+ * The before-`next()` step of {@link securityHeaders} for a middleware that does more in the
+ * same layer (the app's first one). Needs an open header record ({@link beginResponseHeaders}).
+ */
+export function recordSecurityHeaders(c: Context, pagePrefixes: readonly string[] = ['/docs']): void {
+  for (const [name, value] of SECURE_HEADER_ENTRIES) setResponseHeader(c, name, value);
+  removeResponseHeader(c, 'X-Powered-By');
+  defaultResponseHeader(c, 'Cache-Control', 'no-store');
+  const path = c.req.path;
+  const page = pagePrefixes.some((p) => path === p || path.startsWith(`${p}/`));
+  defaultResponseHeader(c, 'Content-Security-Policy', page ? PAGE_CSP : API_CSP);
 }
