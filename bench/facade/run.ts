@@ -18,7 +18,7 @@
  *
  *   npm run bench:facade -- [--connections 20] [--duration 8] [--warmup 2] [--gateway-warmup 12]
  *                           [--log-levels info] [--backends sim,stub] [--rounds 3]
- *                           [--cpu-prof DIR] [--baseline DIR] [--rate N]
+ *                           [--cpu-prof DIR] [--baseline DIR] [--rate N] [--node-args=--perf-basic-prof]
  *
  * `--baseline DIR`: another checkout of the gateway (e.g. `git worktree add /tmp/base main` or
  * `git archive main | tar -x -C /tmp/base`, with its node_modules) whose `src/main.ts` runs as
@@ -27,6 +27,8 @@
  * `--rate N`: N requests/s in all (autocannon's overallRate) instead of as fast as it goes:
  * on a machine shared with other work, CPU per request at the same fixed rate is the steadier
  * before/after figure (req/s and the ratios then only say the rate was held).
+ * `--node-args`: extra flags for the gateway's `node` (space separated), e.g. `--perf-basic-prof`
+ * so that `perf record -p <pid>` names JS frames; each gateway's pid is printed when it starts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
@@ -61,6 +63,7 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'string' },
     baseline: { type: 'string' },
     rate: { type: 'string' },
+    'node-args': { type: 'string', default: '' },
   },
 });
 const connections = Number(args.connections);
@@ -268,7 +271,7 @@ async function startGatewayProcess(backendUrl: string, logLevel: string, label: 
   const logFile = join(workDir, `gateway-${label}.log`);
   const out = openSync(logFile, 'w');
   const profDir = args['cpu-prof'];
-  const nodeArgs = ['--import', 'tsx', '--import', CPU_PROBE, ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, label)] : [])];
+  const nodeArgs = [...(args['node-args'] ?? '').split(' ').filter(Boolean), '--import', 'tsx', '--import', CPU_PROBE, ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, label)] : [])];
   const child = spawn(process.execPath, [...nodeArgs, join(root, 'src/main.ts')], {
     cwd: root,
     stdio: ['ignore', out, 'inherit', 'ipc'],
@@ -314,6 +317,7 @@ async function startGatewayProcess(backendUrl: string, logLevel: string, label: 
   const probe = await fetch(`${url}/v1/terminals/${tid}`, { headers: { Authorization: `Bearer ${token}` } });
   const probeBody = await probe.text();
   if (probe.status !== 200) throw new Error(`gateway answered ${probe.status}: ${probeBody.slice(0, 300)}`);
+  console.log(`  gateway ${label} started: pid ${child.pid}`);
   return {
     url,
     child,
