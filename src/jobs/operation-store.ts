@@ -277,23 +277,24 @@ export function createOperationStore(
 
     /**
      * `acquireLease`, then the record read under it (`get`), in one round trip when the lease
-     * is free: SET NX and HGETALL pipelined, so Redis runs the read after the lease is ours.
+     * is free: SET NX and HGETALL sent back to back on the one connection, so Redis runs the
+     * read after the lease is ours. Two commands rather than a `pipeline()`: an auto-pipelined
+     * client (the operations' own) then sends them in the same write as the other jobs'
+     * commands of this event-loop turn; an explicit pipeline is always a write of its own.
      * When the lease is held, the read is dropped and the takeover path of `acquireLease` runs.
      */
     async acquireLeaseAndGet(id: string, ttlMs: number): Promise<{ lease: Lease; op: OperationRecord | null } | null> {
       const key = keys.lease(id);
       const token = leaseToken();
-      const res = await redis.pipeline().set(key, token, 'PX', ttlMs, 'NX').hgetall(keys.operation(id)).exec();
-      const [setErr, setReply] = res?.[0] ?? [new Error('no reply')];
-      if (setErr) throw setErr;
-      if (setReply === 'OK') {
-        const [getErr, h] = res?.[1] ?? [new Error('no reply')];
+      const [set, get] = await Promise.allSettled([redis.set(key, token, 'PX', ttlMs, 'NX'), redis.hgetall(keys.operation(id))]);
+      if (set.status === 'rejected') throw set.reason;
+      if (set.value === 'OK') {
         const lease = leaseOf(key, token, ttlMs);
-        if (getErr) {
+        if (get.status === 'rejected') {
           await lease.release().catch(() => undefined);
-          throw getErr;
+          throw get.reason;
         }
-        return { lease, op: parseRecord(h as Record<string, string>) };
+        return { lease, op: parseRecord(get.value) };
       }
       if (!(await takeOver(key, token, ttlMs))) return null;
       const lease = leaseOf(key, token, ttlMs);
