@@ -60,6 +60,13 @@ function cpuMs(pid: number | undefined): number {
   }
 }
 
+/** CPU Redis has used so far (INFO cpu: used_cpu_user + used_cpu_sys), in ms. */
+async function redisCpuMs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const of = (name: string) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  return (of('used_cpu_user') + of('used_cpu_sys')) * 1000;
+}
+
 /** Total calls of every command Redis has run (INFO commandstats). */
 async function redisCalls(redis: Redis): Promise<number> {
   const info = await redis.info('commandstats');
@@ -103,6 +110,8 @@ interface Result {
   redisPerCommand: number;
   /** worker process CPU per command, µs */
   cpuUsPerCommand: number;
+  /** redis-server CPU per command, µs (INFO cpu over the burst; includes this bench's polling) */
+  redisCpuUsPerCommand: number;
   floor: Floor;
   seconds: number;
   perSecond: number;
@@ -165,6 +174,7 @@ async function runOnce(concurrency: number): Promise<Result> {
     const warm = await queue.getCompletedCount();
 
     const calls0 = await redisCalls(redis);
+    const redisCpu0 = await redisCpuMs(redis);
     const cpu0 = cpuMs(worker.proc.pid);
     const t0 = Date.now();
     let next = 0;
@@ -194,6 +204,7 @@ async function runOnce(concurrency: number): Promise<Result> {
     const load = loadavg().map((l) => l.toFixed(2)).join(' ');
     const workerCpu = cpuMs(worker.proc.pid) - cpu0;
     const redisPerCommand = ((await redisCalls(redis)) - calls0) / M;
+    const redisCpuUsPerCommand = (((await redisCpuMs(redis)) - redisCpu0) * 1000) / M;
     const floor = await measureFloor(stack, redis, concurrency);
 
     const jobs = (await queue.getJobs(['completed', 'failed'], 0, M + warm)).filter((j) => j.timestamp >= t0);
@@ -205,6 +216,7 @@ async function runOnce(concurrency: number): Promise<Result> {
       concurrency,
       redisPerCommand,
       cpuUsPerCommand: (workerCpu * 1000) / M,
+      redisCpuUsPerCommand,
       floor,
       seconds,
       perSecond: jobs.length / seconds,
@@ -325,12 +337,13 @@ async function main(): Promise<void> {
   say('');
   say(
     table([
-      ['WORKER_CONCURRENCY', 'commands/s', 'Redis cmds/command', 'worker CPU µs/command', 'BullMQ floor jobs/s', 'floor Redis cmds/job', 'floor CPU µs/job', 'submit/s', 'p50 ms', 'p99 ms', 'max ms', 'idle p50 ms', 'succeeded', 'failed', 'wall s', 'load avg (1 5 15)'],
+      ['WORKER_CONCURRENCY', 'commands/s', 'Redis cmds/command', 'worker CPU µs/command', 'Redis CPU µs/command', 'BullMQ floor jobs/s', 'floor Redis cmds/job', 'floor CPU µs/job', 'submit/s', 'p50 ms', 'p99 ms', 'max ms', 'idle p50 ms', 'succeeded', 'failed', 'wall s', 'load avg (1 5 15)'],
       ...results.map((r) => [
         r.concurrency,
         Math.round(r.perSecond),
         r.redisPerCommand.toFixed(1),
         Math.round(r.cpuUsPerCommand),
+        Math.round(r.redisCpuUsPerCommand),
         Math.round(r.floor.perSecond),
         r.floor.redisPerJob.toFixed(1),
         Math.round(r.floor.cpuUsPerJob),

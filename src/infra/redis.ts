@@ -105,7 +105,9 @@ export function createRedisConnection(url: string, opts: RedisOptions = {}): Red
  *   absent Redis — it answers 503 (nothing recorded) or 202 (recorded, a worker resumes it).
  * - `bullmq` (the queue producer and the workers' connections, blocking ones included): BullMQ
  *   requires `maxRetriesPerRequest: null` (commands wait for the reconnect instead of failing),
- *   and no command timeout (its blocking commands wait on purpose).
+ *   and no command timeout (its blocking commands wait on purpose). Never auto-pipelined, said
+ *   explicitly because a `duplicate()` inherits it from an auto-pipelined commands client: BullMQ
+ *   is not tested that way (users saw "Job is not in the active list" with it, bullmq#457).
  *
  * Both: a `READONLY` reply (a replica promoted, a failover) reconnects and resends.
  */
@@ -116,5 +118,5 @@ export function redisClientOptions(role: 'commands' | 'bullmq', commandTimeoutMs
   };
   return role === 'commands'
     ? { ...common, maxRetriesPerRequest: 1, commandTimeout: commandTimeoutMs, enableOfflineQueue: true }
-    : { ...common, maxRetriesPerRequest: null, commandTimeout: undefined as unknown as number };
+    : { ...common, maxRetriesPerRequest: null, commandTimeout: undefined as unknown as number, enableAutoPipelining: false };
 }

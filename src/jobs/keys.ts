@@ -22,7 +22,8 @@
  *
  * Multi-key commands, all on keys above (so on one slot): `operation-store.ts` (MULTI on one
  * record; the lease scripts on the lease + the holder's liveness key; `finishSucceeded` on the
- * record, its dead letter and its lease), `order-slots.ts` (one key
+ * record, its dead letter, its lease and, when under this prefix, the resource's last-known copy
+ * `{p}:lk:{kind}:{id}` of `last-known.ts`), `order-slots.ts` (one key
  * per script), `dead-letters.ts`, `src/api/idempotency` (record + the owner's liveness key), and
  * BullMQ's scripts (its keys all carry the `{p}:bull` prefix).
  */

@@ -35,12 +35,36 @@ export interface LastKnownStoreOptions {
   now?: () => number;
 }
 
+/**
+ * A copy's SET for a writer that sends it inside its own script (one command less than
+ * `remember`): the key (under the deployment's hash-tagged prefix), the record and its TTL.
+ */
+export interface LastKnownWrite {
+  key: string;
+  record: string;
+  ttlSeconds: number;
+  /** the writer's script failed: forget the copy was written, so the next `remember` sends it */
+  failed(): void;
+}
+
+/** The store as the job layer sees it: the port, plus `prepare` for the runner's success script. */
+export interface LastKnownStore extends LastKnownPort {
+  /**
+   * `remember` without the SET: what to write, or null when there is nothing to (unchanged and
+   * written less than `refreshMs` ago, or it could not be sealed — logged as by `remember`).
+   * The caller must write it, or call `failed()`.
+   */
+  prepare<K extends LastKnownKind>(kind: K, id: string, value: LastKnownEntities[K]): LastKnownWrite | null;
+  /** Sends a prepared copy the writer's script did not write, as `remember` does (fire-and-forget). */
+  send(write: LastKnownWrite): void;
+}
+
 /** Redis key of a copy. */
 export function lastKnownKey(prefix: string, kind: LastKnownKind, id: string): string {
   return `${prefix}:lk:${kind}:${id}`;
 }
 
-export function createLastKnownStore(opts: LastKnownStoreOptions): LastKnownPort {
+export function createLastKnownStore(opts: LastKnownStoreOptions): LastKnownStore {
   const now = opts.now ?? Date.now;
   const refreshMs = opts.refreshMs ?? 10_000;
   const maxTracked = opts.maxTracked ?? 10_000;
@@ -55,27 +79,40 @@ export function createLastKnownStore(opts: LastKnownStoreOptions): LastKnownPort
     opts.logger.warn({ event: 'last_known_store_failed', op, err: (err as Error)?.name ?? 'Error' }, 'last-known copy store failed');
   };
 
+  function prepare<K extends LastKnownKind>(kind: K, id: string, value: LastKnownEntities[K]): LastKnownWrite | null {
+    try {
+      const key = lastKnownKey(opts.prefix, kind, id);
+      const json = JSON.stringify(value);
+      const at = now();
+      const prev = written.get(key);
+      if (prev && prev[0] === json && at - prev[1] < refreshMs) return null;
+      const record = SEALED_KINDS.has(kind)
+        ? `{"v":${FORMAT},"at":${at},"sealed":${JSON.stringify(opts.cipher.seal(json))}}`
+        : `{"v":${FORMAT},"at":${at},"data":${json}}`;
+      written.delete(key);
+      written.set(key, [json, at]);
+      if (written.size > maxTracked) written.delete(written.keys().next().value as string);
+      return { key, record, ttlSeconds: opts.ttlSeconds, failed: () => written.delete(key) };
+    } catch (err) {
+      warn(err, 'seal');
+      return null;
+    }
+  }
+
+  function send(w: LastKnownWrite): void {
+    opts.redis.set(w.key, w.record, 'EX', w.ttlSeconds).catch((err: unknown) => {
+      w.failed();
+      warn(err, 'set');
+    });
+  }
+
   return {
+    prepare,
+    send,
+
     remember(kind, id, value) {
-      try {
-        const key = lastKnownKey(opts.prefix, kind, id);
-        const json = JSON.stringify(value);
-        const at = now();
-        const prev = written.get(key);
-        if (prev && prev[0] === json && at - prev[1] < refreshMs) return;
-        const record = SEALED_KINDS.has(kind)
-          ? `{"v":${FORMAT},"at":${at},"sealed":${JSON.stringify(opts.cipher.seal(json))}}`
-          : `{"v":${FORMAT},"at":${at},"data":${json}}`;
-        written.delete(key);
-        written.set(key, [json, at]);
-        if (written.size > maxTracked) written.delete(written.keys().next().value as string);
-        opts.redis.set(key, record, 'EX', opts.ttlSeconds).catch((err: unknown) => {
-          written.delete(key);
-          warn(err, 'set');
-        });
-      } catch (err) {
-        warn(err, 'seal');
-      }
+      const w = prepare(kind, id, value);
+      if (w) send(w);
     },
 
     async recall<K extends LastKnownKind>(kind: K, id: string): Promise<LastKnown<LastKnownEntities[K]> | null> {

@@ -192,23 +192,26 @@ export function createOperationStore(
      * open or retrying (as `DeadLetters.resolve`, expiring `deadLetterTtlMs` later), and, with
      * `lease`, the operation lease released (as `Lease.release`; the lease is then done).
      */
-    async finishSucceeded(id: string, resource: ResourceRef, steps: StepRecord[], deadLetterTtlMs: number, lease?: Lease): Promise<void> {
+    async finishSucceeded(
+      id: string,
+      resource: ResourceRef,
+      steps: StepRecord[],
+      deadLetterTtlMs: number,
+      lease?: Lease,
+      /** the resource's last-known copy, SET by the same script when its key is on this hash tag */
+      copy?: { key: string; record: string; ttlSeconds: number } | null,
+    ): Promise<boolean> {
       const now = new Date().toISOString();
       const leaseKey = lease?.key ?? keys.lease(id);
-      await redis.eval(
-        SUCCEEDED_LUA,
-        3,
-        keys.operation(id),
-        keys.deadLetter(id),
-        leaseKey,
-        JSON.stringify(resource),
-        JSON.stringify(steps),
-        now,
-        String(opts.succeededTtlMs),
-        String(deadLetterTtlMs),
-        lease?.token ?? '',
-      );
+      // Every key of a script on one hash tag (Redis Cluster): a copy elsewhere is the caller's to write.
+      const withCopy = copy != null && copy.key.startsWith(`${keys.prefix}:`);
+      const args = [keys.operation(id), keys.deadLetter(id), leaseKey];
+      if (withCopy) args.push(copy.key);
+      args.push(JSON.stringify(resource), JSON.stringify(steps), now, String(opts.succeededTtlMs), String(deadLetterTtlMs), lease?.token ?? '');
+      if (withCopy) args.push(copy.record, String(copy.ttlSeconds));
+      await redis.eval(SUCCEEDED_LUA, withCopy ? 4 : 3, ...args);
       lease?.released();
+      return withCopy;
     },
 
     /** `markSucceeded` for many operations in one pipeline (the answer to a settings file can close 100,000). */
@@ -277,23 +280,24 @@ export function createOperationStore(
 
     /**
      * `acquireLease`, then the record read under it (`get`), in one round trip when the lease
-     * is free: SET NX and HGETALL pipelined, so Redis runs the read after the lease is ours.
+     * is free: SET NX and HGETALL sent back to back on the one connection, so Redis runs the
+     * read after the lease is ours. Two commands rather than a `pipeline()`: an auto-pipelined
+     * client (the operations' own) then sends them in the same write as the other jobs'
+     * commands of this event-loop turn; an explicit pipeline is always a write of its own.
      * When the lease is held, the read is dropped and the takeover path of `acquireLease` runs.
      */
     async acquireLeaseAndGet(id: string, ttlMs: number): Promise<{ lease: Lease; op: OperationRecord | null } | null> {
       const key = keys.lease(id);
       const token = leaseToken();
-      const res = await redis.pipeline().set(key, token, 'PX', ttlMs, 'NX').hgetall(keys.operation(id)).exec();
-      const [setErr, setReply] = res?.[0] ?? [new Error('no reply')];
-      if (setErr) throw setErr;
-      if (setReply === 'OK') {
-        const [getErr, h] = res?.[1] ?? [new Error('no reply')];
+      const [set, get] = await Promise.allSettled([redis.set(key, token, 'PX', ttlMs, 'NX'), redis.hgetall(keys.operation(id))]);
+      if (set.status === 'rejected') throw set.reason;
+      if (set.value === 'OK') {
         const lease = leaseOf(key, token, ttlMs);
-        if (getErr) {
+        if (get.status === 'rejected') {
           await lease.release().catch(() => undefined);
-          throw getErr;
+          throw get.reason;
         }
-        return { lease, op: parseRecord(h as Record<string, string>) };
+        return { lease, op: parseRecord(get.value) };
       }
       if (!(await takeOver(key, token, ttlMs))) return null;
       const lease = leaseOf(key, token, ttlMs);
@@ -355,9 +359,11 @@ const RENEW_LUA = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.ca
 // KEYS[1] lease, KEYS[2] liveness key of its holder (same hash slot). ARGV[1] the holder's value, ARGV[2] ours, ARGV[3] ttl.
 const TAKEOVER_LUA = `if redis.call('get', KEYS[1]) == ARGV[1] and redis.call('exists', KEYS[2]) == 0 then redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 else return 0 end`;
 const RELEASE_LUA = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
-// KEYS[1] operation record, KEYS[2] its dead letter, KEYS[3] its lease (one hash tag).
-// ARGV[1] resource, ARGV[2] steps, ARGV[3] now, ARGV[4] record TTL, ARGV[5] dead letter TTL,
-// ARGV[6] lease token ('' keeps the lease). markSucceeded + DeadLetters.resolve + Lease.release.
+// KEYS[1] operation record, KEYS[2] its dead letter, KEYS[3] its lease, optional KEYS[4] the
+// resource's last-known copy (one hash tag). ARGV[1] resource, ARGV[2] steps, ARGV[3] now,
+// ARGV[4] record TTL, ARGV[5] dead letter TTL, ARGV[6] lease token ('' keeps the lease), with
+// KEYS[4]: ARGV[7] the copy's record, ARGV[8] its TTL in s.
+// markSucceeded + DeadLetters.resolve + Lease.release (+ LastKnownPort.remember's SET).
 const SUCCEEDED_LUA = `
 redis.call('hset', KEYS[1], 'status', 'succeeded', 'resource', ARGV[1], 'steps', ARGV[2], 'error', '', 'updatedAt', ARGV[3])
 redis.call('pexpire', KEYS[1], ARGV[4])
@@ -367,6 +373,7 @@ if s == 'open' or s == 'retrying' then
   redis.call('pexpire', KEYS[2], ARGV[5])
 end
 if ARGV[6] ~= '' and redis.call('get', KEYS[3]) == ARGV[6] then redis.call('del', KEYS[3]) end
+if KEYS[4] then redis.call('set', KEYS[4], ARGV[7], 'EX', ARGV[8]) end
 return 1
 `;
 

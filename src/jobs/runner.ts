@@ -3,6 +3,7 @@ import type { CircuitSnapshot, CircuitStatusPort } from '../domain/circuit.port.
 import type { LastKnownPort } from '../domain/read-model.port.ts';
 import type { Services } from '../domain/services/types.ts';
 import type { DeadLetters } from './dead-letters.ts';
+import type { LastKnownStore, LastKnownWrite } from './last-known.ts';
 import { HANDLERS, nextStep, type HandlerResult, type OperationHandler } from './handlers/index.ts';
 import { storeUnavailable } from './errors/store-unavailable-error.ts';
 import type { Lease, OperationRecord, OperationStore } from './operation-store.ts';
@@ -195,12 +196,21 @@ export function createRunner(deps: {
 
     // Every status write below happens under the caller's lease, so the next runner reads it.
     if (run.ok) {
-      // First: the legacy system has just confirmed this state, whatever happens to the bookkeeping.
-      remember(run.result);
-      if (op.kind === 'terminal.order') await orderSlots.claim(op, run.result.resource.id);
-      // One script: succeeded, any dead letter resolved (a retried one, or an open one left by a
-      // crash inside `park`), and the caller's lease released — nothing is written after it.
-      await store.finishSucceeded(op.id, run.result.resource, op.steps, deps.closedTtlMs, opts.lease);
+      // The legacy system has just confirmed this state: its last-known copy is written whatever
+      // happens to the bookkeeping — by the success script below when the store can hand the SET
+      // over (one command less per write), else at once, fire-and-forget, as `remember`.
+      const copy = prepareCopy(run.result);
+      if (!copy) remember(run.result);
+      try {
+        if (op.kind === 'terminal.order') await orderSlots.claim(op, run.result.resource.id);
+        // One script: succeeded, any dead letter resolved (a retried one, or an open one left by a
+        // crash inside `park`), the copy, and the caller's lease released — nothing is written after it.
+        const copied = await store.finishSucceeded(op.id, run.result.resource, op.steps, deps.closedTtlMs, opts.lease, copy);
+        if (copy && !copied) sendCopy(copy);
+      } catch (err) {
+        if (copy) sendCopy(copy);
+        throw err;
+      }
       await orderSlots.release(op);
       return { outcome: 'succeeded', result: run.result };
     }
@@ -241,6 +251,23 @@ export function createRunner(deps: {
         await park({ store, deadLetters: deps.deadLetters, orderSlots, logger: deps.logger }, op, error, run.system, run.step, decision.reason);
         return { outcome: 'parked', error, system: run.system, reason: decision.reason };
     }
+  }
+
+  /** The last-known store, when it can hand its SET over to the success script. */
+  const copies = deps.lastKnown && 'prepare' in deps.lastKnown ? (deps.lastKnown as LastKnownStore) : undefined;
+
+  /** The SET of the resource's last-known copy for the success script; null: `remember` it instead (or nothing to write). */
+  function prepareCopy(result: HandlerResult): LastKnownWrite | null {
+    const lastKnown = copies;
+    if (!lastKnown) return null;
+    if (result.resource.type === 'terminal') return lastKnown.prepare('terminal', result.resource.id, (result as Of<'terminal'>).body);
+    if (result.resource.type === 'merchant') return lastKnown.prepare('merchant', result.resource.id, (result as Of<'merchant'>).body);
+    return null;
+  }
+
+  /** A prepared copy the success script did not write: sent on its own, fire-and-forget, as `remember` does. */
+  function sendCopy(copy: LastKnownWrite): void {
+    copies?.send(copy);
   }
 
   /** Keeps the resource a write produced as its last-known copy (never throws, never waits). */

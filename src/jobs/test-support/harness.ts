@@ -1,6 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { CircuitSnapshot, CircuitState, CircuitStatusPort } from '../../domain/circuit.port.ts';
+import type { LastKnownPort } from '../../domain/read-model.port.ts';
+import { createKeys } from '../keys.ts';
 import { createServices } from '../../domain/services/index.ts';
 import type { Services } from '../../domain/services/types.ts';
 import { FakeCrm, FakeTmo } from '../../domain/services/test-support/fake-ports.ts';
@@ -66,10 +68,11 @@ export interface Harness {
 /** Operations over the real services with in-memory legacy ports, on the private test Redis. */
 export async function createHarness(
   redisUrl: string,
-  opts: { policy?: RetryPolicy; workers?: boolean; inlineGraceMs?: number } = {},
+  opts: { policy?: RetryPolicy; workers?: boolean; inlineGraceMs?: number; lastKnown?: (keysPrefix: string) => LastKnownPort } = {},
 ): Promise<Harness> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const prefix = `t${randomUUID().slice(0, 8)}`;
+  const lastKnown = opts.lastKnown?.(createKeys(prefix).prefix);
   const crm = new FakeCrm();
   const tmo = new FakeTmo();
   const services = createServices({ crm, tmo });
@@ -83,6 +86,7 @@ export async function createHarness(
     prefix,
     inlineGraceMs: opts.inlineGraceMs ?? 60_000,
     leaseTtlMs: 5_000,
+    ...(lastKnown ? { lastKnown } : {}),
   });
   const h: Harness = {
     redis,

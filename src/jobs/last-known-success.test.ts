@@ -1,0 +1,68 @@
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { createLastKnownStore } from './last-known.ts';
+import { jobIdOf } from './queues.ts';
+import { createHarness, type Harness } from './test-support/harness.ts';
+
+const address = { line1: 'Via Roma 1', city: 'Milano', postalCode: '20100', province: 'MI', country: 'IT' };
+const ctx = { requestId: 'req-lk', principal: 'client-a', preferAsync: true };
+
+let h: Harness | undefined;
+const clients: Redis[] = [];
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+  await Promise.all(clients.splice(0).map((c) => c.quit().catch(() => undefined)));
+});
+
+/** A harness whose operations keep last-known copies under `prefixOf(keys prefix)`, on their own client. */
+async function harnessWithCopies(prefixOf: (keysPrefix: string) => string) {
+  const client = new Redis(inject('redisUrl'), { maxRetriesPerRequest: 1 });
+  clients.push(client);
+  let store: ReturnType<typeof createLastKnownStore> | undefined;
+  h = await createHarness(inject('redisUrl'), {
+    lastKnown: (keysPrefix) =>
+      (store = createLastKnownStore({ redis: client, prefix: prefixOf(keysPrefix), cipher: { seal: (s) => s, open: (s) => s }, ttlSeconds: 60, logger: pino({ level: 'silent' }) })),
+  });
+  if (!store) throw new Error('no last-known store');
+  return { h, store };
+}
+
+/** Runs one queued terminal status change and returns what Redis saw on the copy's key. */
+async function statusChangeSeenOn(harness: Harness, copyKey: (terminalId: string) => string) {
+  const { terminalId } = await harness.tmo.orderTerminal(
+    (await harness.tmo.registerMerchant({ vatNumber: '12345678901', name: 'X', mcc: '5812', address, customerId: 'C000000001' }, { requestId: 'r' })).tmoMerchantId,
+    { model: 'A920', contactless: true, currency: 'EUR', shippingAddress: address },
+    { requestId: 'r' },
+  );
+  const monitor = await harness.redis.duplicate().monitor();
+  const seen: { source: string; args: string[] }[] = [];
+  monitor.on('monitor', (_time: string, args: string[], source: string) => seen.push({ source, args }));
+  try {
+    const r = await harness.operations.submit('terminal.status', { terminalId, status: 'suspended', reason: 'merchant_request' }, ctx);
+    if (r.outcome !== 'accepted') throw new Error('expected accepted');
+    await expect.poll(async () => (await harness.operations.queues.byName.tmo.getJob(jobIdOf(r.operationId, 1)))?.getState(), { interval: 20, timeout: 5_000 }).toBe('completed');
+    await new Promise((res) => setTimeout(res, 50)); // a fire-and-forget SET reaches MONITOR
+    const key = copyKey(terminalId);
+    return { terminalId, onKey: seen.filter((c) => c.args[1] === key).map((c) => `${c.source === 'lua' ? 'lua' : 'client'} ${c.args[0]?.toLowerCase() ?? ''}`) };
+  } finally {
+    monitor.disconnect();
+  }
+}
+
+describe('the last-known copy of a successful write (issue 8)', () => {
+  it('when a queued write succeeds, then its last-known copy is SET by the success script, not by a command of its own', async () => {
+    const { h: harness, store } = await harnessWithCopies((p) => p);
+    const { terminalId, onKey } = await statusChangeSeenOn(harness, (id) => `${harness.prefix}:lk:terminal:${id}`);
+    expect(onKey).toEqual(['lua set']);
+    expect((await store.recall('terminal', terminalId))?.value).toMatchObject({ id: terminalId, status: 'suspended' });
+  });
+
+  it('when the copies live under another hash tag, then the copy is sent on its own as before', async () => {
+    const { h: harness, store } = await harnessWithCopies(() => '{elsewhere}');
+    const { terminalId, onKey } = await statusChangeSeenOn(harness, (id) => `{elsewhere}:lk:terminal:${id}`);
+    expect(onKey).toEqual(['client set']);
+    expect((await store.recall('terminal', terminalId))?.value).toMatchObject({ id: terminalId, status: 'suspended' });
+  });
+});

@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { Socket } from 'node:net';
+import pino from 'pino';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { loadConfig } from '../config.ts';
+import { buildLastKnown, createShutdown } from '../gateway.ts';
+import { createServices } from '../domain/services/index.ts';
+import { FakeCrm, FakeTmo } from '../domain/services/test-support/fake-ports.ts';
+import type { MerchantTerminal } from '../domain/services/types.ts';
+import { createOperations, type Operations } from './operations.ts';
+import { FakeCircuits, fastPolicy, testCipher } from './test-support/harness.ts';
+import { createWorkers, type Workers } from './worker.ts';
+
+const terminal: MerchantTerminal = {
+  id: 'T0000001',
+  merchantId: 'C000000001',
+  tmoMerchantId: '000000000000001',
+  model: 'A920',
+  serialNumber: 'SN1',
+  status: 'active',
+  contactless: true,
+  currency: 'EUR',
+  lastSeenAt: null,
+};
+
+let operations: Operations | undefined;
+let workers: Workers | undefined;
+afterEach(async () => {
+  await workers?.close().catch(() => undefined);
+  await operations?.close().catch(() => undefined);
+  workers = undefined;
+  operations = undefined;
+});
+
+/** Operations that open their own Redis client, as `npm run worker` and the gateway do. */
+function ownClientOperations(): Operations {
+  return createOperations({
+    redisUrl: inject('redisUrl'),
+    services: createServices({ crm: new FakeCrm(), tmo: new FakeTmo() }),
+    cipher: testCipher(),
+    retryPolicy: fastPolicy(),
+    circuits: new FakeCircuits(),
+    prefix: `t${randomUUID().slice(0, 8)}`,
+  });
+}
+
+describe('the job layer on its own Redis client (issue 8)', () => {
+  it('when 16 jobs take their lease and read their record in one event-loop turn, then the 32 commands leave in one socket write, each answered as alone', async () => {
+    operations = ownClientOperations();
+    const { redis, store } = operations.runtime;
+    await redis.ping();
+    let writes = 0;
+    const stream = redis.stream;
+    const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+    stream.write = ((...args: unknown[]) => {
+      writes += 1;
+      return write(...args);
+    }) as typeof stream.write;
+
+    const ids = Array.from({ length: 16 }, (_, i) => `op_pipe${i}`);
+    const held = await Promise.all(ids.map((id) => store.acquireLeaseAndGet(id, 5_000)));
+
+    expect(writes).toBe(1);
+    expect(held.every((h) => h !== null && h.op === null)).toBe(true); // every lease ours, no record yet
+    // the second taker of a lease still gets nothing: SET NX ran before its read
+    expect(await store.acquireLeaseAndGet(ids[0] ?? '', 5_000)).toBeNull();
+    await Promise.all(held.map((h) => h?.lease.release()));
+  });
+
+  it('when the commands client is auto-pipelined, then BullMQ’s connections (queues and workers) are not', async () => {
+    operations = ownClientOperations();
+    workers = createWorkers({ operations, concurrency: 2 });
+    await workers.waitUntilReady();
+    expect(operations.runtime.redis.options.enableAutoPipelining).toBe(true);
+    const pipelined = (c: unknown) => (c as { options: { enableAutoPipelining?: boolean } }).options.enableAutoPipelining;
+    for (const w of workers.workers) expect(pipelined(w.opts.connection)).toBe(false);
+    for (const q of operations.queues.all) expect(pipelined(q.opts.connection)).toBe(false);
+  });
+
+  it('when 16 jobs finish in one event-loop turn, then their last-known copies leave in one socket write', async () => {
+    const logger = pino({ level: 'silent' });
+    const shutdown = createShutdown(logger);
+    const url = inject('redisUrl');
+    const lastKnown = buildLastKnown(loadConfig({}), logger, { redis: { url, source: 'env', stop: async () => undefined }, prefix: `t${randomUUID().slice(0, 8)}` }, shutdown);
+    try {
+      expect(await lastKnown.recall('terminal', 'T-none')).toBeNull(); // connected
+      let writes = 0;
+      const write = Socket.prototype.write;
+      Socket.prototype.write = function counted(this: Socket, ...args: Parameters<Socket['write']>) {
+        writes += 1;
+        return write.apply(this, args);
+      } as Socket['write'];
+      try {
+        for (let i = 0; i < 16; i++) lastKnown.remember('terminal', `T${i}`, { ...terminal, id: `T${i}` });
+        await new Promise((r) => setImmediate(r));
+      } finally {
+        Socket.prototype.write = write;
+      }
+      expect(writes).toBe(1);
+      expect((await lastKnown.recall('terminal', 'T15'))?.value).toEqual({ ...terminal, id: 'T15' });
+    } finally {
+      await shutdown.run();
+    }
+  });
+});
