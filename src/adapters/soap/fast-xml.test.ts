@@ -219,3 +219,28 @@ describe('createResponseParser’s early checks without RegExp (issue 8)', () =>
     expect(reason(envelope('<!-- <!DOCTYP --><GetTerminalResponse><RETURN_CODE>00</RETURN_CODE></GetTerminalResponse>'))).toBe('ok');
   });
 });
+
+describe('the reader’s cache of element names (issue 8)', () => {
+  it('when replies use more names than the cache holds, long names and names differing in one character, then every read equals fast-xml-parser', () => {
+    const names = [
+      ...Array.from({ length: 1500 }, (_, k) => `N${k}`),
+      ...Array.from({ length: 40 }, (_, k) => `${'L'.repeat(60 + k)}x`),
+      'Ab', 'Ba', 'aB', 'A_b', 'A-b', 'A.b',
+    ];
+    const xml = envelope(`<R>${names.map((n, k) => `<p:${n}>${k}</p:${n}><${n}>${k}</${n}>`).join('')}</R>`);
+    for (let round = 0; round < 3; round++) {
+      expect(parseSimpleXml(xml, isList)).toEqual(reference.parse(xml));
+      expect(parseSimpleXml(xml, compileListPaths(listPaths))).toEqual(reference.parse(xml));
+    }
+  });
+
+  it.each([
+    ['an end tag that goes on after the start tag’s name', '<R><Ab>1</Abc></R>'],
+    ['an end tag that adds a prefix', '<R><Ab>1</Ab:c></R>'],
+    ['an end tag that drops the prefix', '<R><p:Ab>1</Ab></R>'],
+    ['an end tag that is a prefix of the name', '<R><Abc>1</Ab></R>'],
+  ])('when %s, then it still declines', (_label, xml) => {
+    expect(parseSimpleXml('<R><Abc>1</Abc></R>', isList)).toBeDefined(); // the name is cached first
+    expect(parseSimpleXml(xml, isList)).toBeUndefined();
+  });
+});

@@ -49,19 +49,38 @@ function isNameChar(c: number): boolean {
 
 /** Position of the colon of the last name {@link scanName} read, or -1. */
 let nameColon = -1;
+/** Hash of the last name {@link scanName} read (for {@link nameAt}). */
+let nameHash = 0;
 
-/** End of the name starting at `i` (`i` itself when none starts there); sets {@link nameColon}. */
+/** End of the name starting at `i` (`i` itself when none starts there); sets {@link nameColon} and {@link nameHash}. */
 function scanName(xml: string, i: number, n: number): number {
   nameColon = -1;
-  if (i >= n || !isNameStart(xml.charCodeAt(i))) return i;
+  if (i >= n) return i;
+  let c = xml.charCodeAt(i);
+  if (!isNameStart(c)) return i;
+  let h = c;
   let j = i + 1;
-  while (j < n && isNameChar(xml.charCodeAt(j))) j++;
-  if (j + 1 < n && xml.charCodeAt(j) === 0x3a /* : */ && isNameStart(xml.charCodeAt(j + 1))) {
-    nameColon = j;
-    j += 2;
-    while (j < n && isNameChar(xml.charCodeAt(j))) j++;
+  while (j < n && isNameChar((c = xml.charCodeAt(j)))) {
+    h = (Math.imul(h, 31) + c) | 0;
+    j++;
   }
+  if (j + 1 < n && c === 0x3a /* : */ && isNameStart(xml.charCodeAt(j + 1))) {
+    nameColon = j;
+    h = (Math.imul(h, 31) + c) | 0;
+    j++;
+    while (j < n && isNameChar((c = xml.charCodeAt(j)))) {
+      h = (Math.imul(h, 31) + c) | 0;
+      j++;
+    }
+  }
+  nameHash = h;
   return j;
+}
+
+function hashOf(xml: string, start: number, end: number): number {
+  let h = 0;
+  for (let k = start; k < end; k++) h = (Math.imul(h, 31) + xml.charCodeAt(k)) | 0;
+  return h;
 }
 
 /**
@@ -83,10 +102,26 @@ function isBlank(xml: string, start: number, end: number): boolean {
   return true;
 }
 
-/** Same code units at `a` and `b` for `len`. */
-function sameRange(xml: string, a: number, b: number, len: number): boolean {
-  for (let k = 0; k < len; k++) if (xml.charCodeAt(a + k) !== xml.charCodeAt(b + k)) return false;
-  return true;
+
+// Local names are handed out from a small cache of interned strings: a name sliced afresh from
+// each reply is a new string that every property store and lookup must intern again (a
+// string-table probe each); the same string each time lets V8's inline caches see one key.
+// Only short names are kept, so a hostile reply cannot park large strings here.
+const NAME_CACHE_SLOTS = 512; // a power of two
+const NAME_CACHE_MAX_LENGTH = 64;
+const nameCache: Array<string | undefined> = new Array<string | undefined>(NAME_CACHE_SLOTS).fill(undefined);
+
+/** `xml.slice(start, end)` (whose {@link hashOf} is `hash`), as the cached interned string when there is one. */
+function nameAt(xml: string, start: number, end: number, hash: number): string {
+  const len = end - start;
+  if (len > NAME_CACHE_MAX_LENGTH) return xml.slice(start, end);
+  const slot = (hash ^ len) & (NAME_CACHE_SLOTS - 1);
+  const cached = nameCache[slot];
+  if (cached !== undefined && cached.length === len && xml.startsWith(cached, start)) return cached;
+  // a property key is interned: reading it back gives the interned string
+  const name = Object.keys({ [xml.slice(start, end)]: 0 })[0] as string;
+  nameCache[slot] = name;
+  return name;
 }
 
 /** One step of {@link ListPaths}: the path so far is a list element, and the steps below it. */
@@ -143,9 +178,8 @@ function isSpace(c: number): boolean {
 
 /** One open element. Frames are reused by depth: the reader allocates none per element. */
 interface Frame {
-  /** qualified name as written, `xml[nameStart, nameEnd)`, to match the end tag */
-  nameStart: number;
-  nameEnd: number;
+  /** qualified name as written, to match the end tag */
+  raw: string;
   /** local name: the key in the parent */
   local: string;
   /** dotted path of local names from the root, for an `isList` function ('' with {@link ListPaths}) */
@@ -253,10 +287,11 @@ export function parseSimpleXml(
       // End tag: must close the innermost open element, by the same qualified name.
       if (depth === 0) return undefined;
       const top = frames[--depth] as Frame;
-      const nameEnd = scanName(xml, i + 1, n);
-      const len = top.nameEnd - top.nameStart;
-      if (nameEnd - (i + 1) !== len || len === 0 || !sameRange(xml, top.nameStart, i + 1, len)) return undefined;
-      i = nameEnd;
+      // the name read greedily from i + 1 must be exactly `raw`: it starts there and does not go on
+      if (!xml.startsWith(top.raw, i + 1)) return undefined;
+      i += 1 + top.raw.length;
+      const after = xml.charCodeAt(i);
+      if (isNameChar(after) || (after === 0x3a /* : */ && top.local === top.raw && isNameStart(xml.charCodeAt(i + 1)))) return undefined;
       while (i < n && isSpace(xml.charCodeAt(i))) i++;
       if (xml.charCodeAt(i) !== 0x3e /* > */) return undefined;
       i++;
@@ -281,7 +316,8 @@ export function parseSimpleXml(
     const nameStart = i;
     const nameEnd = scanName(xml, i, n);
     if (nameEnd === nameStart) return undefined;
-    const local = nameColon === -1 ? xml.slice(nameStart, nameEnd) : xml.slice(nameColon + 1, nameEnd);
+    const raw = nameAt(xml, nameStart, nameEnd, nameHash);
+    const local = nameColon === -1 ? raw : nameAt(xml, nameColon + 1, nameEnd, hashOf(xml, nameColon + 1, nameEnd));
     // keys that would reach Object.prototype through a plain-object assignment
     if (local === '__proto__' || local === 'constructor' || local === 'prototype') return undefined;
     i = nameEnd;
@@ -341,11 +377,10 @@ export function parseSimpleXml(
     } else {
       let frame = frames[depth];
       if (frame === undefined) {
-        frame = { nameStart, nameEnd, local, path, step, children: undefined, textStart: -1, textEnd: -1, mixed: false };
+        frame = { raw, local, path, step, children: undefined, textStart: -1, textEnd: -1, mixed: false };
         frames[depth] = frame;
       } else {
-        frame.nameStart = nameStart;
-        frame.nameEnd = nameEnd;
+        frame.raw = raw;
         frame.local = local;
         frame.path = path;
         frame.step = step;
