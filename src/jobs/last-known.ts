@@ -64,12 +64,55 @@ export function lastKnownKey(prefix: string, kind: LastKnownKind, id: string): s
   return `${prefix}:lk:${kind}:${id}`;
 }
 
+/**
+ * True only when `value` certainly serialises to the same JSON as `copy` (which came from
+ * `JSON.parse`): the same own keys in the same order, equal strings, booleans, nulls and finite
+ * numbers, plain objects and arrays without `toJSON` all the way down. Anything else (undefined
+ * members, dates, class instances, a `toJSON`, NaN, a BigInt, a cycle) answers false and the
+ * caller compares the JSON itself, so a false "no" only costs the old `JSON.stringify`.
+ */
+function sameJson(copy: unknown, value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return copy === value;
+    case 'number':
+      return copy === value && Number.isFinite(value);
+    case 'object': {
+      if (value === null) return copy === null;
+      if (typeof copy !== 'object' || copy === null || 'toJSON' in value) return false;
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (Array.isArray(value)) {
+        if (proto !== Array.prototype || !Array.isArray(copy) || copy.length !== value.length) return false;
+        for (let i = 0; i < value.length; i++) if (!sameJson(copy[i], value[i])) return false;
+        return true;
+      }
+      if ((proto !== Object.prototype && proto !== null) || Array.isArray(copy)) return false;
+      const keys = Object.keys(value);
+      const copyKeys = Object.keys(copy);
+      if (keys.length !== copyKeys.length) return false;
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i] as string;
+        if (k !== copyKeys[i] || !sameJson((copy as Record<string, unknown>)[k], (value as Record<string, unknown>)[k])) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 export function createLastKnownStore(opts: LastKnownStoreOptions): LastKnownStore {
   const now = opts.now ?? Date.now;
   const refreshMs = opts.refreshMs ?? 10_000;
   const maxTracked = opts.maxTracked ?? 10_000;
-  /** key → [JSON of the value, when it was written]; Map order = insertion order (oldest first) */
-  const written = new Map<string, [string, number]>();
+  /**
+   * key → the JSON written, when, and that JSON parsed back (compared field by field on the
+   * next read: a JSON.stringify per read was ~1 % of a terminal read's CPU, issue 8). The
+   * parsed copy, not the caller's object, so a caller changing its object later cannot make a
+   * changed value look written. Map order = insertion order (oldest first).
+   */
+  const written = new Map<string, { json: string; at: number; copy: unknown }>();
   let lastWarnAt = -Infinity;
 
   const warn = (err: unknown, op: string): void => {
@@ -82,15 +125,18 @@ export function createLastKnownStore(opts: LastKnownStoreOptions): LastKnownStor
   function prepare<K extends LastKnownKind>(kind: K, id: string, value: LastKnownEntities[K]): LastKnownWrite | null {
     try {
       const key = lastKnownKey(opts.prefix, kind, id);
-      const json = JSON.stringify(value);
       const at = now();
       const prev = written.get(key);
-      if (prev && prev[0] === json && at - prev[1] < refreshMs) return null;
+      const fresh = prev !== undefined && at - prev.at < refreshMs;
+      // the same decision as comparing the JSON: sameJson says "same" only when it is
+      if (fresh && sameJson(prev.copy, value)) return null;
+      const json = JSON.stringify(value);
+      if (fresh && prev.json === json) return null;
       const record = SEALED_KINDS.has(kind)
         ? `{"v":${FORMAT},"at":${at},"sealed":${JSON.stringify(opts.cipher.seal(json))}}`
         : `{"v":${FORMAT},"at":${at},"data":${json}}`;
       written.delete(key);
-      written.set(key, [json, at]);
+      written.set(key, { json, at, copy: JSON.parse(json) as unknown });
       if (written.size > maxTracked) written.delete(written.keys().next().value as string);
       return { key, record, ttlSeconds: opts.ttlSeconds, failed: () => written.delete(key) };
     } catch (err) {

@@ -5,7 +5,7 @@
 import type { CallContext } from '../../domain/call-context.ts';
 import { compileEnvelope, type EnvelopeBuilder, type RequestValues } from './envelope.ts';
 import { httpStatusError, malformedError, transportError, type SoapSystem } from './http-faults.ts';
-import { createResponseParser, MalformedResponse, type SoapReply } from './response.ts';
+import { createResponseParser, MalformedResponse, type ResponseParser, type SoapReply } from './response.ts';
 import type { Dispatcher } from 'undici';
 import { createHttpTransport, TransportFailure, type HttpReply, type TransportTlsOptions } from './transport.ts';
 import { loadServiceSpec, type OperationSpec, type ServiceSpec } from './wsdl.ts';
@@ -48,6 +48,27 @@ export interface SoapClient {
 const DEFAULT_MAX_RESPONSE_BYTES = 5 * 1024 * 1024;
 const XML_CONTENT_TYPE = /^\s*(text\/xml|application\/soap\+xml|application\/xml)\b/i;
 
+/**
+ * A legacy reply → its SOAP body or fault, as the client reads it: a non-XML reply, an
+ * unreadable one or a body on an error status becomes the system's GatewayError. Exported for
+ * bench/facade/reply-path.ts, which measures exactly this step.
+ */
+export function interpretReply(system: SoapSystem, parse: ResponseParser, op: OperationSpec, reply: HttpReply): SoapReply {
+  const isXml = XML_CONTENT_TYPE.test(reply.contentType);
+  const ok = reply.status >= 200 && reply.status < 300;
+  if (!isXml) throw ok ? malformedError(system, undefined) : httpStatusError(system, reply);
+  try {
+    const parsed = parse(op, reply.body);
+    // A non-fault body on an error status is not something the contract describes.
+    if (parsed.kind === 'body' && !ok) throw httpStatusError(system, reply);
+    return parsed;
+  } catch (err) {
+    if (!(err instanceof MalformedResponse)) throw err;
+    // An unreadable error page on a 5xx is the system (or its proxy) failing, not a contract breach.
+    throw ok ? malformedError(system, err) : httpStatusError(system, reply);
+  }
+}
+
 /** Loads the WSDL (once) and returns a client that calls its operations without node-soap. */
 export async function createSoapClient(opts: SoapClientOptions): Promise<SoapClient> {
   const spec = await loadServiceSpec(opts.wsdlPath);
@@ -70,22 +91,6 @@ export async function createSoapClient(opts: SoapClientOptions): Promise<SoapCli
     return entry;
   }
 
-  function interpret(op: OperationSpec, reply: HttpReply): SoapReply {
-    const isXml = XML_CONTENT_TYPE.test(reply.contentType);
-    const ok = reply.status >= 200 && reply.status < 300;
-    if (!isXml) throw ok ? malformedError(opts.system, undefined) : httpStatusError(opts.system, reply);
-    try {
-      const parsed = parse(op, reply.body);
-      // A non-fault body on an error status is not something the contract describes.
-      if (parsed.kind === 'body' && !ok) throw httpStatusError(opts.system, reply);
-      return parsed;
-    } catch (err) {
-      if (!(err instanceof MalformedResponse)) throw err;
-      // An unreadable error page on a 5xx is the system (or its proxy) failing, not a contract breach.
-      throw ok ? malformedError(opts.system, err) : httpStatusError(opts.system, reply);
-    }
-  }
-
   return {
     spec,
     envelope: (name, values) => operation(name).build(values),
@@ -99,7 +104,7 @@ export async function createSoapClient(opts: SoapClientOptions): Promise<SoapCli
         if (err instanceof TransportFailure) throw transportError(opts.system, err, opts.timeoutMs);
         throw transportError(opts.system, new TransportFailure('network'), opts.timeoutMs);
       }
-      return interpret(op, reply);
+      return interpretReply(opts.system, parse, op, reply);
     },
     close: () => transport.close(),
   };

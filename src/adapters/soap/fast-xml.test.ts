@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
-import { decodeXmlEntities, MAX_XML_DEPTH, parseSimpleXml, XmlTooDeep } from './fast-xml.ts';
+import { compileListPaths, decodeXmlEntities, isJsSpace, MAX_XML_DEPTH, parseSimpleXml, XmlTooDeep } from './fast-xml.ts';
 import { createResponseParser } from './response.ts';
 import { loadServiceSpec } from './wsdl.ts';
 import { CRM_WSDL, TMO_WSDL } from './testing/options.ts';
@@ -138,5 +138,109 @@ describe('createResponseParser with the purpose-built reader', () => {
   it('when the reply uses a comment (outside the reader), then the full parser reads it the same', () => {
     const xml = envelope('<!-- hi --><GetTerminalResponse><RETURN_CODE>00</RETURN_CODE></GetTerminalResponse>');
     expect(parse(op, xml)).toEqual({ kind: 'body', body: { RETURN_CODE: '00' } });
+  });
+});
+
+describe('the reader without RegExp (issue 8): same answers as before', () => {
+  it('when any UTF-16 code unit is tested, then isJsSpace agrees with String.prototype.trim and RegExp \\s', () => {
+    const disagree: number[] = [];
+    for (let c = 0; c <= 0xffff; c++) {
+      const ch = String.fromCharCode(c);
+      if (isJsSpace(c) !== (ch.trim() === '') || isJsSpace(c) !== /\s/.test(ch)) disagree.push(c);
+    }
+    expect(disagree).toEqual([]);
+  });
+
+  it('when a leaf is wrapped in any white-space code unit, then it is trimmed exactly like fast-xml-parser', () => {
+    for (const c of [0x09, 0x0b, 0x0c, 0x1c, 0x85, 0xa0, 0x180e, 0x200b, 0x2028, 0x3000, 0xfeff]) {
+      const ch = String.fromCharCode(c);
+      const xml = envelope(`<R><A>${ch}v${ch}</A><B>${ch}</B></R>`);
+      expect(parseSimpleXml(xml, isList)).toEqual(reference.parse(xml));
+    }
+  });
+
+  const listed = compileListPaths(listPaths);
+  it.each(samples.map((s) => [s.name, s.xml]))('when %s is read with compiled list paths, then it equals the isList function', (_name, xml) => {
+    expect(parseSimpleXml(xml, listed)).toEqual(parseSimpleXml(xml, isList));
+  });
+
+  it.each([
+    ['a listed element', ['R.X'], '<R><X>1</X><Y>2</Y></R>'],
+    ['a listed element below an unlisted one', ['R.A.B'], '<R><A><B>1</B></A><A2><B>2</B></A2></R>'],
+    ['a local name holding dots that spells a listed path', ['R.a.b'], '<R><a.b>1</a.b></R>'],
+    ['dots split across elements', ['R.a.b.c'], '<R><a.b><c>1</c></a.b><a><b.c>2</b.c></a></R>'],
+    ['a name ending with a dot', ['R.a..b'], '<R><a.><b>1</b></a.></R>'],
+    ['prefixed names', ['R.X'], '<p:R xmlns:p="u"><p:X>1</p:X><q:X>2</q:X></p:R>'],
+    ['a listed self-closing element', ['R.X'], '<R><X/></R>'],
+    ['a listed root', ['R'], '<R><X>1</X></R>'],
+  ])('when %s is read with compiled list paths, then it equals the isList function', (_label, paths, xml) => {
+    const set = new Set(paths);
+    expect(parseSimpleXml(xml, compileListPaths(paths))).toEqual(parseSimpleXml(xml, (p) => set.has(p)));
+    expect(parseSimpleXml(xml, compileListPaths(paths))).toBeDefined();
+  });
+});
+
+describe('createResponseParser’s early checks without RegExp (issue 8)', () => {
+  const parse = createResponseParser(tmo.operations.values());
+  const op = tmo.operations.get('GetTerminal');
+  if (!op) throw new Error('GetTerminal missing from the WSDL');
+  const reason = (xml: string): string => {
+    try {
+      parse(op, xml);
+      return 'ok';
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
+  const body = '<soap:Envelope xmlns:soap="s"><soap:Body><GetTerminalResponse><RETURN_CODE>00</RETURN_CODE></GetTerminalResponse></soap:Body>';
+
+  it.each([
+    '</soap:Envelope>', '</soap:Envelope >', '</soap:Envelope>\n', '</soap:Envelope\u00a0>\u2028', '</soap:Envelope>\ufeff', '</soap:Envelope>\u0085',
+    '</soap:Envelope>x', '</soap:Envelope', '</soap:Envelope>>', '</soap:Envelop>', '</soap:xEnvelope>', '</soap:Envelope>\u200b', '',
+  ])('when the reply ends with %j, then the truncation guard answers as /Envelope\\s*>\\s*$/ does', (tail) => {
+    const xml = body + tail;
+    const complete = /Envelope\s*>\s*$/.test(xml);
+    expect(reason(xml) === 'malformed SOAP response: not a complete SOAP envelope').toBe(!complete);
+  });
+
+  it.each([
+    ['a DOCTYPE first', '<!DOCTYPE x [<!ENTITY a "b">]>', ''],
+    ['an ENTITY alone', '<!ENTITY a "b">', ''],
+    ['a DOCTYPE after another <!', '<!-- c --><!<!DOCTYPE x>', ''],
+    ['a DOCTYPE inside the declaration', '', ''],
+    ['a DOCTYPE in an attribute value', '', ' a="<!DOCTYPE"'],
+  ])('when the reply holds %s, then it is refused as a DTD', (_label, prefix, attr) => {
+    const decl = _label.includes('declaration') ? '<?xml version="1.0" <!DOCTYPE x ?>' : '';
+    const xml = `${decl}${prefix}<soap:Envelope xmlns:soap="s"${attr}><soap:Body><R/></soap:Body></soap:Envelope>`;
+    expect(reason(xml)).toBe('malformed SOAP response: DTD not allowed');
+  });
+
+  it('when the reply holds <! without DOCTYPE or ENTITY, then it is not taken for a DTD', () => {
+    expect(reason(envelope('<!-- <!DOCTYP --><GetTerminalResponse><RETURN_CODE>00</RETURN_CODE></GetTerminalResponse>'))).toBe('ok');
+  });
+});
+
+describe('the reader’s cache of element names (issue 8)', () => {
+  it('when replies use more names than the cache holds, long names and names differing in one character, then every read equals fast-xml-parser', () => {
+    const names = [
+      ...Array.from({ length: 1500 }, (_, k) => `N${k}`),
+      ...Array.from({ length: 40 }, (_, k) => `${'L'.repeat(60 + k)}x`),
+      'Ab', 'Ba', 'aB', 'A_b', 'A-b', 'A.b',
+    ];
+    const xml = envelope(`<R>${names.map((n, k) => `<p:${n}>${k}</p:${n}><${n}>${k}</${n}>`).join('')}</R>`);
+    for (let round = 0; round < 3; round++) {
+      expect(parseSimpleXml(xml, isList)).toEqual(reference.parse(xml));
+      expect(parseSimpleXml(xml, compileListPaths(listPaths))).toEqual(reference.parse(xml));
+    }
+  });
+
+  it.each([
+    ['an end tag that goes on after the start tag’s name', '<R><Ab>1</Abc></R>'],
+    ['an end tag that adds a prefix', '<R><Ab>1</Ab:c></R>'],
+    ['an end tag that drops the prefix', '<R><p:Ab>1</Ab></R>'],
+    ['an end tag that is a prefix of the name', '<R><Abc>1</Ab></R>'],
+  ])('when %s, then it still declines', (_label, xml) => {
+    expect(parseSimpleXml('<R><Abc>1</Abc></R>', isList)).toBeDefined(); // the name is cached first
+    expect(parseSimpleXml(xml, isList)).toBeUndefined();
   });
 });

@@ -2,7 +2,7 @@
 // (leading zeros kept), namespace prefixes removed, text trimmed like node-soap, list
 // elements (maxOccurs unbounded in the WSDL) always arrays, faults read by local name.
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { decodeXmlEntities, MAX_XML_DEPTH, parseSimpleXml, XmlTooDeep } from './fast-xml.ts';
+import { compileListPaths, decodeXmlEntities, isJsSpace, MAX_XML_DEPTH, parseSimpleXml, XmlTooDeep } from './fast-xml.ts';
 import type { OperationSpec } from './wsdl.ts';
 
 /** A SOAP 1.1 fault with `faultcode` reduced to its local name (`Server`, `Client`, …). */
@@ -62,6 +62,27 @@ function nestingExceeds(xml: string, maxDepth: number): boolean {
   return false;
 }
 
+/** True when `xml` holds `<!DOCTYPE` or `<!ENTITY` anywhere: one pass over the `<!` in it, not two searches. */
+function hasDtd(xml: string): boolean {
+  for (let i = xml.indexOf('<!'); i !== -1; i = xml.indexOf('<!', i + 2)) {
+    if (xml.startsWith('DOCTYPE', i + 2) || xml.startsWith('ENTITY', i + 2)) return true;
+  }
+  return false;
+}
+
+/**
+ * `/Envelope\s*>\s*$/.test(xml)` read from the end: the RegExp, anchored only at the end,
+ * was tried at every `Envelope` of the document. `\s` is {@link isJsSpace}.
+ */
+function endsWithEnvelopeTag(xml: string): boolean {
+  let i = xml.length;
+  while (i > 0 && isJsSpace(xml.charCodeAt(i - 1))) i--;
+  if (i === 0 || xml.charCodeAt(i - 1) !== 0x3e /* > */) return false;
+  i--;
+  while (i > 0 && isJsSpace(xml.charCodeAt(i - 1))) i--;
+  return i >= 8 && xml.startsWith('Envelope', i - 8);
+}
+
 /** Options of the response parser. */
 export interface ResponseParserOptions {
   /**
@@ -99,6 +120,7 @@ export function createResponseParser(operations: Iterable<OperationSpec>, option
   const maxDepth = options.maxDepth ?? MAX_XML_DEPTH;
   const maxFallbackChars = options.maxFallbackChars ?? DEFAULT_MAX_FALLBACK_CHARS;
   const isList = (path: string): boolean => listPaths.has(path);
+  const lists = compileListPaths(listPaths);
   const parser = new XMLParser({
     removeNSPrefix: true,
     ignoreAttributes: true,
@@ -119,14 +141,14 @@ export function createResponseParser(operations: Iterable<OperationSpec>, option
 
   return function parse(op: OperationSpec, xml: string): SoapReply {
     const text = xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml;
-    if (text.includes('<!DOCTYPE') || text.includes('<!ENTITY')) throw new MalformedResponse('DTD not allowed');
+    if (hasDtd(text)) throw new MalformedResponse('DTD not allowed');
     // Cheap guard against truncation even when full validation is off.
-    if (!/Envelope\s*>\s*$/.test(text)) throw new MalformedResponse('not a complete SOAP envelope');
+    if (!endsWithEnvelopeTag(text)) throw new MalformedResponse('not a complete SOAP envelope');
     // The purpose-built reader handles every reply the contract describes and checks that it is
     // well-formed on the way; anything else takes the full validator + parser path below.
     let doc: unknown;
     try {
-      doc = parseSimpleXml(text, isList, maxDepth);
+      doc = parseSimpleXml(text, lists, maxDepth);
     } catch (err) {
       if (err instanceof XmlTooDeep) throw new MalformedResponse(err.message);
       throw err;

@@ -3,10 +3,12 @@ import {
   fromCrmDate,
   fromTmoDate,
   fromTmoDateTime,
+  isoInstant,
   isValidTimeZone,
   toCrmDate,
   toTmoDate,
   toTmoDateTime,
+  wallClockToEpochMs,
   zoneOffsetMs,
 } from './dates.ts';
 
@@ -125,5 +127,103 @@ describe('TMO date + time in a zone', () => {
     ['Mars/Olympus', false],
   ])('when the zone %s is checked, then valid is %s', (zone, ok) => {
     expect(isValidTimeZone(zone)).toBe(ok);
+  });
+});
+
+describe('TMO dates without RegExp or Date per check (issue 8): same answers as before', () => {
+  // what isValidDate did before: let Date roll the fields over and see whether they stayed
+  const dateSaysValid = (year: number, month: number, day: number): boolean => {
+    if (year < 1 || month < 1 || month > 12 || day < 1) return false;
+    const d = new Date(Date.UTC(2000, month - 1, day));
+    d.setUTCFullYear(year);
+    return d.getUTCMonth() === month - 1 && d.getUTCDate() === day;
+  };
+  const years = [0, 1, 2, 3, 4, 99, 100, 400, 1582, 1600, 1700, 1800, 1900, 1999, 2000, 2023, 2024, 2025, 2100, 2400, 9996, 9999];
+
+  it('when any day 00–32 of any month 00–13 of years around every leap rule is read, then it is valid exactly when Date says so', () => {
+    const wrong: string[] = [];
+    for (const year of years) {
+      for (let month = 0; month <= 13; month++) {
+        for (let day = 0; day <= 32; day++) {
+          const tmo = `${String(year).padStart(4, '0')}${String(month).padStart(2, '0')}${String(day).padStart(2, '0')}`;
+          let valid = true;
+          try {
+            fromTmoDate(tmo);
+            fromTmoDateTime(tmo, '120000', 'Europe/Rome');
+          } catch {
+            valid = false;
+          }
+          if (valid !== dateSaysValid(year, month, day)) wrong.push(tmo);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it.each([
+    ['2024011a', '103000'],
+    ['2024-1-1', '103000'],
+    ['20240115', '10300a'],
+    ['20240115', '10:30:'],
+    ['20240115 ', '103000'],
+    ['20240115', ' 103000'],
+    ['２０２４０１１５', '103000'],
+    ['20240115', '103000\n'],
+    ['20240115', '240000'],
+    ['20240115', '236000'],
+    ['20240115', '235960'],
+  ])('when TMO sends %j %j, then it is still a translation error', (date, time) => {
+    expect(() => fromTmoDateTime(date, time, 'Europe/Rome')).toThrow(expect.objectContaining({ kind: 'translation', code: 'tmo.contract_violation' }));
+  });
+
+  // the conversion without the per-day memo, as it was written before the memo existed
+  const unmemoised = (wall: { year: number; month: number; day: number; hour: number; minute: number; second: number }, zone: string): number => {
+    const asUtc = Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second);
+    const offBefore = zoneOffsetMs(asUtc - 86_400_000, zone);
+    const offAfter = zoneOffsetMs(asUtc + 86_400_000, zone);
+    if (offBefore === offAfter) return asUtc - offBefore;
+    const before = asUtc - offBefore;
+    const after = asUtc - offAfter;
+    const valid = [before, after].filter((t) => t + zoneOffsetMs(t, zone) === asUtc);
+    return valid.length > 0 ? Math.min(...valid) : before;
+  };
+
+  it.each(['Europe/Rome', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kolkata', 'UTC'])(
+    'when every half hour of the days around 2024’s transitions in %s is converted, then the memoised answer is the unmemoised one',
+    (zone) => {
+      const wrong: string[] = [];
+      for (let t = Date.UTC(2024, 0, 1); t < Date.UTC(2025, 0, 1); t += 86_400_000) {
+        const d = new Date(t);
+        const dayStart = { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() };
+        // only days with a transition within two days, plus the first of each month, are worth the Intl calls
+        if (zoneOffsetMs(t - 2 * 86_400_000, zone) === zoneOffsetMs(t + 3 * 86_400_000, zone) && dayStart.day !== 1) continue;
+        for (let m = 0; m < 24 * 60; m += 30) {
+          const wall = { ...dayStart, hour: Math.floor(m / 60), minute: m % 60, second: 0 };
+          if (wallClockToEpochMs(wall, zone) !== unmemoised(wall, zone)) wrong.push(`${JSON.stringify(wall)}`);
+        }
+      }
+      expect(wrong).toEqual([]);
+    },
+  );
+});
+
+describe('isoInstant (issue 8)', () => {
+  it('when instants from year 0000 to 9999 and beyond are formatted, then each equals Date#toISOString', () => {
+    const edges = [
+      0, -1, 1, 999, -86_400_000, Date.UTC(2024, 1, 29, 23, 59, 59, 999), Date.UTC(2100, 1, 28), Date.UTC(2000, 1, 29),
+      new Date('0000-01-01T00:00:00.000Z').getTime(), new Date('0000-01-01T00:00:00.000Z').getTime() - 1,
+      new Date('9999-12-31T23:59:59.999Z').getTime(), new Date('9999-12-31T23:59:59.999Z').getTime() + 1,
+      new Date('0001-01-01T00:00:00.000Z').getTime(), new Date('0099-12-31T12:00:00.000Z').getTime(),
+    ];
+    const lo = new Date('-000002-01-01T00:00:00Z').getTime();
+    const hi = new Date('+010002-01-01T00:00:00Z').getTime();
+    const wrong: number[] = [];
+    let seed = 42;
+    const random = (): number => (seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0) / 2 ** 32;
+    const samples = [...edges, ...Array.from({ length: 200_000 }, () => Math.floor(lo + random() * (hi - lo)))];
+    for (const ms of samples) if (isoInstant(ms) !== new Date(ms).toISOString()) wrong.push(ms);
+    expect(wrong).toEqual([]);
+    expect(isoInstant(1.5)).toBe(new Date(1.5).toISOString());
+    expect(() => isoInstant(Number.NaN)).toThrow(RangeError);
   });
 });

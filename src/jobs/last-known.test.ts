@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import type { MerchantTerminal } from '../domain/services/types.ts';
+import { createLastKnownStore } from './last-known.ts';
+
+const terminal = (): MerchantTerminal => ({
+  id: 'WAS98KWZ',
+  merchantId: 'C000000001',
+  tmoMerchantId: '000000000000001',
+  model: 'A920',
+  serialNumber: 'A920-00000001',
+  status: 'active',
+  contactless: true,
+  currency: 'EUR',
+  lastSeenAt: '2024-03-05T12:04:05.000Z',
+});
+
+// No Redis needed: these tests are about which reads cause a write, so a recording fake stands in.
+function setup(refreshMs = 10_000) {
+  const sets: string[] = [];
+  let t = 1_000_000;
+  let fail = false;
+  const redis = {
+    set: (_key: string, value: string) => {
+      sets.push(value);
+      return fail ? Promise.reject(new Error('down')) : Promise.resolve('OK');
+    },
+  } as unknown as Redis;
+  const store = createLastKnownStore({
+    redis,
+    prefix: 'lgw',
+    cipher: { seal: (s: string) => `sealed(${s})`, open: (s: string) => s.slice(7, -1) },
+    ttlSeconds: 60,
+    logger: { warn: () => undefined },
+    refreshMs,
+    now: () => t,
+  });
+  return {
+    store,
+    sets,
+    advance: (ms: number) => (t += ms),
+    failWrites: (on: boolean) => (fail = on),
+  };
+}
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- values JSON.stringify sees alike but sameJson does not
+const remember = (s: ReturnType<typeof setup>, value: any) => s.store.remember('terminal', 'WAS98KWZ', value as MerchantTerminal);
+
+describe('last-known remember: an unchanged copy is written once per refresh interval', () => {
+  it('when the same terminal is read again within the interval, then it is written once; after it, again', () => {
+    const s = setup();
+    remember(s, terminal());
+    remember(s, terminal());
+    s.advance(9_999);
+    remember(s, terminal());
+    expect(s.sets).toHaveLength(1);
+    s.advance(1);
+    remember(s, terminal());
+    expect(s.sets).toHaveLength(2);
+  });
+
+  it.each([
+    ['a field changes', { ...terminal(), status: 'suspended' }],
+    ['a null becomes a string', { ...terminal(), lastSeenAt: '2024-03-05T12:04:06.000Z' }],
+    ['a boolean flips', { ...terminal(), contactless: false }],
+    ['a field is missing', (({ serialNumber: _s, ...rest }) => rest)(terminal())],
+    ['a field is added', { ...terminal(), extra: 1 }],
+    ['the same fields come in another order', (({ id, ...rest }) => ({ ...rest, id }))(terminal())],
+    ['a nested object changes', { ...terminal(), nested: { a: [1, 2] } }],
+  ])('when %s, then the copy is written again at once', (_label, changed) => {
+    const s = setup();
+    remember(s, terminal());
+    remember(s, changed);
+    expect(s.sets).toHaveLength(2);
+    expect(s.sets[1]).toContain(JSON.stringify(changed));
+  });
+
+  it.each([
+    ['a member that is undefined', { ...terminal(), serialNumber: undefined, extra: undefined }],
+    ['a Date with the same JSON', { ...terminal(), lastSeenAt: new Date('2024-03-05T12:04:05.000Z') }],
+    ['an object with a toJSON giving the same JSON', { toJSON: () => terminal() }],
+    ['-0 for 0', { ...terminal(), n: -0 }],
+  ])('when the value differs only in a way JSON does not show (%s), then it is not written again, as before', (_label, same) => {
+    const s = setup();
+    remember(s, JSON.parse(JSON.stringify(same)) as unknown);
+    remember(s, same);
+    expect(s.sets).toHaveLength(1);
+  });
+
+  it('when the caller changes the object it passed after it was written, then the change is still written', () => {
+    const s = setup();
+    const t = terminal();
+    remember(s, t);
+    t.status = 'suspended';
+    remember(s, t);
+    expect(s.sets).toHaveLength(2);
+    expect(s.sets[1]).toContain('"status":"suspended"');
+  });
+
+  it('when a write fails, then the next read writes again', async () => {
+    const s = setup();
+    s.failWrites(true);
+    remember(s, terminal());
+    await new Promise((r) => setImmediate(r));
+    s.failWrites(false);
+    remember(s, terminal());
+    expect(s.sets).toHaveLength(2);
+  });
+
+  it('when a merchant is remembered, then it is sealed and compared the same way', () => {
+    const s = setup();
+    const merchant = { id: 'C000000001', legalName: 'Rossi', address: { line1: 'Via Roma 1', city: 'Roma' } };
+    s.store.remember('merchant', 'C000000001', merchant as never);
+    s.store.remember('merchant', 'C000000001', { ...merchant, address: { ...merchant.address } } as never);
+    expect(s.sets).toHaveLength(1);
+    s.store.remember('merchant', 'C000000001', { ...merchant, address: { ...merchant.address, city: 'Milano' } } as never);
+    expect(s.sets).toHaveLength(2);
+    expect(s.sets[1]).toMatch(/"sealed":"sealed\(.*Milano/);
+  });
+});
