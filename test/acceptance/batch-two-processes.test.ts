@@ -15,14 +15,13 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freePort } from '../../src/infra/redis-server.ts';
 import { createBatchKeys } from '../../src/jobs/batch/keys.ts';
 import { BATCH_QUEUE } from '../../src/jobs/batch/scheduler.ts';
 import { createKeys } from '../../src/jobs/keys.ts';
 import { generateSshKeyPair, startSftpServer, type SftpServer } from '../../src/simulators/sftp/index.ts';
 import { merchantSeed } from '../../src/simulators/test-support.ts';
 import { createTmoBatch, type TmoBatch } from '../../src/simulators/tmo-batch/index.ts';
-import { connectedSetup, flushDb, redisOnDb, spawnChild, startLegacy, waitFor, waitUntilReady, type ChildProcessHandle, type ConnectedSetup, type Legacy, REDIS_DBS } from './support.ts';
+import { connectedSetup, flushDb, redisOnDb, startGatewayOnFreePorts, startLegacy, waitFor, type ChildProcessHandle, type ConnectedSetup, type Legacy, REDIS_DBS } from './support.ts';
 
 const REDIS_DB = REDIS_DBS.batchTwoProcesses;
 const PREFIX = 'lgw';
@@ -46,12 +45,14 @@ const cronAt = (d: Date) => `${d.getUTCSeconds()} ${d.getUTCMinutes()} ${d.getUT
 
 async function startGatewayChild(label: string): Promise<{ handle: ChildProcessHandle; base: string }> {
   if (!setup) throw new Error('set-up failed');
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const handle = spawnChild('src/main.ts', { ...setup.env, PORT: String(port) }, label);
-  const child = { handle, base };
-  children.push(child);
-  await waitUntilReady(handle, base, label, 60_000);
+  // every child started goes on the list (to be killed afterwards); the ready one gets its base
+  const { child: handle, ports } = await startGatewayOnFreePorts(setup.env, label, {
+    portVars: ['PORT'],
+    timeoutMs: 60_000,
+    onSpawn: (c) => children.push({ handle: c, base: '' }),
+  });
+  const child = children.find((c) => c.handle === handle) as { handle: ChildProcessHandle; base: string };
+  child.base = `http://127.0.0.1:${ports.PORT}`;
   return child;
 }
 

@@ -10,8 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freePort } from '../../src/infra/redis-server.ts';
-import { connectedSetup, flushDb, redisOnDb, spawnChild, startLegacy, waitUntilReady, type ChildProcessHandle, type ConnectedSetup, type Legacy, REDIS_DBS } from './support.ts';
+import { connectedSetup, flushDb, redisOnDb, startGatewayOnFreePorts, startLegacy, type ChildProcessHandle, type ConnectedSetup, type Legacy, REDIS_DBS } from './support.ts';
 
 const REDIS_DB = REDIS_DBS.rateLimit;
 const LIMIT = 10;
@@ -23,12 +22,8 @@ const gateways: { base: string; metrics: string }[] = [];
 
 async function startGatewayChild(label: string): Promise<{ base: string; metrics: string }> {
   if (!setup) throw new Error('set-up failed');
-  const [port, metricsPort] = [await freePort(), await freePort()];
-  const child = spawnChild('src/main.ts', { ...setup.env, PORT: String(port), METRICS_PORT: String(metricsPort) }, label);
-  children.push(child);
-  const base = `http://127.0.0.1:${port}`;
-  await waitUntilReady(child, base, label);
-  return { base, metrics: `http://127.0.0.1:${metricsPort}/metrics` };
+  const { ports } = await startGatewayOnFreePorts(setup.env, label, { portVars: ['PORT', 'METRICS_PORT'], onSpawn: (c) => children.push(c) });
+  return { base: `http://127.0.0.1:${ports.PORT}`, metrics: `http://127.0.0.1:${ports.METRICS_PORT}/metrics` };
 }
 
 async function rejectedReads(metricsUrl: string): Promise<number> {

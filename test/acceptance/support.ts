@@ -13,6 +13,7 @@ import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { Gateway } from '../../src/gateway.ts';
 import { ensureDevKeys, type DevKeys } from '../../src/api/auth/dev-keys.ts';
+import { freePort } from '../../src/infra/redis-server.ts';
 import { startCrmSimulator, startTmoSimulator, type CrmSimulator, type TmoSimulator } from '../../src/simulators/index.ts';
 import { TEST_IBANS, TEST_LOG_DIR, TEST_PASSWORDS, TEST_USERNAMES } from '../support/log-capture.ts';
 
@@ -205,6 +206,34 @@ export async function waitUntilReady(child: ChildProcessHandle, base: string, la
     },
     { timeoutMs, intervalMs: 200, describeLast: () => child.output().slice(-500) },
   );
+}
+
+/**
+ * Spawns `src/main.ts` with each of `portVars` (e.g. `PORT`, `METRICS_PORT`) set to a port
+ * `freePort` found free, and waits until it is ready. A port found free can be taken before the
+ * child binds it (other test files open sockets in parallel): a child that exits at start with
+ * EADDRINUSE is started again on new ports, at most `attempts` times in all. `onSpawn` sees
+ * every child started (to kill them afterwards).
+ */
+export async function startGatewayOnFreePorts(
+  env: Record<string, string>,
+  label: string,
+  opts: { portVars: readonly string[]; onSpawn: (child: ChildProcessHandle) => void; timeoutMs?: number; attempts?: number },
+): Promise<{ child: ChildProcessHandle; ports: Record<string, number> }> {
+  const attempts = opts.attempts ?? 3;
+  for (let i = 1; ; i++) {
+    const ports: Record<string, number> = {};
+    for (const v of opts.portVars) ports[v] = await freePort();
+    const portEnv = Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)]));
+    const child = spawnChild('src/main.ts', { ...env, ...portEnv }, label);
+    opts.onSpawn(child);
+    try {
+      await waitUntilReady(child, `http://127.0.0.1:${ports[opts.portVars[0] as string]}`, label, opts.timeoutMs);
+      return { child, ports };
+    } catch (err) {
+      if (i >= attempts || !child.output().includes('EADDRINUSE')) throw err;
+    }
+  }
 }
 
 /**
