@@ -39,7 +39,7 @@ function isOutage(err: unknown): boolean {
  * amend a copy about to be answered with a later word from elsewhere (a terminal's snapshot
  * status); the `Age` still counts from the copy's confirmation.
  */
-export async function readThrough<K extends LastKnownKind>(
+export function readThrough<K extends LastKnownKind>(
   c: Context<ApiEnv>,
   lastKnown: LastKnownPort | undefined,
   kind: K,
@@ -47,24 +47,48 @@ export async function readThrough<K extends LastKnownKind>(
   fresh: () => Promise<LastKnownEntities[K]>,
   fromCopy?: (copy: LastKnown<LastKnownEntities[K]>) => Promise<LastKnownEntities[K]>,
 ): Promise<LastKnownEntities[K]> {
+  // Not `async`: the fresh read is the hot path, one promise layer less per request (issue 8).
+  // A synchronous throw of `fresh` takes the same way as its rejection.
+  let read: Promise<LastKnownEntities[K]>;
   try {
-    const value = await fresh();
-    lastKnown?.remember(kind, id, value);
-    return value;
+    read = fresh();
   } catch (err) {
-    if (lastKnown === undefined || !isOutage(err)) throw err;
-    const { allowed, maxStaleS } = staleAllowance(c.req.header('Cache-Control'));
-    if (!allowed) throw err;
-    const copy = await lastKnown.recall(kind, id);
-    if (copy === null) throw err;
-    const age = Math.max(0, Math.floor((Date.now() - copy.confirmedAt) / 1000));
-    if (age > maxStaleS) throw err;
-    setResponseHeader(c, 'Age', String(age));
-    setResponseHeader(c, 'Cache-Status', CACHE_STATUS_STALE);
-    const value = fromCopy ? await fromCopy(copy) : copy.value;
-    c.get('logger').warn({ event: 'served_stale', kind, code: (err as { code: string }).code, ageS: age }, 'legacy unavailable: answered from the last-known copy');
-    return value;
+    read = Promise.reject(err);
   }
+  return read.then(
+    (value) => {
+      try {
+        lastKnown?.remember(kind, id, value);
+      } catch (err) {
+        return fromLastKnown(c, lastKnown, kind, id, err, fromCopy);
+      }
+      return value;
+    },
+    (err: unknown) => fromLastKnown(c, lastKnown, kind, id, err, fromCopy),
+  );
+}
+
+/** The outage branch of {@link readThrough}: the copy when allowed, else the original error. */
+async function fromLastKnown<K extends LastKnownKind>(
+  c: Context<ApiEnv>,
+  lastKnown: LastKnownPort | undefined,
+  kind: K,
+  id: string,
+  err: unknown,
+  fromCopy?: (copy: LastKnown<LastKnownEntities[K]>) => Promise<LastKnownEntities[K]>,
+): Promise<LastKnownEntities[K]> {
+  if (lastKnown === undefined || !isOutage(err)) throw err;
+  const { allowed, maxStaleS } = staleAllowance(c.req.header('Cache-Control'));
+  if (!allowed) throw err;
+  const copy = await lastKnown.recall(kind, id);
+  if (copy === null) throw err;
+  const age = Math.max(0, Math.floor((Date.now() - copy.confirmedAt) / 1000));
+  if (age > maxStaleS) throw err;
+  setResponseHeader(c, 'Age', String(age));
+  setResponseHeader(c, 'Cache-Status', CACHE_STATUS_STALE);
+  const value = fromCopy ? await fromCopy(copy) : copy.value;
+  c.get('logger').warn({ event: 'served_stale', kind, code: (err as { code: string }).code, ageS: age }, 'legacy unavailable: answered from the last-known copy');
+  return value;
 }
 
 /** OpenAPI text and headers for the routes that answer from the copy. */

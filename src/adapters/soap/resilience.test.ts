@@ -139,6 +139,36 @@ describe('bulkhead', () => {
     await first;
   });
 
+  it('when slots free with calls queued, then they start in arrival order, skip the ones that gave up, and the counts follow', async () => {
+    const res = make({ limit: 2, maxQueue: 5 });
+    const gates = [deferred(), deferred(), deferred()];
+    const started: string[] = [];
+    const task = (name: string, gate?: Promise<string>) => () => {
+      started.push(name);
+      return gate ?? Promise.resolve(name);
+    };
+    const first = res.run(task('first', gates[0]?.promise));
+    const second = res.run(task('second', gates[1]?.promise));
+    expect(started).toEqual(['first', 'second']); // a free slot starts the call at once
+    const ac = new AbortController();
+    const gone = res.run(task('gone'), ac.signal);
+    const third = res.run(task('third', gates[2]?.promise));
+    const fourth = res.run(task('fourth'));
+    ac.abort();
+    await expect(gone).rejects.toMatchObject({ code: 'tmo.aborted' });
+    // one that gave up stays counted until its turn, as with p-limit before
+    expect(res.snapshot().bulkhead).toEqual({ limit: 2, active: 2, queued: 3 });
+    gates[0]?.resolve('first');
+    await expect(first).resolves.toBe('first');
+    expect(started).toEqual(['first', 'second', 'third']);
+    expect(res.snapshot().bulkhead).toEqual({ limit: 2, active: 2, queued: 1 });
+    gates[1]?.resolve('second');
+    gates[2]?.resolve('third');
+    await expect(Promise.all([second, third, fourth])).resolves.toEqual(['second', 'third', 'fourth']);
+    expect(started).toEqual(['first', 'second', 'third', 'fourth']);
+    expect(res.snapshot().bulkhead).toEqual({ limit: 2, active: 0, queued: 0 });
+  });
+
   it('when it shuts down with calls queued, then they are rejected instead of hanging, and later calls fail', async () => {
     const res = make({ limit: 1, maxQueue: 5 });
     const gate = deferred();

@@ -4,7 +4,6 @@
 // toward the breaker; business, validation, not-found, conflict and translation outcomes
 // mean the system answered, so they never open it.
 import CircuitBreaker from 'opossum';
-import pLimit from 'p-limit';
 import type { CircuitSnapshot, CircuitState } from '../../domain/circuit.port.ts';
 import { UnavailableError, isGatewayErrorLike } from '../../domain/errors/index.ts';
 
@@ -107,6 +106,8 @@ function stateOf(b: CircuitBreaker): CircuitState {
   return b.opened ? 'open' : 'closed';
 }
 
+function noop(): void {}
+
 function callNoArg<T>(task: () => Promise<T>): Promise<T> {
   return task();
 }
@@ -133,7 +134,6 @@ export function createResilience(opts: {
     // we never read latency percentiles; computing them sorts every call of the window on each stats read
     rollingPercentilesEnabled: false,
   });
-  const limit = pLimit(opts.bulkhead.limit);
   const listeners = new Set<(c: CircuitStateChange) => void>();
   let state: CircuitState = 'closed';
   let lastTransitionAt: string | null = null;
@@ -182,15 +182,56 @@ export function createResilience(opts: {
   const closed = (): UnavailableError =>
     new UnavailableError(`${system}.closed`, `The ${label} adapter is shut down`, { system });
 
-  async function fire<A, T>(task: (arg: A) => Promise<T>, arg: A): Promise<T> {
-    try {
-      return (await breaker.fire(task as (arg: unknown) => Promise<unknown>, arg)) as T;
-    } catch (err) {
-      const code = (err as { code?: unknown })?.code;
-      if (code === 'EOPENBREAKER') throw circuitOpen();
-      if (code === 'ESHUTDOWN') throw closed();
-      throw err;
+  // The bulkhead: at most `limit` calls in flight, FIFO queue of waiting starts. Counting as
+  // p-limit did (a slot is taken when the call starts, freed when it settles), but a call that
+  // finds a free slot and an empty queue runs at once: p-limit wrapped every call in four
+  // promises and two async functions and started it a microtask later (issue 8).
+  const concurrency = opts.bulkhead.limit;
+  let active = 0;
+  /** Waiting starts; one that gave up stays counted until its turn (as with p-limit) and is then skipped. */
+  const waiting: Array<() => void> = [];
+  let head = 0;
+  const pending = (): number => waiting.length - head;
+
+  const release = (): void => {
+    active--;
+    while (active < concurrency && head < waiting.length) {
+      const start = waiting[head] as () => void;
+      waiting[head++] = noop;
+      if (head === waiting.length) {
+        waiting.length = 0;
+        head = 0;
+      }
+      start();
     }
+  };
+
+  const mapBreakerError = (err: unknown): UnavailableError | unknown => {
+    const code = (err as { code?: unknown })?.code;
+    if (code === 'EOPENBREAKER') return circuitOpen();
+    if (code === 'ESHUTDOWN') return closed();
+    return err;
+  };
+
+  /** Takes a slot and fires the breaker; the slot is freed when the call settles. Never throws. */
+  function fire<A, T>(task: (arg: A) => Promise<T>, arg: A): Promise<T> {
+    active++;
+    let p: Promise<unknown>;
+    try {
+      p = breaker.fire(task as (arg: unknown) => Promise<unknown>, arg);
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    return p.then(
+      (value) => {
+        release();
+        return value as T;
+      },
+      (err: unknown) => {
+        release();
+        throw mapBreakerError(err);
+      },
+    );
   }
 
   function runWith<A, T>(task: (arg: A) => Promise<T>, arg: A, signal?: AbortSignal): Promise<T> {
@@ -201,9 +242,10 @@ export function createResilience(opts: {
       breaker.emit('reject', new Error('Breaker is open'));
       return Promise.reject(circuitOpen());
     }
-    const saturated = limit.activeCount >= limit.concurrency;
-    if (saturated && limit.pendingCount >= opts.bulkhead.maxQueue) return Promise.reject(overloaded());
-    if (!saturated) return limit(fire<A, T>, task, arg);
+    const saturated = active >= concurrency;
+    if (saturated && pending() >= opts.bulkhead.maxQueue) return Promise.reject(overloaded());
+    // A free slot means an empty queue: release() starts waiting calls as soon as slots free.
+    if (!saturated) return fire(task, arg);
 
     // Queued: give up on abort or queue timeout without waiting for a slot.
     return new Promise<T>((resolve, reject) => {
@@ -224,15 +266,11 @@ export function createResilience(opts: {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       queued.add(giveUp);
-      limit(async () => {
+      waiting.push(() => {
         if (gaveUp) return; // slot freed at once: the caller has gone
         cleanup();
-        try {
-          resolve(await fire(task, arg));
-        } catch (err) {
-          reject(err);
-        }
-      }).catch(() => undefined);
+        fire(task, arg).then(resolve, reject);
+      });
     });
   }
 
@@ -246,7 +284,7 @@ export function createResilience(opts: {
         state: stateOf(breaker),
         lastTransitionAt,
         stats: { successes: s.successes, failures: s.failures, timeouts: s.timeouts, rejects: s.rejects, fires: s.fires },
-        bulkhead: { limit: limit.concurrency, active: limit.activeCount, queued: limit.pendingCount },
+        bulkhead: { limit: concurrency, active, queued: pending() },
       };
     },
     onStateChange(listener) {
@@ -257,7 +295,8 @@ export function createResilience(opts: {
       if (shutDown) return;
       shutDown = true;
       for (const giveUp of [...queued]) giveUp(closed());
-      limit.clearQueue();
+      waiting.length = 0;
+      head = 0;
       breaker.shutdown();
       listeners.clear();
     },

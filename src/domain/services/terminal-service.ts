@@ -62,9 +62,19 @@ export function createTerminalService({ crm, tmo, links }: TerminalServiceDeps):
     };
   }
 
-  async function get(id: string, ctx: CallContext): Promise<MerchantTerminal> {
-    const t = await tmo.getTerminal(id, ctx);
-    return view(t, await customerIdOf(t.tmoMerchantId, ctx));
+  // Not `async`: with the merchant link cached (the usual case) the read is one TMO call and no
+  // further await (issue 8). Synchronous throws still become rejections.
+  function get(id: string, ctx: CallContext): Promise<MerchantTerminal> {
+    let read: Promise<Terminal>;
+    try {
+      read = tmo.getTerminal(id, ctx);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return read.then((t) => {
+      const cached = links.customerIdOf(t.tmoMerchantId);
+      return cached ? view(t, cached) : customerIdOf(t.tmoMerchantId, ctx).then((customerId) => view(t, customerId));
+    });
   }
 
   async function allTerminals(mid: string, ctx: CallContext): Promise<Terminal[]> {
