@@ -1,5 +1,5 @@
 // Per-system resilience (CONTRACT.md § Common rules: "slow and flaky … whole-minute outages
-// … the gateway must never hang"): an opossum circuit breaker plus a p-limit bulkhead with a
+// … the gateway must never hang"): an opossum circuit breaker plus a bulkhead (a FIFO queue of its own) with a
 // bounded queue. Only transport/system failures (kinds `unavailable` and `timeout`) count
 // toward the breaker; business, validation, not-found, conflict and translation outcomes
 // mean the system answered, so they never open it.
