@@ -239,8 +239,18 @@ describe('the reader’s cache of element names (issue 8)', () => {
     ['an end tag that adds a prefix', '<R><Ab>1</Ab:c></R>'],
     ['an end tag that drops the prefix', '<R><p:Ab>1</Ab></R>'],
     ['an end tag that is a prefix of the name', '<R><Abc>1</Ab></R>'],
+    // end tags compared code unit by code unit with the start tag's name, not with `startsWith`
+    ['an end tag with another prefix of the same length', '<R><p:Abc>1</q:Abc></R>'],
+    ['an end tag differing in its last character', '<R><p:Abc>1</p:Abd></R>'],
+    ['an end tag cut short by the end of the document', '<R><Abc>1</Ab'],
   ])('when %s, then it still declines', (_label, xml) => {
     expect(parseSimpleXml('<R><Abc>1</Abc></R>', isList)).toBeDefined(); // the name is cached first
     expect(parseSimpleXml(xml, isList)).toBeUndefined();
+  });
+
+  it('when two names of the same length hash alike (Abc, BCc: same cache slot), then each keeps its own name', () => {
+    const xml = '<R><Abc>1</Abc><BCc>2</BCc><p:Abc>3</p:Abc><BCc>4</BCc></R>';
+    expect(parseSimpleXml(xml, isList)).toEqual({ R: { Abc: ['1', '3'], BCc: ['2', '4'] } });
+    expect(parseSimpleXml(xml, isList)).toEqual(reference.parse(xml));
   });
 });
