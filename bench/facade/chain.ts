@@ -6,6 +6,7 @@
  * breaker + bulkhead (`createResilience().runWith`) around an in-memory terminal — driven
  * through @hono/node-server's request listener with stand-in `IncomingMessage`/`ServerResponse`
  * objects, so neither sockets nor a legacy system nor autocannon share the measured CPU.
+ * The ops routes are mounted as in main.ts (they decide which router hono uses), never called.
  * (No rate limit: its own bench is its folder's business.) Batches alternate A, B, A, B, …;
  * prints both medians and the median of the per-pair ratios B/A.
  *
@@ -52,6 +53,8 @@ const TERMINAL = {
 };
 
 type Listener = ReturnType<typeof getRequestListener>;
+/** a dependency the measured route never calls */
+const unused: never = new Proxy({}, { get: () => unused }) as never;
 
 /** One checkout's app, served by node-server's listener. */
 async function build(root: string, label: string): Promise<Listener> {
@@ -61,6 +64,8 @@ async function build(root: string, label: string): Promise<Listener> {
   const { createMetrics } = (await src('infra/metrics.ts')) as typeof import('../../src/infra/metrics.ts');
   const { createJwtAuthenticator } = (await src('api/auth/authenticator.ts')) as typeof import('../../src/api/auth/authenticator.ts');
   const { createResilience } = (await src('adapters/soap/resilience.ts')) as typeof import('../../src/adapters/soap/resilience.ts');
+  const { createOpsApp } = (await src('api/ops/index.ts')) as typeof import('../../src/api/ops/index.ts');
+  const { requireScope } = (await src('api/auth/middleware.ts')) as typeof import('../../src/api/auth/middleware.ts');
   const logger = createLogger({ level: 'info', destination: pino.destination({ dest: join(workDir, `${label}.log`), sync: false }) });
   const resilience = createResilience({
     system: 'tmo',
@@ -76,6 +81,8 @@ async function build(root: string, label: string): Promise<Listener> {
     logger,
     health: { ready: async () => ({ ok: true, checks: {} }) },
     middleware: createMetrics({ defaultMetrics: false }).http,
+    // the ops routes as main.ts mounts them (never called here): they shape the route table
+    ops: createOpsApp({ operations: unused, deadLetters: unused, audit: unused, circuits: unused, queues: [], requireScope }),
   });
   return getRequestListener(app.fetch);
 }

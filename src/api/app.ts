@@ -32,6 +32,7 @@ import { PROBLEM_CATALOG, problem, problemResponse } from './problem.ts';
 import { healthRoutes, type HealthCheck } from './routes/health.ts';
 import { merchantRoutes } from './routes/merchants.ts';
 import { partnerRoutes } from './routes/partners.ts';
+import { PrefixSplitRouter } from './routes/router.ts';
 import { terminalSettingsRoutes, type TerminalSettingsRouteDeps } from './routes/terminal-settings.ts';
 import { terminalRoutes } from './routes/terminals.ts';
 import { validationHook } from './validation.ts';
@@ -180,7 +181,8 @@ function withRequestIdHeader(doc: OpenApiDocument): OpenApiDocument {
 
 /** Builds the app. See `AppDeps` for the hooks other route groups and middleware plug into. */
 export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
-  const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
+  // `/ops` (bull-board and the dead-letter routes) apart: the rest can use the RegExpRouter
+  const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook, router: new PrefixSplitRouter('/ops') });
   const beforeWrite = asArray(deps.beforeWrite);
   const auth = authenticate(deps.auth);
 

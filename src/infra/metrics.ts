@@ -284,7 +284,9 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     http: async function httpMetrics(c, next) {
       const start = performance.now();
       await next();
-      const route = c.req.routePath && c.req.routePath !== '*' && c.req.routePath !== '/*' ? c.req.routePath : 'unmatched';
+      // `routePath` maps every matched route into a new array per call: read it once (issue 8)
+      const path = c.req.routePath;
+      const route = path && path !== '*' && path !== '/*' ? path : 'unmatched';
       childFor(c.req.method, route, c.res.status).observe((performance.now() - start) / 1000);
     },
     circuitTransition(system, to) {

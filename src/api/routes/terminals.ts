@@ -10,6 +10,7 @@ import { Terminal, TerminalList, TerminalOrderBody, TerminalStatusBody } from '.
 import { reconcileWithSnapshot } from '../../domain/terminal-snapshot.ts';
 import { readThrough, STALE_HEADERS, STALE_IF_ERROR_NOTE, TERMINAL_SNAPSHOT_NOTE } from '../stale-if-error.ts';
 import { acceptedResponse, submitContext, writeParameters, writeResponse, writeResponseHeaders } from '../writes.ts';
+import { validParam } from '../validation.ts';
 import { routeGroup, scopeNote, security, type RouteDeps } from './shared.ts';
 
 export const TERMINALS_MAX_LIMIT = 50;
@@ -85,12 +86,14 @@ export function terminalRoutes({ services, beforeWrite, writes, lastKnown, termi
     summary: 'Read a terminal',
     description: `Read a terminal.${STALE_IF_ERROR_NOTE}${TERMINAL_SNAPSHOT_NOTE}${scopeNote('terminals:read')}`,
     security: security('terminals:read'),
-    middleware: [requireScope('terminals:read')],
     request: { params: z.object({ terminalId: terminalIdParam }) },
     responses: { 200: { description: 'The terminal', content: json(Terminal), headers: STALE_HEADERS }, ...problemResponses(404, ...COMMON_ERRORS) },
   });
 
-  app.openapi(get, async (c) => {
+  // The hot read (issue 8): documented like the others, validated by `validParam` (same zod
+  // schema, same 404) rather than zod-openapi's generic param validator.
+  app.openAPIRegistry.registerPath(get);
+  app.get('/terminals/:terminalId', requireScope('terminals:read'), validParam('terminalId', terminalIdParam), async (c) => {
     const { terminalId } = c.req.valid('param');
     // the snapshot read model is a secondary source: if Redis fails, TMO's answer still goes out
     const snapshot = terminalActivity?.getTerminalActivity(terminalId).catch((err: unknown) => {
