@@ -87,6 +87,9 @@ describe('TMO date + time in a zone', () => {
     // a date without a time is midnight
     ['20240115', '', 'Europe/Rome', '2024-01-14T23:00:00.000Z'],
     ['', '', 'Europe/Rome', null],
+    // years 0–99 stay what they are (Date.UTC alone would read them as 1900–1999)
+    ['00500101', '120000', 'UTC', '0050-01-01T12:00:00.000Z'],
+    ['00040229', '000000', 'UTC', '0004-02-29T00:00:00.000Z'],
   ])('when TMO sends %j %j read in %s, then the instant is %j', (date, time, zone, iso) => {
     expect(fromTmoDateTime(date, time, zone)).toBe(iso);
   });

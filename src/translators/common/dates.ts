@@ -160,7 +160,8 @@ export function wallClockToEpochMs(
 const DAY_MS = 86_400_000;
 
 function wallToEpochMs(year: number, month: number, day: number, hour: number, minute: number, second: number, timeZone: string): number {
-  const midnight = Date.UTC(year, month - 1, day);
+  // Date.UTC maps years 0–99 to 1900–1999: set the date explicitly for those
+  const midnight = year >= 0 && year < 100 ? new Date(0).setUTCFullYear(year, month - 1, day) : Date.UTC(year, month - 1, day);
   const asUtc = midnight + ((hour * 60 + minute) * 60 + second) * 1000;
   const steady = steadyDayOffset(midnight, timeZone);
   if (steady !== null) return asUtc - steady;
