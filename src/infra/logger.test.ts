@@ -261,6 +261,25 @@ describe('batchingDestination', () => {
     d.close();
   });
 
+  it('when a warn or error line arrives, then it is written at once, after the lines held before it', () => {
+    const r = recorder();
+    const d = batchingDestination(r.dest, { maxDelayMs: 60_000 });
+    d.write('{"level":30,"msg":"info"}\n');
+    d.write('{"level":20,"msg":"debug"}\n');
+    expect(r.writes).toEqual([]);
+    d.write('{"level":40,"msg":"warn"}\n');
+    expect(r.writes).toEqual(['{"level":30,"msg":"info"}\n{"level":20,"msg":"debug"}\n{"level":40,"msg":"warn"}\n']);
+    d.write('{"level":30,"msg":"held again"}\n');
+    d.write('{"level":50,"msg":"error"}\n');
+    d.write('{"level":60,"msg":"fatal"}\n');
+    expect(r.writes).toEqual([
+      '{"level":30,"msg":"info"}\n{"level":20,"msg":"debug"}\n{"level":40,"msg":"warn"}\n',
+      '{"level":30,"msg":"held again"}\n{"level":50,"msg":"error"}\n',
+      '{"level":60,"msg":"fatal"}\n',
+    ]);
+    d.close();
+  });
+
   it('when flushed synchronously, then the held lines go to the destination before its own flushSync', () => {
     const r = recorder();
     const d = batchingDestination(r.dest, { maxDelayMs: 60_000 });

@@ -339,11 +339,22 @@ export interface LineBatchOptions {
 }
 
 /**
+ * True for a pino line at `warn` (40) or above: `{"level":<n>` opens every line pino writes
+ * (numeric levels, the default). Anything else counts as below.
+ */
+function isWarnOrAbove(line: string): boolean {
+  // '{"level":' is 9 characters; levels are two digits: 40 warn, 50 error, 60 fatal
+  return line.charCodeAt(9) >= 52 /* '4' */ && line.charCodeAt(10) === 48 /* '0' */ && line.startsWith('{"level":');
+}
+
+/**
  * Hands lines to `dest` in batches: at most `maxDelayMs` late, or at once when `maxChars` are
  * held. On this kind of VM one asynchronous `fs.write` costs ~20–30 µs of CPU (the write runs
  * on libuv's thread pool, woken per write), and at a few thousand requests/s the access-log
  * lines arrive too far apart for sonic-boom to coalesce them while a write is in flight: one
- * write per line (issue 8). Batched, one write carries up to ~70 access-log lines. Nothing is
+ * write per line (issue 8). Batched, one write carries up to ~70 access-log lines. A line at
+ * `warn` or above is not held: it goes out at once, after the lines held before it (an operator
+ * or a test waiting on a warning sees it when it happens). Nothing is
  * dropped: held lines go out before `flushSync`/`flush` (pino calls `flushSync` after every
  * fatal line) and on process exit; only a hard kill (SIGKILL, OOM) loses what is held, as it
  * loses a write in flight. Order is kept. (createLogger scrubs each line before it is held.)
@@ -378,7 +389,7 @@ export function batchingDestination(dest: FlushableDestination, opts: LineBatchO
     write(line: string) {
       held.push(line);
       heldChars += line.length;
-      if (heldChars >= maxChars) handOver();
+      if (heldChars >= maxChars || isWarnOrAbove(line)) handOver();
       else if (timer === undefined) {
         timer = setTimeout(handOver, maxDelayMs);
         timer.unref();
