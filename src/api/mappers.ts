@@ -65,20 +65,15 @@ export function toTerminalDto(t: MerchantTerminal, snapshot?: TerminalSnapshotVi
   if (snapshot === undefined) return toTerminalBase(t);
   // one literal per shape, fields in the same order as before (the JSON is byte-identical):
   // spreading the base into a second object cost a copy per read (issue 8)
-  if (snapshot === null) {
-    return {
-      id: t.id,
-      merchantId: t.merchantId,
-      tmoMerchantId: t.tmoMerchantId,
-      model: t.model,
-      serialNumber: t.serialNumber,
-      status: t.status,
-      contactless: t.contactless,
-      currency: t.currency,
-      lastSeenAt: t.lastSeenAt,
-      activity: null,
-    };
-  }
+  if (snapshot === null) return toTerminalWithActivity(t, t.lastSeenAt, null);
+  return toTerminalWithActivity(t, later(t.lastSeenAt, snapshot.lastSeenAt), {
+    date: snapshot.activity.date,
+    transactionCount: snapshot.activity.transactionCount,
+    amount: { amount: snapshot.activity.amount.amount, currency: snapshot.activity.amount.currency },
+  });
+}
+
+function toTerminalWithActivity(t: MerchantTerminal, lastSeenAt: string | null, activity: TerminalDto['activity']): TerminalDto {
   return {
     id: t.id,
     merchantId: t.merchantId,
@@ -88,12 +83,8 @@ export function toTerminalDto(t: MerchantTerminal, snapshot?: TerminalSnapshotVi
     status: t.status,
     contactless: t.contactless,
     currency: t.currency,
-    lastSeenAt: later(t.lastSeenAt, snapshot.lastSeenAt),
-    activity: {
-      date: snapshot.activity.date,
-      transactionCount: snapshot.activity.transactionCount,
-      amount: { amount: snapshot.activity.amount.amount, currency: snapshot.activity.amount.currency },
-    },
+    lastSeenAt,
+    activity,
   };
 }
 
