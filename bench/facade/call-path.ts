@@ -11,10 +11,11 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CannedReplies } from '../support/soap-stub.ts';
+import { runAbPairs } from '../support/ab-pairs.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -101,32 +102,5 @@ async function batch(read: Read, n: number): Promise<number> {
 }
 
 const paths = { A: await build(args.a ?? '.'), B: await build(args.b) };
-const warm = Number(args.warmup);
-for (let i = 0; i < 4; i++) {
-  await batch(paths.A, warm / 4);
-  await batch(paths.B, warm / 4);
-}
-const la0 = loadavg().map((x) => x.toFixed(2)).join(' ');
-const a: number[] = [];
-const b: number[] = [];
-const ratios: number[] = [];
-for (let i = 0; i < pairs; i++) {
-  const first = i % 2 === 0 ? 'A' : 'B';
-  const r1 = await batch(paths[first], perBatch);
-  const r2 = await batch(paths[first === 'A' ? 'B' : 'A'], perBatch);
-  const [ra, rb] = first === 'A' ? [r1, r2] : [r2, r1];
-  a.push(ra);
-  b.push(rb);
-  ratios.push(rb / ra);
-}
-const median = (xs: number[]) => {
-  const s = [...xs].sort((x, y) => x - y);
-  return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
-};
-const la1 = loadavg().map((x) => x.toFixed(2)).join(' ');
-console.log(`${new Date().toISOString()} loadavg ${la0} → ${la1}; ${pairs} pairs of ${perBatch} calls, ${concurrency} in flight`);
-console.log(
-  `call-path CPU µs/call, median: A ${median(a).toFixed(1)} (lowest ${Math.min(...a).toFixed(1)}), B ${median(b).toFixed(1)} (lowest ${Math.min(...b).toFixed(1)}); ` +
-    `B/A per pair, median ${median(ratios).toFixed(3)} (${ratios.map((r) => r.toFixed(2)).join(' ')})`,
-);
+await runAbPairs({ sides: paths, batch, pairs, perBatch, warmup: Number(args.warmup), what: 'call-path CPU µs/call', unit: `calls, ${concurrency} in flight` });
 process.exit(0);

@@ -14,12 +14,13 @@
  */
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getRequestListener } from '@hono/node-server';
 import { pino } from 'pino';
 import { rs256BenchToken } from '../support/rs256-token.ts';
+import { runAbPairs } from '../support/ab-pairs.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -151,33 +152,5 @@ async function batch(listener: Listener, n: number): Promise<number> {
 }
 
 const apps = { A: await build(args.a ?? '.', 'A'), B: await build(args.b, 'B') };
-const warm = Number(args.warmup);
-for (let i = 0; i < 4; i++) {
-  await batch(apps.A, warm / 4);
-  await batch(apps.B, warm / 4);
-}
-const la0 = loadavg().map((x) => x.toFixed(2)).join(' ');
-const a: number[] = [];
-const b: number[] = [];
-const ratios: number[] = [];
-for (let i = 0; i < pairs; i++) {
-  // alternate the order so neither side always runs after the other's garbage
-  const first = i % 2 === 0 ? 'A' : 'B';
-  const r1 = await batch(apps[first], perBatch);
-  const r2 = await batch(apps[first === 'A' ? 'B' : 'A'], perBatch);
-  const [ra, rb] = first === 'A' ? [r1, r2] : [r2, r1];
-  a.push(ra);
-  b.push(rb);
-  ratios.push(rb / ra);
-}
-const median = (xs: number[]) => {
-  const s = [...xs].sort((x, y) => x - y);
-  return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
-};
-const la1 = loadavg().map((x) => x.toFixed(2)).join(' ');
-console.log(`${new Date().toISOString()} loadavg ${la0} → ${la1}; ${pairs} pairs of ${perBatch} requests, ${concurrency} in flight`);
-console.log(
-  `edge CPU µs/request, median: A ${median(a).toFixed(1)} (lowest ${Math.min(...a).toFixed(1)}), B ${median(b).toFixed(1)} (lowest ${Math.min(...b).toFixed(1)}); ` +
-    `B/A per pair, median ${median(ratios).toFixed(3)} (${ratios.map((r) => r.toFixed(2)).join(' ')})`,
-);
+await runAbPairs({ sides: apps, batch, pairs, perBatch, warmup: Number(args.warmup), what: 'edge CPU µs/request', unit: `requests, ${concurrency} in flight` });
 process.exit(0);

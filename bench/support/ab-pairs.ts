@@ -1,0 +1,51 @@
+/**
+ * The in-process A/B loop of `bench/facade/chain.ts` and `bench/facade/call-path.ts`: a warm-up
+ * of both sides, then `pairs` pairs of batches in alternating order (so neither side always runs
+ * after the other's garbage), and one line with both medians, the lowest figures and the
+ * median of the per-pair ratios B/A.
+ */
+import { loadavg } from 'node:os';
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+}
+
+export interface AbPairsOptions<T> {
+  sides: { A: T; B: T };
+  /** runs `n` calls through one side and answers its CPU µs per call */
+  batch: (side: T, n: number) => Promise<number>;
+  pairs: number;
+  perBatch: number;
+  warmup: number;
+  /** e.g. `edge CPU µs/request` */
+  what: string;
+  /** e.g. `requests, 20 in flight` */
+  unit: string;
+}
+
+export async function runAbPairs<T>(o: AbPairsOptions<T>): Promise<void> {
+  for (let i = 0; i < 4; i++) {
+    await o.batch(o.sides.A, o.warmup / 4);
+    await o.batch(o.sides.B, o.warmup / 4);
+  }
+  const la0 = loadavg().map((x) => x.toFixed(2)).join(' ');
+  const a: number[] = [];
+  const b: number[] = [];
+  const ratios: number[] = [];
+  for (let i = 0; i < o.pairs; i++) {
+    const first = i % 2 === 0 ? 'A' : 'B';
+    const r1 = await o.batch(o.sides[first], o.perBatch);
+    const r2 = await o.batch(o.sides[first === 'A' ? 'B' : 'A'], o.perBatch);
+    const [ra, rb] = first === 'A' ? [r1, r2] : [r2, r1];
+    a.push(ra);
+    b.push(rb);
+    ratios.push(rb / ra);
+  }
+  const la1 = loadavg().map((x) => x.toFixed(2)).join(' ');
+  console.log(`${new Date().toISOString()} loadavg ${la0} → ${la1}; ${o.pairs} pairs of ${o.perBatch} ${o.unit}`);
+  console.log(
+    `${o.what}, median: A ${median(a).toFixed(1)} (lowest ${Math.min(...a).toFixed(1)}), B ${median(b).toFixed(1)} (lowest ${Math.min(...b).toFixed(1)}); ` +
+      `B/A per pair, median ${median(ratios).toFixed(3)} (${ratios.map((r) => r.toFixed(2)).join(' ')})`,
+  );
+}
