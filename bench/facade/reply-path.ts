@@ -5,7 +5,7 @@
  *
  *   parse      `interpretReply` (content type, status, `createResponseParser`'s parse)
  *   translate  the adapter's RETURN_CODE check + `fromTmoTerminal` (LAST_SEEN in Europe/Rome)
- *   view+dto   the terminal service's view (copied here: it is a closure there) + `toTerminalDto(t, null)`
+ *   view+dto   the terminal service's `toMerchantTerminal` + `toTerminalDto(t, null)`
  *   json       `JSON.stringify` of the DTO (what `jsonResponse` sends)
  *   remember   the last-known store's `remember` for a copy written < 10 s ago (no Redis write)
  *
@@ -48,7 +48,7 @@ interface Stages {
 async function stagesOf(root: string): Promise<Stages> {
   type Mod = Record<string, unknown>;
   const load = async (rel: string): Promise<Mod> => (await import(pathToFileURL(join(root, rel)).href)) as Mod;
-  const [wsdl, response, client, terminal, faults, mappers, lastKnown] = await Promise.all([
+  const [wsdl, response, client, terminal, faults, mappers, lastKnown, service] = await Promise.all([
     load('src/adapters/soap/wsdl.ts'),
     load('src/adapters/soap/response.ts'),
     load('src/adapters/soap/client.ts'),
@@ -56,6 +56,7 @@ async function stagesOf(root: string): Promise<Stages> {
     load('src/adapters/soap/tmo-faults.ts'),
     load('src/api/mappers.ts'),
     load('src/jobs/last-known.ts'),
+    load('src/domain/services/terminal-service.ts'),
   ]);
   const spec = await (wsdl.loadServiceSpec as (p: string) => Promise<any>)(join(root, 'fixtures/tmo/TerminalManagement.wsdl'));
   const op = spec.operations.get('GetTerminal');
@@ -65,6 +66,8 @@ async function stagesOf(root: string): Promise<Stages> {
   const fromTmoTerminal = terminal.fromTmoTerminal as (v: unknown, tz: string) => any;
   const tmoReturnOutcome = faults.tmoReturnOutcome as (op: string, code: string, msg: string) => string;
   const toTerminalDto = mappers.toTerminalDto as (t: unknown, snapshot?: unknown) => unknown;
+  const toMerchantTerminal = service.toMerchantTerminal as ((t: unknown, merchantId: string | null) => unknown) | undefined;
+  if (toMerchantTerminal === undefined) throw new Error(`${root}: src/domain/services/terminal-service.ts does not export toMerchantTerminal (see the README)`);
   const store = (lastKnown.createLastKnownStore as (o: unknown) => any)({
     redis: { set: () => Promise.resolve('OK') },
     prefix: 'lgw',
@@ -80,19 +83,8 @@ async function stagesOf(root: string): Promise<Stages> {
       if (tmoReturnOutcome('GetTerminal', b.RETURN_CODE as string, b.RETURN_MSG as string) !== 'ok') throw new Error('not ok');
       return fromTmoTerminal(b.TERMINAL, TZ);
     },
-    // terminal-service.ts `view`, field for field
-    viewDto: (t: any) => {
-      const v = {
-        id: t.id,
-        merchantId: 'C000000001',
-        tmoMerchantId: t.tmoMerchantId,
-        model: t.model,
-        serialNumber: t.serialNumber,
-        status: t.status,
-        contactless: t.contactless,
-        currency: t.currency,
-        lastSeenAt: t.lastSeenAt,
-      };
+    viewDto: (t: unknown) => {
+      const v = toMerchantTerminal(t, 'C000000001');
       return [v, toTerminalDto(v, null)] as const;
     },
     json: (dto) => JSON.stringify(dto),

@@ -26,6 +26,21 @@ function definitelyNotApplied(err: unknown): boolean {
 }
 
 /** Terminal use cases over TMO; merchant ids are resolved through the CRM ⇄ TMO link. */
+/** A TMO terminal as the API's terminal: with the merchant's customer id (null when unknown). */
+export function toMerchantTerminal(t: Terminal, merchantId: string | null): MerchantTerminal {
+  return {
+    id: t.id,
+    merchantId,
+    tmoMerchantId: t.tmoMerchantId,
+    model: t.model,
+    serialNumber: t.serialNumber,
+    status: t.status,
+    contactless: t.contactless,
+    currency: t.currency,
+    lastSeenAt: t.lastSeenAt,
+  };
+}
+
 export function createTerminalService({ crm, tmo, links }: TerminalServiceDeps): TerminalService {
   async function midOf(merchantId: string, ctx: CallContext): Promise<string> {
     const cached = links.tmoMerchantIdOf(merchantId);
@@ -48,19 +63,6 @@ export function createTerminalService({ crm, tmo, links }: TerminalServiceDeps):
     return m.customerId;
   }
 
-  function view(t: Terminal, merchantId: string | null): MerchantTerminal {
-    return {
-      id: t.id,
-      merchantId,
-      tmoMerchantId: t.tmoMerchantId,
-      model: t.model,
-      serialNumber: t.serialNumber,
-      status: t.status,
-      contactless: t.contactless,
-      currency: t.currency,
-      lastSeenAt: t.lastSeenAt,
-    };
-  }
 
   // Not `async`: with the merchant link cached (the usual case) the read is one TMO call and no
   // further await (issue 8). Synchronous throws still become rejections.
@@ -73,7 +75,7 @@ export function createTerminalService({ crm, tmo, links }: TerminalServiceDeps):
     }
     return read.then((t) => {
       const cached = links.customerIdOf(t.tmoMerchantId);
-      return cached ? view(t, cached) : customerIdOf(t.tmoMerchantId, ctx).then((customerId) => view(t, customerId));
+      return cached ? toMerchantTerminal(t, cached) : customerIdOf(t.tmoMerchantId, ctx).then((customerId) => toMerchantTerminal(t, customerId));
     });
   }
 
@@ -138,13 +140,13 @@ export function createTerminalService({ crm, tmo, links }: TerminalServiceDeps):
         progress.sendAttempted = false;
         await save();
       }
-      return view(await tmo.getTerminal(progress.terminalId, ctx), merchantId);
+      return toMerchantTerminal(await tmo.getTerminal(progress.terminalId, ctx), merchantId);
     },
 
     async listForMerchant(merchantId, page, ctx) {
       const mid = await midOf(merchantId, ctx);
       const r = await tmo.listTerminals(mid, page.page, Math.min(page.pageSize, TMO_PAGE_MAX), ctx);
-      return toPageResult(r, (t) => view(t, merchantId));
+      return toPageResult(r, (t) => toMerchantTerminal(t, merchantId));
     },
 
     get,
