@@ -13,24 +13,11 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { CannedReplies } from '../support/soap-stub.ts';
-import { runAbPairs } from '../support/ab-pairs.ts';
+import { parseAbArgs, runAbPairs } from '../support/ab-pairs.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    a: { type: 'string', default: '.' },
-    b: { type: 'string' },
-    pairs: { type: 'string', default: '20' },
-    requests: { type: 'string', default: '20000' },
-    concurrency: { type: 'string', default: '20' },
-    warmup: { type: 'string', default: '40000' },
-  },
-});
-if (!args.b) throw new Error('--b <checkout> is required');
-const pairs = Number(args.pairs);
-const perBatch = Number(args.requests);
-const concurrency = Number(args.concurrency);
+const args = parseAbArgs(40000);
+const { pairs, perBatch, concurrency } = args;
 const ROOT = resolve(import.meta.dirname, '../..');
 const SAMPLE = join(ROOT, 'fixtures/samples/tmo/get-terminal-active');
 const TID = 'WAS98KWZ';
@@ -101,6 +88,6 @@ async function batch(read: Read, n: number): Promise<number> {
   return (c.user + c.system) / n;
 }
 
-const paths = { A: await build(args.a ?? '.'), B: await build(args.b) };
-await runAbPairs({ sides: paths, batch, pairs, perBatch, warmup: Number(args.warmup), what: 'call-path CPU µs/call', unit: `calls, ${concurrency} in flight` });
+const paths = { A: await build(args.a), B: await build(args.b) };
+await runAbPairs({ sides: paths, batch, pairs, perBatch, warmup: args.warmup, what: 'call-path CPU µs/call', unit: `calls, ${concurrency} in flight` });
 process.exit(0);

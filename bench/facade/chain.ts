@@ -16,26 +16,13 @@ import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { getRequestListener } from '@hono/node-server';
 import { pino } from 'pino';
 import { rs256BenchToken } from '../support/rs256-token.ts';
-import { runAbPairs } from '../support/ab-pairs.ts';
+import { parseAbArgs, runAbPairs } from '../support/ab-pairs.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    a: { type: 'string', default: '.' },
-    b: { type: 'string' },
-    pairs: { type: 'string', default: '20' },
-    requests: { type: 'string', default: '20000' },
-    concurrency: { type: 'string', default: '20' },
-    warmup: { type: 'string', default: '60000' },
-  },
-});
-if (!args.b) throw new Error('--b <checkout> is required');
-const pairs = Number(args.pairs);
-const perBatch = Number(args.requests);
-const concurrency = Number(args.concurrency);
+const args = parseAbArgs(60000);
+const { pairs, perBatch, concurrency } = args;
 
 const workDir = mkdtempSync(join(tmpdir(), 'lgw-chain-'));
 process.on('exit', () => rmSync(workDir, { recursive: true, force: true }));
@@ -151,6 +138,6 @@ async function batch(listener: Listener, n: number): Promise<number> {
   return (c.user + c.system) / n;
 }
 
-const apps = { A: await build(args.a ?? '.', 'A'), B: await build(args.b, 'B') };
-await runAbPairs({ sides: apps, batch, pairs, perBatch, warmup: Number(args.warmup), what: 'edge CPU µs/request', unit: `requests, ${concurrency} in flight` });
+const apps = { A: await build(args.a, 'A'), B: await build(args.b, 'B') };
+await runAbPairs({ sides: apps, batch, pairs, perBatch, warmup: args.warmup, what: 'edge CPU µs/request', unit: `requests, ${concurrency} in flight` });
 process.exit(0);

@@ -5,6 +5,33 @@
  * median of the per-pair ratios B/A.
  */
 import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+
+/**
+ * The options both in-process A/B benches take: `--a`/`--b` checkouts, `--pairs`, `--requests`
+ * per batch, `--concurrency` in flight and `--warmup` calls (default per bench).
+ */
+export function parseAbArgs(defaultWarmup: number): { a: string; b: string; pairs: number; perBatch: number; concurrency: number; warmup: number } {
+  const { values: args } = parseArgs({
+    options: {
+      a: { type: 'string', default: '.' },
+      b: { type: 'string' },
+      pairs: { type: 'string', default: '20' },
+      requests: { type: 'string', default: '20000' },
+      concurrency: { type: 'string', default: '20' },
+      warmup: { type: 'string', default: String(defaultWarmup) },
+    },
+  });
+  if (!args.b) throw new Error('--b <checkout> is required');
+  return {
+    a: args.a ?? '.',
+    b: args.b,
+    pairs: Number(args.pairs),
+    perBatch: Number(args.requests),
+    concurrency: Number(args.concurrency),
+    warmup: Number(args.warmup),
+  };
+}
 
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((x, y) => x - y);
