@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { MerchantTerminal } from './services/types.ts';
 import { reconcileWithSnapshot, type TerminalSnapshotView } from './terminal-snapshot.ts';
+import { SAMPLE_MERCHANT_TERMINAL } from './services/test-support/sample-terminal.ts';
 
-const terminal: MerchantTerminal = {
-  id: 'T0000001',
-  merchantId: 'C000000001',
-  tmoMerchantId: '000000000000001',
-  model: 'A920',
-  serialNumber: 'SN1',
-  status: 'active',
-  contactless: true,
-  currency: 'EUR',
-  lastSeenAt: null,
-};
+const terminal = SAMPLE_MERCHANT_TERMINAL;
 const TAKEN_AFTER = '2026-11-27T23:00:00.000Z';
 const view = (status: TerminalSnapshotView['status'], takenAfter = TAKEN_AFTER): TerminalSnapshotView => ({
   status,

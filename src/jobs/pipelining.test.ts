@@ -6,22 +6,12 @@ import { loadConfig } from '../config.ts';
 import { buildLastKnown, createShutdown } from '../gateway.ts';
 import { createServices } from '../domain/services/index.ts';
 import { FakeCrm, FakeTmo } from '../domain/services/test-support/fake-ports.ts';
-import type { MerchantTerminal } from '../domain/services/types.ts';
 import { createOperations, type Operations } from './operations.ts';
 import { FakeCircuits, fastPolicy, testCipher } from './test-support/harness.ts';
 import { createWorkers, type Workers } from './worker.ts';
+import { SAMPLE_MERCHANT_TERMINAL } from '../domain/services/test-support/sample-terminal.ts';
 
-const terminal: MerchantTerminal = {
-  id: 'T0000001',
-  merchantId: 'C000000001',
-  tmoMerchantId: '000000000000001',
-  model: 'A920',
-  serialNumber: 'SN1',
-  status: 'active',
-  contactless: true,
-  currency: 'EUR',
-  lastSeenAt: null,
-};
+const terminal = SAMPLE_MERCHANT_TERMINAL;
 
 let operations: Operations | undefined;
 let workers: Workers | undefined;
