@@ -21,12 +21,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/api/auth/dev-keys.ts';
+import { gatewayBenchEnv } from '../support/gateway-env.ts';
 import { rs256BenchToken } from '../support/rs256-token.ts';
 import { freePort, startPrivateRedis } from '../../src/infra/redis-server.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CPU_PROBE = join(ROOT, 'bench/support/cpu-probe.ts');
-const LEGACY = { username: 'gateway', password: 'gateway-dev-secret' };
 
 const { values: args } = parseArgs({
   options: {
@@ -96,32 +96,19 @@ async function startGateway(label: 'A' | 'B'): Promise<{ url: string; child: Chi
     spawn(process.execPath, ['--import', 'tsx', '--import', CPU_PROBE, join(roots[label], 'src/main.ts')], {
       cwd: roots[label],
       stdio: ['ignore', out, 'inherit', 'ipc'],
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        LOG_LEVEL: args['log-level'],
-        TMO_URL: simInfo.tmoUrl,
-        TMO_USERNAME: LEGACY.username,
-        TMO_PASSWORD: LEGACY.password,
-        CRM_URL: simInfo.crmUrl,
-        CRM_USERNAME: LEGACY.username,
-        CRM_PASSWORD: LEGACY.password,
-        AUTH_JWKS_FILE: jwksFile,
-        AUTH_ISSUER: DEV_ISSUER,
-        AUTH_AUDIENCE: DEV_AUDIENCE,
-        PAYLOAD_ENCRYPTION_KEYS: `bench:${Buffer.alloc(32, 7).toString('base64')}`,
-        REDIS_URL: redis.url,
+      env: gatewayBenchEnv({
+        port,
+        logLevel: args['log-level'],
+        tmoUrl: simInfo.tmoUrl,
+        crmUrl: simInfo.crmUrl,
+        jwksFile,
+        issuer: DEV_ISSUER,
+        audience: DEV_AUDIENCE,
+        redisUrl: redis.url,
         // each gateway its own keys on the shared private Redis
-        REDIS_KEY_PREFIX: `ab${label}`,
-        LEGACY_ALLOW_PLAINTEXT: 'true',
-        REDIS_ALLOW_NO_PERSISTENCE: 'true',
-        // the rate limit stays on (its Redis round trips are part of a read's cost; the bench's one busy
-        // client takes its points in leased blocks, as a busy client does) but above the bench's rate
-        RATE_LIMIT_READS: '100000000',
-        DEV_DATA_DIR: join(workDir, `dev-${label}`),
-      },
+        redisKeyPrefix: `ab${label}`,
+        devDataDir: join(workDir, `dev-${label}`),
+      }),
     }),
   );
   closeSync(out);

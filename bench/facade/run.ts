@@ -40,13 +40,14 @@ import autocannon from 'autocannon';
 import { createSoapClient } from '../../src/adapters/soap/client.ts';
 import { freePort, startPrivateRedis, type PrivateRedis } from '../../src/infra/redis-server.ts';
 import { recordReply, type CannedReplies } from '../support/soap-stub.ts';
+import { BENCH_LEGACY_CREDENTIALS, gatewayBenchEnv } from '../support/gateway-env.ts';
 import { rs256BenchToken } from '../support/rs256-token.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TMO_WSDL = join(ROOT, 'fixtures/tmo/TerminalManagement.wsdl');
 const CPU_PROBE = join(ROOT, 'bench/support/cpu-probe.ts');
 // The simulators' default credentials (src/simulators): the gateway logs in with them.
-const LEGACY = { username: 'gateway', password: 'gateway-dev-secret' };
+const LEGACY = BENCH_LEGACY_CREDENTIALS;
 const BASIC = `Basic ${Buffer.from(`${LEGACY.username}:${LEGACY.password}`).toString('base64')}`;
 
 const { values: args } = parseArgs({
@@ -275,31 +276,17 @@ async function startGatewayProcess(backendUrl: string, logLevel: string, label: 
   const child = spawn(process.execPath, [...nodeArgs, join(root, 'src/main.ts')], {
     cwd: root,
     stdio: ['ignore', out, 'inherit', 'ipc'],
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: logLevel,
-      TMO_URL: backendUrl,
-      TMO_USERNAME: LEGACY.username,
-      TMO_PASSWORD: LEGACY.password,
-      CRM_URL: crmUrl,
-      CRM_USERNAME: LEGACY.username,
-      CRM_PASSWORD: LEGACY.password,
-      AUTH_JWKS_FILE: keys.jwksFile,
-      AUTH_ISSUER: keys.issuer,
-      AUTH_AUDIENCE: keys.audience,
-      PAYLOAD_ENCRYPTION_KEYS: `bench:${Buffer.alloc(32, 7).toString('base64')}`,
-      REDIS_URL: redis.url,
-      // loopback simulators speak plain HTTP; the bench Redis has no persistence
-      LEGACY_ALLOW_PLAINTEXT: 'true',
-      REDIS_ALLOW_NO_PERSISTENCE: 'true',
-      // the rate limit stays on (its Redis round trips are part of a read's cost; the bench's one busy
-      // client takes its points in leased blocks, as a busy client does) but above the bench's rate
-      RATE_LIMIT_READS: '100000000',
-      DEV_DATA_DIR: join(workDir, 'dev'),
-    },
+    env: gatewayBenchEnv({
+      port,
+      logLevel,
+      tmoUrl: backendUrl,
+      crmUrl,
+      jwksFile: keys.jwksFile,
+      issuer: keys.issuer,
+      audience: keys.audience,
+      redisUrl: redis.url,
+      devDataDir: join(workDir, 'dev'),
+    }),
   });
   closeSync(out);
   children.add(child);
