@@ -6,10 +6,11 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CallSignal } from '../domain/call-context.ts';
 import { callContext } from './context.ts';
 import type { ApiEnv } from './env.ts';
+import { createHarness, signToken } from './test-support/harness.ts';
 
 let server: Server | undefined;
 afterEach(async () => {
@@ -106,5 +107,29 @@ describe('callContext(c).signal on @hono/node-server', () => {
     });
     expect((await app.request('/x')).status).toBe(200);
     expect(signal).toBeInstanceOf(AbortSignal);
+  });
+
+  it('when a terminal is read through the whole app on node-server, then no AbortController is made', async () => {
+    const h = createHarness();
+    h.fake.seedTerminal(h.fake.seedMerchant(), { id: 'T0000001' });
+    server = createServer(getRequestListener(h.app.fetch));
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/terminals/T0000001`;
+    const token = await signToken(['terminals:read']);
+    const made = vi.spyOn(globalThis, 'AbortController');
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        request(url, { headers: { Authorization: `Bearer ${token}` } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        })
+          .on('error', reject)
+          .end();
+      });
+      expect(status).toBe(200);
+      expect(made).not.toHaveBeenCalled();
+    } finally {
+      made.mockRestore();
+    }
   });
 });
