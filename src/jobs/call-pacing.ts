@@ -18,6 +18,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Redis } from 'ioredis';
+import type { CallSignal } from '../domain/call-context.ts';
 
 const queued = new AsyncLocalStorage<true>();
 /**
@@ -54,7 +55,7 @@ return 0
 
 export interface CallPacer {
   /** Resolves once a call may start (its slot is booked); rejects with the signal's reason if aborted. */
-  acquire(signal?: AbortSignal): Promise<void>;
+  acquire(signal?: CallSignal): Promise<void>;
 }
 
 /** A pacer shared by every process using the same Redis `key`. */
@@ -86,7 +87,7 @@ export function pacedPort<T extends object>(port: T, methods: readonly (keyof T 
     if (typeof fn !== 'function') throw new TypeError(`${name} is not a method`);
     paced[name] = async (...args: unknown[]) => {
       if (inQueuedRun()) {
-        const ctx = args[args.length - 1] as { signal?: AbortSignal } | undefined;
+        const ctx = args[args.length - 1] as { signal?: CallSignal } | undefined;
         await pacer.acquire(ctx?.signal);
       }
       return (fn as (...a: unknown[]) => Promise<unknown>).apply(port, args);

@@ -4,6 +4,7 @@
 // toward the breaker; business, validation, not-found, conflict and translation outcomes
 // mean the system answered, so they never open it.
 import CircuitBreaker from 'opossum';
+import type { CallSignal } from '../../domain/call-context.ts';
 import type { CircuitSnapshot, CircuitState } from '../../domain/circuit.port.ts';
 import { UnavailableError, isGatewayErrorLike } from '../../domain/errors/index.ts';
 
@@ -82,12 +83,12 @@ export function adapterControls(
 
 export interface Resilience {
   /** Runs `task` through the bulkhead and the breaker. */
-  run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  run<T>(task: () => Promise<T>, signal?: CallSignal): Promise<T>;
   /**
    * Runs `task(arg)` through the bulkhead and the breaker: lets a caller pass one long-lived
    * function and its per-call data instead of a new closure per call (the hot path).
    */
-  runWith<A, T>(task: (arg: A) => Promise<T>, arg: A, signal?: AbortSignal): Promise<T>;
+  runWith<A, T>(task: (arg: A) => Promise<T>, arg: A, signal?: CallSignal): Promise<T>;
   snapshot(): CircuitSnapshot;
   /** Subscribes to state changes; returns the unsubscribe function. */
   onStateChange(listener: (change: CircuitStateChange) => void): () => void;
@@ -234,7 +235,7 @@ export function createResilience(opts: {
     );
   }
 
-  function runWith<A, T>(task: (arg: A) => Promise<T>, arg: A, signal?: AbortSignal): Promise<T> {
+  function runWith<A, T>(task: (arg: A) => Promise<T>, arg: A, signal?: CallSignal): Promise<T> {
     if (shutDown) return Promise.reject(closed());
     if (signal?.aborted) return Promise.reject(aborted());
     // Fail fast while open; half-open lets opossum pick the single trial call.

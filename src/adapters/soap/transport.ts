@@ -5,6 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ConnectionOptions } from 'node:tls';
 import { Pool, type Dispatcher } from 'undici';
+import type { CallSignal } from '../../domain/call-context.ts';
 
 export type TransportFailureReason =
   /** no answer within the per-call timeout: the legacy system may have done the work */
@@ -67,7 +68,7 @@ export interface HttpTransportOptions {
 export interface PostOptions {
   soapAction: string;
   requestId: string;
-  signal?: AbortSignal | undefined;
+  signal?: CallSignal | undefined;
 }
 
 export interface HttpTransport {
@@ -132,13 +133,13 @@ class ReplyHandler implements Dispatcher.DispatchHandler {
     private readonly reject: (err: TransportFailure) => void,
     private readonly maxBytes: number,
     timeoutMs: number,
-    private readonly signal: AbortSignal | undefined,
+    private readonly signal: CallSignal | undefined,
   ) {
     this.timer = setTimeout(onTimeout, timeoutMs, this);
     signal?.addEventListener('abort', this, { once: true });
   }
 
-  /** The caller's AbortSignal fired. */
+  /** The caller's signal fired. */
   handleEvent(): void {
     this.fail(new TransportFailure('aborted'));
   }
