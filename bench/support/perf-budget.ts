@@ -12,6 +12,15 @@
  * Each main-thread sample is charged to the nearest frame on its stack (leaf first) that
  * belongs to a layer, so kernel and Node work lands on the layer that asked for it; samples
  * on other threads are one line.
+ *
+ * `--by-module` answers a different question — is the gateway's socket work dearer than the bare
+ * proxy's? — for any Node process, the bare proxy included (start it with
+ * `NODE_OPTIONS=--perf-basic-prof`): each main-thread sample goes to the module of its innermost
+ * JS frame (its self time, builtins and runtime calls included), the response/request `writev`
+ * (kernel included) on a line of its own. `label=file.data@344` prints µs per request (344 =
+ * that run's CPU µs/request) instead of shares, so two processes compare in absolute terms:
+ *
+ *   npx tsx bench/support/perf-budget.ts --by-module gateway=gw.data@344 bare=bare.data@165
  */
 import { spawnSync } from 'node:child_process';
 
@@ -36,20 +45,31 @@ const GC = /Scaveng|v8::internal::Heap::|MarkCompact|Sweeper|ConcurrentMarking|I
 const OTHER_THREADS = 'V8 helper threads (JIT compiler, GC), libuv pool';
 const OTHER = 'other (event loop, microtasks, timers, streams)';
 
-function budget(file: string): { shares: Map<string, number>; samples: number } {
+interface Sample {
+  tid: string;
+  /** leaf first, symbol names only */
+  frames: string[];
+}
+
+function samplesOf(file: string): { samples: Sample[]; main: string | undefined } {
   const run = spawnSync('perf', ['script', '-i', file, '-F', 'tid,ip,sym'], { encoding: 'utf8', maxBuffer: 1 << 30 });
   if (run.status !== 0) throw new Error(`perf script failed: ${run.stderr}`);
-  const samples = run.stdout.split('\n\n').map((block) => block.split('\n').filter((l) => l.trim() !== ''));
+  const samples: Sample[] = [];
   const byThread = new Map<string, number>();
-  for (const s of samples) if (s[0]) byThread.set(s[0].trim().split(/\s+/)[0] ?? '', (byThread.get(s[0].trim().split(/\s+/)[0] ?? '') ?? 0) + 1);
-  const main = [...byThread].sort((a, b) => b[1] - a[1])[0]?.[0];
+  for (const block of run.stdout.split('\n\n')) {
+    const lines = block.split('\n').filter((l) => l.trim() !== '');
+    if (!lines[0]) continue;
+    const tid = lines[0].trim().split(/\s+/)[0] ?? '';
+    byThread.set(tid, (byThread.get(tid) ?? 0) + 1);
+    samples.push({ tid, frames: lines.slice(1).map((l) => l.trim().replace(/^\S+\s+/, '')) });
+  }
+  return { samples, main: [...byThread].sort((a, b) => b[1] - a[1])[0]?.[0] };
+}
+
+function budget(file: string): { shares: Map<string, number>; samples: number } {
+  const { samples, main } = samplesOf(file);
   const counts = new Map<string, number>();
-  let total = 0;
-  for (const s of samples) {
-    if (!s[0]) continue;
-    total += 1;
-    const tid = s[0].trim().split(/\s+/)[0];
-    const frames = s.slice(1).map((l) => l.trim().replace(/^\S+\s+/, ''));
+  for (const { tid, frames } of samples) {
     let layer: string | undefined;
     if (tid !== main) layer = OTHER_THREADS;
     else if (frames[0] !== undefined && GC.test(frames[0])) layer = 'GC (main thread)';
@@ -62,17 +82,58 @@ function budget(file: string): { shares: Map<string, number>; samples: number } 
     layer ??= OTHER;
     counts.set(layer, (counts.get(layer) ?? 0) + 1);
   }
-  return { shares: counts, samples: total };
+  return { shares: counts, samples: samples.length };
 }
 
-const inputs = process.argv.slice(2).map((a) => (a.includes('=') ? (a.split('=', 2) as [string, string]) : ([a, a] as [string, string])));
-if (inputs.length === 0) throw new Error('usage: perf-budget.ts [label=]perf.data …');
-const results = inputs.map(([label, file]) => ({ label, ...budget(file) }));
+/** `--by-module`: the module of each main-thread sample's innermost JS frame (first match wins). */
+const MODULES: Array<[string, RegExp]> = [
+  ['node:http server side (parser callbacks, ServerResponse, headers)', /node:_http_(server|outgoing|common|incoming)/],
+  ['node:http client side (ClientRequest, Agent)', /node:_http_(client|agent)/],
+  ['undici (dispatch, llhttp wasm, callbacks) + src/adapters/soap/transport.ts', /\/undici\/lib|wasm-|\/src\/adapters\/soap\/transport\.ts/],
+  ['@hono/node-server (request listener, Response write)', /@hono\/node-server/],
+  ['node streams (socket read/write buffers, IncomingMessage)', /node:internal\/streams|stream_base_commons|string_decoder|node:net/],
+  ['promises, nextTick, timers', /task_queues|node:internal\/timers|node:timers|node:internal\/process\/promises/],
+  ['AbortController / EventTarget', /abort_controller|event_target/],
+  ['hono (router, compose, Context)', /\/hono\/dist/],
+  ['the gateway\'s own code (src/)', /\/src\//],
+  ['other node_modules (pino, jose, opossum, prom-client, zod, ioredis, …)', /node_modules/],
+  ['other Node internals (events, buffer, crypto, …)', /node:/],
+];
+const WRITES = 'socket writes: `writev` syscall, kernel included';
+const NATIVE = 'no JS frame on the stack (libuv reads, epoll, GC, native parser)';
+
+function byModule(file: string): { shares: Map<string, number>; samples: number } {
+  const { samples, main } = samplesOf(file);
+  const counts = new Map<string, number>();
+  for (const { tid, frames } of samples) {
+    let key: string;
+    const js = frames.findIndex((f) => f.startsWith('JS:'));
+    if (tid !== main) key = OTHER_THREADS;
+    else if (js === -1) key = NATIVE;
+    else if (frames.slice(0, js).some((f) => f.startsWith('entry_SYSCALL')) && /clearBuffer|_writeGeneric|writeGeneric|writev/.test(frames[js] as string)) key = WRITES;
+    else key = MODULES.find(([, re]) => re.test(frames[js] as string))?.[0] ?? 'other JS (the bare proxy: its own handler)';
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return { shares: counts, samples: samples.length };
+}
+
+const argv = process.argv.slice(2);
+const modules = argv.includes('--by-module');
+const inputs = argv
+  .filter((a) => a !== '--by-module')
+  .map((a) => {
+    const [label, rest] = a.includes('=') ? (a.split('=', 2) as [string, string]) : [a, a];
+    const at = rest.lastIndexOf('@');
+    const us = at > 0 ? Number(rest.slice(at + 1)) : Number.NaN;
+    return { label, file: Number.isFinite(us) ? rest.slice(0, at) : rest, us };
+  });
+if (inputs.length === 0) throw new Error('usage: perf-budget.ts [--by-module] [label=]perf.data[@cpuMicrosPerRequest] …');
+const results = inputs.map(({ label, file, us }) => ({ label, us, ...(modules ? byModule(file) : budget(file)) }));
 const last = results[results.length - 1] as (typeof results)[number];
 const layers = [...new Set(results.flatMap((r) => [...r.shares.keys()]))].sort((a, b) => (last.shares.get(b) ?? 0) - (last.shares.get(a) ?? 0));
-console.log(`| layer | ${results.map((r) => r.label).join(' | ')} |`);
+const cell = (r: (typeof results)[number], n: number) =>
+  Number.isFinite(r.us) ? `${((r.us * n) / r.samples).toFixed(1)} µs` : `${((100 * n) / r.samples).toFixed(1)} %`;
+console.log(`| ${modules ? 'module (innermost JS frame)' : 'layer'} | ${results.map((r) => r.label).join(' | ')} |`);
 console.log(`| --- |${results.map(() => ' --- |').join('')}`);
-for (const layer of layers) {
-  console.log(`| ${layer} | ${results.map((r) => `${((100 * (r.shares.get(layer) ?? 0)) / r.samples).toFixed(1)} %`).join(' | ')} |`);
-}
+for (const layer of layers) console.log(`| ${layer} | ${results.map((r) => cell(r, r.shares.get(layer) ?? 0)).join(' | ')} |`);
 console.log(`samples: ${results.map((r) => `${r.label} ${r.samples}`).join(', ')}`);
