@@ -32,6 +32,8 @@ const { values: argv } = parseArgs({
     'timeout-s': { type: 'string', default: '300' },
     // writes a V8 CPU profile of the worker process (open it in Chrome DevTools)
     profile: { type: 'string' },
+    // prints Redis commands per command by name (INFO commandstats over the burst)
+    commandstats: { type: 'boolean', default: false },
     // the drain scenario instead: M queued commands behind a TMO outage, paced at --rate
     drain: { type: 'boolean', default: false },
     'drain-m': { type: 'string', default: '10000' },
@@ -67,11 +69,18 @@ async function redisCpuMs(redis: Redis): Promise<number> {
   return (of('used_cpu_user') + of('used_cpu_sys')) * 1000;
 }
 
+/** Calls of each command Redis has run so far (INFO commandstats; commands inside scripts included). */
+async function redisCallsByName(redis: Redis): Promise<Map<string, number>> {
+  const info = await redis.info('commandstats');
+  const by = new Map<string, number>();
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) by.set(m[1] ?? '', Number(m[2]));
+  return by;
+}
+
 /** Total calls of every command Redis has run (INFO commandstats). */
 async function redisCalls(redis: Redis): Promise<number> {
-  const info = await redis.info('commandstats');
   let total = 0;
-  for (const m of info.matchAll(/calls=(\d+)/g)) total += Number(m[1]);
+  for (const n of (await redisCallsByName(redis)).values()) total += n;
   return total;
 }
 
@@ -173,7 +182,8 @@ async function runOnce(concurrency: number): Promise<Result> {
     idle.sort((a, b) => a - b);
     const warm = await queue.getCompletedCount();
 
-    const calls0 = await redisCalls(redis);
+    const byName0 = await redisCallsByName(redis);
+    const calls0 = [...byName0.values()].reduce((a, b) => a + b, 0);
     const redisCpu0 = await redisCpuMs(redis);
     const cpu0 = cpuMs(worker.proc.pid);
     const t0 = Date.now();
@@ -203,7 +213,12 @@ async function runOnce(concurrency: number): Promise<Result> {
     }
     const load = loadavg().map((l) => l.toFixed(2)).join(' ');
     const workerCpu = cpuMs(worker.proc.pid) - cpu0;
-    const redisPerCommand = ((await redisCalls(redis)) - calls0) / M;
+    const byName1 = await redisCallsByName(redis);
+    const redisPerCommand = ([...byName1.values()].reduce((a, b) => a + b, 0) - calls0) / M;
+    if (argv.commandstats) {
+      const per = [...byName1].map(([name, n]) => [name, (n - (byName0.get(name) ?? 0)) / M] as const).filter(([, n]) => n > 0.005);
+      say(`  Redis commands per command by name: ${per.sort((a, b) => b[1] - a[1]).map(([name, n]) => `${name} ${n.toFixed(2)}`).join(', ')}`);
+    }
     const redisCpuUsPerCommand = (((await redisCpuMs(redis)) - redisCpu0) * 1000) / M;
     const floor = await measureFloor(stack, redis, concurrency);
 

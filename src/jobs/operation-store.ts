@@ -146,6 +146,14 @@ export function createOperationStore(
 ) {
   // Without an instance id a lease names no process and is never taken over (only its TTL frees it).
   const instanceId = opts.instanceId;
+  /**
+   * The leases this store holds, by TTL, each set renewed by one timer every TTL/3 (as each lease's
+   * own interval did: never longer than TTL/3 between renewals, the first at most TTL/3 after
+   * the lease was taken). One timer per TTL rather than one per lease: a worker takes a lease for
+   * every job, and a timer set and cleared per job was a cost on every command (issue 8).
+   */
+  const renewals = new Map<number, { timer: NodeJS.Timeout; held: Set<{ key: string; token: string }> }>();
+
   async function write(id: string, fields: Record<string, string | number>): Promise<void> {
     await redis.hset(keys.operation(id), { ...fields, updatedAt: new Date().toISOString() });
   }
@@ -323,23 +331,43 @@ export function createOperationStore(
     return (await redis.eval(TAKEOVER_LUA, 2, key, keys.instance(holder), current, token, String(ttlMs))) === 1;
   }
 
+  function startRenewing(held: { key: string; token: string }, ttlMs: number): void {
+    let group = renewals.get(ttlMs);
+    if (!group) {
+      const g = { held: new Set<{ key: string; token: string }>(), timer: undefined as unknown as NodeJS.Timeout };
+      g.timer = setInterval(() => {
+        for (const h of g.held) redis.eval(RENEW_LUA, 1, h.key, h.token, String(ttlMs)).catch(() => undefined);
+      }, Math.max(100, Math.floor(ttlMs / 3)));
+      g.timer.unref();
+      renewals.set(ttlMs, g);
+      group = g;
+    }
+    group.held.add(held);
+  }
+
+  function stopRenewing(held: { key: string; token: string }, ttlMs: number): void {
+    const group = renewals.get(ttlMs);
+    if (!group?.held.delete(held) || group.held.size > 0) return;
+    clearInterval(group.timer);
+    renewals.delete(ttlMs);
+  }
+
   function leaseOf(key: string, token: string, ttlMs: number): Lease {
-    const renew = setInterval(() => {
-      redis.eval(RENEW_LUA, 1, key, token, String(ttlMs)).catch(() => undefined);
-    }, Math.max(100, Math.floor(ttlMs / 3)));
-    renew.unref();
+    const held = { key, token };
+    startRenewing(held, ttlMs);
     let released = false;
     return {
       key,
       token,
       released() {
+        if (released) return;
         released = true;
-        clearInterval(renew);
+        stopRenewing(held, ttlMs);
       },
       async release() {
         if (released) return;
         released = true;
-        clearInterval(renew);
+        stopRenewing(held, ttlMs);
         await redis.eval(RELEASE_LUA, 1, key, token);
       },
     };

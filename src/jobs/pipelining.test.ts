@@ -93,3 +93,27 @@ describe('the job layer on its own Redis client (issue 8)', () => {
     }
   });
 });
+
+describe('the operation lease', () => {
+  it('when leases are held past their TTL, then each is renewed until released, and a released one is not brought back', async () => {
+    operations = ownClientOperations();
+    const { redis, store, keys } = operations.runtime;
+    const ttlMs = 300;
+    const a = await store.acquireLeaseAndGet('op_renew_a', ttlMs);
+    const b = await store.acquireLease('op_renew_b', ttlMs);
+    await new Promise((r) => setTimeout(r, 150));
+    // taken later, while the others' renewal is already running: renewed all the same
+    const c = await store.acquireLease('op_renew_c', ttlMs);
+    await b?.release();
+    await new Promise((r) => setTimeout(r, 3 * ttlMs));
+
+    expect(await redis.get(keys.lease('op_renew_a'))).toBe(a?.lease.token);
+    expect(await redis.get(keys.lease('op_renew_c'))).toBe(c?.token);
+    expect(await redis.exists(keys.lease('op_renew_b'))).toBe(0);
+    await a?.lease.release();
+    await c?.release();
+    expect(await redis.exists(keys.lease('op_renew_a'), keys.lease('op_renew_c'))).toBe(0);
+    await new Promise((r) => setTimeout(r, ttlMs));
+    expect(await redis.exists(keys.lease('op_renew_a'), keys.lease('op_renew_b'), keys.lease('op_renew_c'))).toBe(0);
+  });
+});

@@ -33,14 +33,15 @@ function outcomeOfError(err: unknown): AttemptOutcome {
   return 'failed';
 }
 
-type Processor<R> = (job: Job<OperationJobData>, token?: string, signal?: AbortSignal) => Promise<R>;
+/** Two parameters: a third (`signal`) would have BullMQ build an AbortController per job (worker.ts). */
+type Processor<R> = (job: Job<OperationJobData>, token?: string) => Promise<R>;
 
 /**
  * Wraps a BullMQ processor: each attempt runs in a CONSUMER span `operation attempt`, a child of
  * the `traceparent` the job carries (a new trace when it carries none), and active while it runs.
  */
 export function traceAttempts<R>(tracer: Tracer, processor: Processor<R>): Processor<R> {
-  return async function tracedAttempt(job, token, signal) {
+  return async function tracedAttempt(job, token) {
     const carried = job.data.traceparent;
     const parent = carried === undefined ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, { traceparent: carried });
     const span = tracer.startSpan(
@@ -59,7 +60,7 @@ export function traceAttempts<R>(tracer: Tracer, processor: Processor<R>): Proce
       parent,
     );
     try {
-      const result = await context.with(trace.setSpan(parent, span), () => processor(job, token, signal));
+      const result = await context.with(trace.setSpan(parent, span), () => processor(job, token));
       span.setAttribute('job.outcome', result !== null && typeof result === 'object' && 'skipped' in result ? 'skipped' : 'succeeded');
       return result;
     } catch (err) {

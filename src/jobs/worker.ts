@@ -57,7 +57,13 @@ export function createWorkers(opts: CreateWorkersOptions): Workers {
   const rt = opts.operations.runtime;
   const timing = { leaseBusyDelayMs: opts.leaseBusyDelayMs ?? 2_000, missingRecordGraceMs: opts.missingRecordGraceMs ?? 30_000 };
   // runQueued: legacy calls made by a queued job wait for the system's shared rate (call-pacing.ts).
-  const run = (job: Job<OperationJobData>, token?: string, signal?: AbortSignal) => runQueued(() => processJob(rt, job, token, signal, timing));
+  // Two parameters, not BullMQ's optional third (`signal`): BullMQ builds an AbortController for
+  // every job of a processor declared with three (it reads `processor.length`), and our legacy
+  // calls then add and remove a listener on it at each call (bulkhead and transport), a cost on
+  // every command (issue 8). The signal is aborted only by `Worker.cancelJob`/`cancelAllJobs`,
+  // which nothing here calls: `close()` lets the current jobs finish, and a job's legacy calls
+  // are bounded by their own timeouts.
+  const run = (job: Job<OperationJobData>, token?: string) => runQueued(() => processJob(rt, job, token, timing));
   // tracing on: each attempt in a span, a child of the request that queued the job (tracing.ts)
   const processor = opts.tracer ? traceAttempts(opts.tracer, run) : run;
 
@@ -126,7 +132,6 @@ async function processJob(
   rt: OperationsRuntime,
   job: Job<OperationJobData>,
   token: string | undefined,
-  signal: AbortSignal | undefined,
   timing: { leaseBusyDelayMs: number; missingRecordGraceMs: number },
 ): Promise<JobResult> {
   const { operationId } = job.data;
@@ -175,7 +180,7 @@ async function processJob(
       op.failures = { tmo: 0, crm: 0 };
     }
 
-    const ctx = { requestId: job.data.requestId, ...(signal ? { signal } : {}) };
+    const ctx = { requestId: job.data.requestId };
     const attempt = await rt.runner.attempt(op, ctx, { inline: false, enqueuedAt: job.timestamp, lease });
     switch (attempt.outcome) {
       case 'slot_busy':
