@@ -21,6 +21,16 @@ export function authenticate(authenticator: Authenticator): MiddlewareHandler<Ap
   // a promise of its own; only a verification waits (issue 8: one promise layer per request less).
   return function authenticateMiddleware(c, next) {
     const header = c.req.header('Authorization');
+    // `Bearer <token>` with a token the authenticator still trusts: such a token matched BEARER
+    // when it was verified (no spaces, only token characters), so this header matches it too,
+    // with the same token; skips the trim and the regex over the whole header (issue 8).
+    if (header !== undefined && authenticator.cached !== undefined && header.startsWith('Bearer ')) {
+      const known = authenticator.cached(header.slice(7));
+      if (known !== undefined) {
+        c.set('principal', known);
+        return next();
+      }
+    }
     const trimmed = header?.trim();
     if (trimmed === undefined || trimmed === '') {
       return Promise.resolve(problemResponse(c, problem('auth.token_missing', { headers: { 'WWW-Authenticate': `Bearer realm=${quoted(REALM)}` } })));
