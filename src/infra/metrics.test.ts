@@ -17,6 +17,27 @@ describe('createMetrics().http', () => {
     // never the concrete path
     expect(text).not.toContain('T1');
   });
+
+  it('when methods, routes and statuses are interleaved, then every series counts only its own requests', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const app = new Hono();
+    app.use(metrics.http);
+    app.get('/a/:id', (c) => c.json({}, c.req.param('id') === 'x' ? 404 : 200));
+    app.post('/a/:id', (c) => c.json({}, 201));
+    app.get('/b', (c) => c.json({}, 200));
+    const calls: Array<[string, string]> = [
+      ['GET', '/a/1'], ['POST', '/a/1'], ['GET', '/b'], ['GET', '/a/x'], ['GET', '/a/2'], ['POST', '/a/2'], ['GET', '/b'], ['GET', '/a/3'], ['DELETE', '/b'],
+    ];
+    for (const [method, path] of calls) await app.request(path, { method });
+    const text = await metrics.render();
+    const count = (labels: string) => text.match(new RegExp(`^lgw_http_request_duration_seconds_count\\{${labels}\\} (\\d+)$`, 'm'))?.[1];
+    expect(count('method="GET",route="/a/:id",status="200"')).toBe('3');
+    expect(count('method="GET",route="/a/:id",status="404"')).toBe('1');
+    expect(count('method="POST",route="/a/:id",status="201"')).toBe('2');
+    expect(count('method="GET",route="/b",status="200"')).toBe('2');
+    expect(count('method="DELETE",route="unmatched",status="404"')).toBe('1');
+    expect(text.match(/^lgw_http_request_duration_seconds_count/gm)).toHaveLength(5);
+  });
 });
 
 describe('metrics', () => {

@@ -113,15 +113,24 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
   });
 
   // prom-client hashes the label object on every observe; the child for a (method, route,
-  // status) triple is looked up once and kept. Bounded: methods come from clients.
+  // status) triple is looked up once and kept. Bounded: methods come from clients. Kept by
+  // route, then method, then status: the route template and the method are the same strings
+  // request after request (their hashes are cached), where a key built from the three was a new
+  // string to hash on every request (issue 8).
   type Child = ReturnType<typeof requests.labels>;
-  const children = new Map<string, Child>();
+  const children = new Map<string, Map<string, Map<number, Child>>>();
+  let cachedSeries = 0;
   const childFor = (method: string, route: string, status: number): Child => {
-    const key = `${method} ${status} ${route}`;
-    let child = children.get(key);
-    if (child === undefined) {
-      child = requests.labels(method, route, String(status));
-      if (children.size < MAX_CACHED_SERIES) children.set(key, child);
+    let byMethod = children.get(route);
+    let byStatus = byMethod?.get(method);
+    const known = byStatus?.get(status);
+    if (known !== undefined) return known;
+    const child = requests.labels(method, route, String(status));
+    if (cachedSeries < MAX_CACHED_SERIES) {
+      if (byMethod === undefined) children.set(route, (byMethod = new Map()));
+      if (byStatus === undefined) byMethod.set(method, (byStatus = new Map()));
+      byStatus.set(status, child);
+      cachedSeries += 1;
     }
     return child;
   };

@@ -117,6 +117,36 @@ describe('createJwtAuthenticator', () => {
       expect(verifications()).toBe(before + 1);
     });
 
+    it('when a token ends like a cached one (same signature, other claims), then it is verified, not taken from the cache', async () => {
+      const { key, auth } = await setup();
+      const token = await signToken('terminals:read', { key, subject: 'alice' });
+      const principal = await auth.authenticate(token);
+      const [header, , signature] = token.split('.') as [string, string, string];
+      const claims = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()) as Record<string, unknown>;
+      const forged = `${header}.${Buffer.from(JSON.stringify({ ...claims, sub: 'mallory', scope: 'ops:write' })).toString('base64url')}.${signature}`;
+      expect(forged.slice(-32)).toBe(token.slice(-32));
+      expect(auth.cached?.(forged)).toBeUndefined();
+      const before = verifications();
+      await expect(auth.authenticate(forged)).rejects.toMatchObject({ name: 'AuthError', reason: 'invalid' });
+      expect(verifications()).toBe(before + 1);
+      // the genuine token is still trusted from the cache
+      expect(auth.cached?.(token)).toBe(principal);
+      await expect(auth.authenticate(token)).resolves.toBe(principal);
+      expect(verifications()).toBe(before + 1);
+    });
+
+    it('when the most recently used token is used again and again, then the least recently used is still the one forgotten', async () => {
+      const { key, auth } = await setup({ maxEntries: 2 });
+      const [a, b, c] = (await Promise.all([1, 2, 3].map((i) => signToken('x', { key, subject: `s${i}` })))) as [string, string, string];
+      for (const t of [a, b, b, b, a, a, c]) await auth.authenticate(t); // b is now the least recently used
+      const before = verifications();
+      await auth.authenticate(a);
+      await auth.authenticate(c);
+      expect(verifications()).toBe(before);
+      await auth.authenticate(b);
+      expect(verifications()).toBe(before + 1);
+    });
+
     it('when cached() is asked, then it answers a trusted token at once and nothing for an unknown or expired one', async () => {
       const { key, auth, advance } = await setup({ maxAgeMs: 3_600_000 });
       const token = await signToken('terminals:read', { key, expiresInSeconds: 60 });

@@ -140,6 +140,19 @@ function toAuthError(err: unknown): AuthError {
   return new AuthError('unavailable', 'The signing keys could not be loaded.', { cause: err });
 }
 
+interface VerifiedToken {
+  token: string;
+  principal: Principal;
+  until: number;
+}
+
+/** Characters of a token's end that key its cache entry (a JWS ends with its signature). */
+const SLOT_CHARS = 32;
+
+function slotOf(token: string): string {
+  return token.length > SLOT_CHARS ? token.slice(token.length - SLOT_CHARS) : token;
+}
+
 /**
  * Verifies bearer JWTs with jose: signature against the JWKS, `iss`, `aud`, `exp` (required),
  * `nbf`, with a small clock tolerance. Successful verifications are remembered (see
@@ -160,13 +173,30 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
   };
   const cacheOpts = options.cache === false ? undefined : { ...DEFAULT_TOKEN_CACHE, ...options.cache };
   // Map iteration order is insertion order: re-inserting on a hit makes the first key the LRU.
-  const verified = new Map<string, { principal: Principal; until: number }>();
+  // Keyed by the token's last characters (its signature), the entry holding the whole token:
+  // a Map lookup hashes its key, and a fresh header string of a few hundred characters has no
+  // hash yet (issue 8). A hit needs the whole token equal, so a look-alike never shares an
+  // entry's principal; two verified tokens ending alike share one slot (the later stays).
+  const verified = new Map<string, VerifiedToken>();
+  /** The entry last put at the end of `verified`'s order, while it is there (a hit on it needs no move). */
+  let newest: VerifiedToken | undefined;
 
   function remember(token: string, principal: Principal, exp: number | undefined, at: number): void {
     if (!cacheOpts || cacheOpts.maxEntries <= 0 || exp === undefined) return;
     const until = Math.min(exp * 1000, at + cacheOpts.maxAgeMs);
     if (until <= at) return;
-    verified.set(token, { principal, until });
+    const key = slotOf(token);
+    const entry: VerifiedToken = { token, principal, until };
+    const present = verified.get(key);
+    if (present !== undefined && present.token === token) {
+      // the same token verified twice at once: updated where it is, as a Map keyed by the token did
+      verified.set(key, entry);
+      if (present === newest) newest = entry;
+      return;
+    }
+    if (present !== undefined) verified.delete(key);
+    verified.set(key, entry);
+    newest = entry;
     if (verified.size > cacheOpts.maxEntries) {
       const oldest = verified.keys().next();
       if (!oldest.done) verified.delete(oldest.value);
@@ -175,11 +205,18 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
 
   /** A still-trusted cache entry's principal (refreshed as most recently used), else undefined. */
   function fromCache(token: string, at: number): Principal | undefined {
-    const hit = verified.get(token);
-    if (hit === undefined) return undefined;
-    verified.delete(token);
-    if (at >= hit.until) return undefined;
-    verified.set(token, hit);
+    const key = slotOf(token);
+    const hit = verified.get(key);
+    if (hit === undefined || hit.token !== token) return undefined;
+    if (at >= hit.until) {
+      verified.delete(key);
+      return undefined;
+    }
+    if (hit !== newest) {
+      verified.delete(key);
+      verified.set(key, hit);
+      newest = hit;
+    }
     return hit.principal;
   }
 

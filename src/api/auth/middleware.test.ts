@@ -44,6 +44,24 @@ describe('authenticate', () => {
     expect(h.fake.calls).toHaveLength(0);
   });
 
+  it.each([
+    ['Bearer <token>', (t: string) => `Bearer ${t}`, 200, undefined],
+    ['bearer <token>', (t: string) => `bearer ${t}`, 200, undefined],
+    ['Bearer, two spaces, <token>', (t: string) => `Bearer  ${t}`, 200, undefined],
+    ['Bearer <token>,x', (t: string) => `Bearer ${t},x`, 401, 'invalid_request'],
+    ['Bearer <token> <token>', (t: string) => `Bearer ${t} ${t}`, 401, 'invalid_request'],
+    ['Bearer <token>x', (t: string) => `Bearer ${t}x`, 401, 'invalid_token'],
+    ['Bearer <token without its last character>', (t: string) => `Bearer ${t.slice(0, -1)}`, 401, 'invalid_token'],
+  ])('when a token already trusted comes as %s, then %s as for a token seen the first time', async (_label, header, status, error) => {
+    const h = createHarness();
+    h.fake.seedMerchant({ id: 'C000000001' });
+    const token = await signToken(['merchants:read']);
+    expect((await h.app.request(READ, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200); // now cached
+    const res = await h.app.request(READ, { headers: { Authorization: header(token) } });
+    expect(res.status).toBe(status);
+    if (error !== undefined) expect(res.headers.get('www-authenticate')).toContain(`error="${error}"`);
+  });
+
   it('when the token expired within the clock tolerance, then it is still accepted', async () => {
     const h = createHarness();
     h.fake.seedMerchant({ id: 'C000000001' });

@@ -21,6 +21,16 @@ export function authenticate(authenticator: Authenticator): MiddlewareHandler<Ap
   // a promise of its own; only a verification waits (issue 8: one promise layer per request less).
   return function authenticateMiddleware(c, next) {
     const header = c.req.header('Authorization');
+    // `Bearer <token>` with a token the authenticator still trusts: such a token matched BEARER
+    // when it was verified (no spaces, only token characters), so this header matches it too,
+    // with the same token; skips the trim and the regex over the whole header (issue 8).
+    if (header !== undefined && authenticator.cached !== undefined && header.startsWith('Bearer ')) {
+      const known = authenticator.cached(header.slice(7));
+      if (known !== undefined) {
+        c.set('principal', known);
+        return next();
+      }
+    }
     const trimmed = header?.trim();
     if (trimmed === undefined || trimmed === '') {
       return Promise.resolve(problemResponse(c, problem('auth.token_missing', { headers: { 'WWW-Authenticate': `Bearer realm=${quoted(REALM)}` } })));
@@ -62,6 +72,11 @@ async function verifyThenNext(authenticator: Authenticator, token: string, c: Co
   await next();
 }
 
+function hasAll(held: ReadonlySet<string>, required: readonly string[]): boolean {
+  for (let i = 0; i < required.length; i++) if (!held.has(required[i] as string)) return false;
+  return true;
+}
+
 /**
  * Requires every listed scope on the principal set by `authenticate` (403
  * `auth.insufficient_scope` naming the missing ones). Export for other route groups, e.g.
@@ -75,8 +90,9 @@ export function requireScope(...scopes: string[]): MiddlewareHandler<ApiEnv> {
       // a route using requireScope without authenticate in front is a wiring bug: fail closed
       return Promise.resolve(problemResponse(c, problem('auth.token_missing', { headers: { 'WWW-Authenticate': `Bearer realm=${quoted(REALM)}` } })));
     }
-    const missing = scopes.filter((s) => !principal.scopes.has(s));
-    if (missing.length > 0) {
+    // no array per request: the list of missing scopes is built only for the refusal
+    if (!hasAll(principal.scopes, scopes)) {
+      const missing = scopes.filter((s) => !principal.scopes.has(s));
       const list = missing.join(' ');
       return Promise.resolve(problemResponse(c, problem('auth.insufficient_scope', {
         detail: `This operation requires the scope ${missing.map((s) => `\`${s}\``).join(', ')}.`,

@@ -1,20 +1,29 @@
 /** A small bounded map that forgets the least recently used entry. For immutable id links only. */
 export class LruMap<K, V> {
   private readonly map = new Map<K, V>();
+  /** The key last put at the end of the order (by `set` or a hit): a hit on it needs no move (issue 8). */
+  private newest: K | undefined;
+  private hasNewest = false;
 
   constructor(private readonly max: number) {}
 
   get(key: K): V | undefined {
     const v = this.map.get(key);
     if (v === undefined) return undefined;
+    // already the most recently used: moving it would not change the order
+    if (this.hasNewest && key === this.newest) return v;
     this.map.delete(key);
     this.map.set(key, v);
+    this.newest = key;
+    this.hasNewest = true;
     return v;
   }
 
   set(key: K, value: V): void {
     this.map.delete(key);
     this.map.set(key, value);
+    this.newest = key;
+    this.hasNewest = true;
     if (this.map.size > this.max) {
       const oldest = this.map.keys().next();
       if (!oldest.done) this.map.delete(oldest.value);
