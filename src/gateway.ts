@@ -35,6 +35,7 @@ import type { CircuitStatusPort } from './domain/circuit.port.ts';
 import type { LastKnownPort } from './domain/read-model.port.ts';
 import { createServices, type Services } from './domain/services/index.ts';
 import type { Logger } from './infra/logger.ts';
+import { restoreFastStringPrototype } from './infra/fast-prototypes.ts';
 import { createMetrics, type Metrics } from './infra/metrics.ts';
 import { startMetricsServer, type MetricsServer } from './infra/metrics-server.ts';
 import { claimEmbeddedBoot } from './infra/embedded-keys.ts';
@@ -712,6 +713,8 @@ async function assemble<T>(
     checkpoint();
     const built = await build(shutdown, checkpoint);
     checkpoint();
+    // every module is loaded by now: undo what ioredis's `extends String` did to V8's String.prototype
+    restoreFastStringPrototype();
     return { ...built, close: (onStep?: ShutdownProgress) => shutdown.run(onStep) };
   } catch (err) {
     await shutdown.run();
