@@ -117,7 +117,7 @@ describe('the operation lease', () => {
     expect(await redis.exists(keys.lease('op_renew_a'), keys.lease('op_renew_b'), keys.lease('op_renew_c'))).toBe(0);
   });
 
-  it('when Redis has lost the lease script (restart, SCRIPT FLUSH), then it is sent again as an EVAL, takes the lease once and reads the record', async () => {
+  it('when Redis has lost its scripts (restart, SCRIPT FLUSH), then the job’s scripts are sent again as EVALs: the lease taken once with its record, the success written', async () => {
     operations = ownClientOperations();
     const { redis, store, keys } = operations.runtime;
     const first = await store.acquireLeaseAndGet('op_noscript_a', 5_000); // loads the script (EVAL)
@@ -128,7 +128,12 @@ describe('the operation lease', () => {
     expect(held?.op).toMatchObject({ id: 'op_noscript_b', kind: 'terminal.status', status: 'queued' });
     expect(await redis.get(keys.lease('op_noscript_b'))).toBe(held?.lease.token);
     expect(await store.acquireLeaseAndGet('op_noscript_b', 5_000)).toBeNull();
-    await held?.lease.release();
+    if (!held) throw new Error('expected the lease');
+    // the success script likewise (loaded by its first call, then flushed)
+    await store.finishSucceeded('op_noscript_a', { type: 'terminal', id: 'T1' }, [], 60_000);
+    await redis.script('FLUSH');
+    await store.finishSucceeded('op_noscript_b', { type: 'terminal', id: 'T1' }, [], 60_000, held.lease);
+    expect(await redis.hget(keys.operation('op_noscript_b'), 'status')).toBe('succeeded');
     expect(await redis.exists(keys.lease('op_noscript_b'))).toBe(0);
   });
 });
