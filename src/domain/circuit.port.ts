@@ -11,6 +11,16 @@ export interface CircuitSnapshot {
   bulkhead: { limit: number; active: number; queued: number };
 }
 
+/** A breaker's state alone: what a job reads before every call (no counters, no bulkhead). */
+export type CircuitStateView = Pick<CircuitSnapshot, 'system' | 'state' | 'lastTransitionAt'>;
+
 export interface CircuitStatusPort {
+  /** Full snapshots (ops, readiness, metrics): counters summed over the breaker's rolling window. */
   circuits(): CircuitSnapshot[];
+  /**
+   * One system's state, matched case-insensitively on its name; undefined if unknown. Cheap: the
+   * job path reads it for every job (issue 8), where a snapshot sums the rolling window's
+   * counters of every breaker. Optional: without it, callers take it from `circuits()`.
+   */
+  stateOf?(system: string): CircuitStateView | undefined;
 }

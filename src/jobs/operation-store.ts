@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.ts';
 import {
@@ -154,6 +154,10 @@ export function createOperationStore(
    */
   const renewals = new Map<number, { timer: NodeJS.Timeout; held: Set<{ key: string; token: string }> }>();
 
+  // the two scripts of every job, sent by SHA1 (their text is ~0.1 and ~0.6 kB)
+  const leaseAndRead = evalScript(redis, LEASE_AND_READ_LUA);
+  const succeeded = evalScript(redis, SUCCEEDED_LUA);
+
   async function write(id: string, fields: Record<string, string | number>): Promise<void> {
     await redis.hset(keys.operation(id), { ...fields, updatedAt: new Date().toISOString() });
   }
@@ -217,7 +221,7 @@ export function createOperationStore(
       if (withCopy) args.push(copy.key);
       args.push(JSON.stringify(resource), JSON.stringify(steps), now, String(opts.succeededTtlMs), String(deadLetterTtlMs), lease?.token ?? '');
       if (withCopy) args.push(copy.record, String(copy.ttlSeconds));
-      await redis.eval(SUCCEEDED_LUA, withCopy ? 4 : 3, ...args);
+      await succeeded(withCopy ? 4 : 3, ...args);
       lease?.released();
       return withCopy;
     },
@@ -287,26 +291,27 @@ export function createOperationStore(
     },
 
     /**
-     * `acquireLease`, then the record read under it (`get`), in one round trip when the lease
-     * is free: SET NX and HGETALL sent back to back on the one connection, so Redis runs the
-     * read after the lease is ours. Two commands rather than a `pipeline()`: an auto-pipelined
-     * client (the operations' own) then sends them in the same write as the other jobs'
-     * commands of this event-loop turn; an explicit pipeline is always a write of its own.
-     * When the lease is held, the read is dropped and the takeover path of `acquireLease` runs.
+     * `acquireLease`, then the record read under it (`get`), in one command when the lease is
+     * free: one script (`LEASE_AND_READ_LUA`, the lease and the record on one hash tag) runs SET NX
+     * and, only if the lease is now ours, HGETALL. Atomic where the two commands back to back were
+     * only ordered, and one command for the client to build, send and answer instead of two (issue 8).
+     * Sent by its SHA1 (`evalScript`): an auto-pipelined client (the operations' own) sends it in
+     * the same write as the other jobs' commands of this event-loop turn.
+     * When the lease is held, nothing is read and the takeover path of `acquireLease` runs.
      */
     async acquireLeaseAndGet(id: string, ttlMs: number): Promise<{ lease: Lease; op: OperationRecord | null } | null> {
       const key = keys.lease(id);
       const token = leaseToken();
-      const [set, get] = await Promise.allSettled([redis.set(key, token, 'PX', ttlMs, 'NX'), redis.hgetall(keys.operation(id))]);
-      if (set.status === 'rejected') throw set.reason;
-      if (set.value === 'OK') {
-        const lease = leaseOf(key, token, ttlMs);
-        if (get.status === 'rejected') {
-          await lease.release().catch(() => undefined);
-          throw get.reason;
-        }
-        return { lease, op: parseRecord(get.value) };
+      let fields: unknown;
+      try {
+        fields = await leaseAndRead(2, key, keys.operation(id), token, String(ttlMs));
+      } catch (err) {
+        // The script may have failed after its SET (a script is not rolled back): free the lease
+        // if it is ours, as the two commands did when the read failed.
+        await redis.eval(RELEASE_LUA, 1, key, token).catch(() => undefined);
+        throw err;
       }
+      if (Array.isArray(fields)) return { lease: leaseOf(key, token, ttlMs), op: parseRecord(pairsToObject(fields)) };
       if (!(await takeOver(key, token, ttlMs))) return null;
       const lease = leaseOf(key, token, ttlMs);
       try {
@@ -383,6 +388,38 @@ export interface Lease {
   released(): void;
 }
 
+/**
+ * A Lua script sent by its SHA1 (EVALSHA) rather than its text on every call: its first call on
+ * this client is an EVAL (which loads it: the EVALSHAs sent behind it on the same connection find
+ * it), and a NOSCRIPT (Redis restarted or its scripts were flushed) sends it again as an EVAL. A
+ * NOSCRIPT means the script did not run, so sending it again never runs it twice.
+ */
+function evalScript(redis: Redis, lua: string): (numKeys: number, ...args: string[]) => Promise<unknown> {
+  const sha = createHash('sha1').update(lua).digest('hex');
+  let loaded = false;
+  return (numKeys, ...args) => {
+    if (!loaded) {
+      loaded = true;
+      return redis.eval(lua, numKeys, ...args);
+    }
+    return redis.evalsha(sha, numKeys, ...args).catch((err: unknown) => {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return redis.eval(lua, numKeys, ...args);
+    });
+  };
+}
+
+/** HGETALL's reply as a script returns it (field, value, field, value…) as ioredis' `hgetall` gives it. */
+function pairsToObject(flat: unknown[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = String(flat[i + 1]);
+  return out;
+}
+
+// KEYS[1] the operation's lease, KEYS[2] its record (one hash tag). ARGV[1] our token, ARGV[2] ttl.
+// The record (HGETALL, empty when missing) if the lease is now ours, else nil.
+const LEASE_AND_READ_LUA = `if redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return redis.call('hgetall', KEYS[2]) end
+return false`;
 const RENEW_LUA = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 // KEYS[1] lease, KEYS[2] liveness key of its holder (same hash slot). ARGV[1] the holder's value, ARGV[2] ours, ARGV[3] ttl.
 const TAKEOVER_LUA = `if redis.call('get', KEYS[1]) == ARGV[1] and redis.call('exists', KEYS[2]) == 0 then redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 else return 0 end`;

@@ -35,7 +35,7 @@ function ownClientOperations(): Operations {
 }
 
 describe('the job layer on its own Redis client (issue 8)', () => {
-  it('when 16 jobs take their lease and read their record in one event-loop turn, then the 32 commands leave in one socket write, each answered as alone', async () => {
+  it('when 16 jobs take their lease and read their record in one event-loop turn, then their 16 scripts leave in one socket write, each answered as alone', async () => {
     operations = ownClientOperations();
     const { redis, store } = operations.runtime;
     await redis.ping();
@@ -52,7 +52,7 @@ describe('the job layer on its own Redis client (issue 8)', () => {
 
     expect(writes).toBe(1);
     expect(held.every((h) => h !== null && h.op === null)).toBe(true); // every lease ours, no record yet
-    // the second taker of a lease still gets nothing: SET NX ran before its read
+    // the second taker of a lease gets nothing: the script reads only under a lease it took
     expect(await store.acquireLeaseAndGet(ids[0] ?? '', 5_000)).toBeNull();
     await Promise.all(held.map((h) => h?.lease.release()));
   });
@@ -115,5 +115,25 @@ describe('the operation lease', () => {
     expect(await redis.exists(keys.lease('op_renew_a'), keys.lease('op_renew_c'))).toBe(0);
     await new Promise((r) => setTimeout(r, ttlMs));
     expect(await redis.exists(keys.lease('op_renew_a'), keys.lease('op_renew_b'), keys.lease('op_renew_c'))).toBe(0);
+  });
+
+  it('when Redis has lost its scripts (restart, SCRIPT FLUSH), then the job’s scripts are sent again as EVALs: the lease taken once with its record, the success written', async () => {
+    operations = ownClientOperations();
+    const { redis, store, keys } = operations.runtime;
+    const first = await store.acquireLeaseAndGet('op_noscript_a', 5_000); // loads the script (EVAL)
+    await first?.lease.release();
+    await redis.hset(keys.operation('op_noscript_b'), { id: 'op_noscript_b', kind: 'terminal.status', status: 'queued' });
+    await redis.script('FLUSH');
+    const held = await store.acquireLeaseAndGet('op_noscript_b', 5_000); // EVALSHA: NOSCRIPT, then EVAL
+    expect(held?.op).toMatchObject({ id: 'op_noscript_b', kind: 'terminal.status', status: 'queued' });
+    expect(await redis.get(keys.lease('op_noscript_b'))).toBe(held?.lease.token);
+    expect(await store.acquireLeaseAndGet('op_noscript_b', 5_000)).toBeNull();
+    if (!held) throw new Error('expected the lease');
+    // the success script likewise (loaded by its first call, then flushed)
+    await store.finishSucceeded('op_noscript_a', { type: 'terminal', id: 'T1' }, [], 60_000);
+    await redis.script('FLUSH');
+    await store.finishSucceeded('op_noscript_b', { type: 'terminal', id: 'T1' }, [], 60_000, held.lease);
+    expect(await redis.hget(keys.operation('op_noscript_b'), 'status')).toBe('succeeded');
+    expect(await redis.exists(keys.lease('op_noscript_b'))).toBe(0);
   });
 });

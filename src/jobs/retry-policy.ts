@@ -1,5 +1,5 @@
 import type { BackoffStrategy, MinimalJob } from 'bullmq';
-import type { CircuitSnapshot } from '../domain/circuit.port.ts';
+import type { CircuitStateView } from '../domain/circuit.port.ts';
 import { isRetryable } from '../domain/errors/index.ts';
 import { LEGACY_SYSTEMS, isLegacySystem, type LegacySystem } from './types.ts';
 
@@ -112,7 +112,7 @@ export type FailureDecision =
   | { action: 'dead_letter'; reason: 'not_retryable' | 'attempts_exhausted' | 'max_age' };
 
 /** When a job waiting for an open breaker should run again. */
-export function breakerWaitUntil(snapshot: CircuitSnapshot, policy: SystemRetryPolicy, now: number): number {
+export function breakerWaitUntil(snapshot: Pick<CircuitStateView, 'lastTransitionAt'>, policy: SystemRetryPolicy, now: number): number {
   const floor = now + Math.min(1_000, policy.breakerWaitMs);
   const since = snapshot.lastTransitionAt ? Date.parse(snapshot.lastTransitionAt) : NaN;
   const planned = Number.isFinite(since) ? since + policy.breakerWaitMs : now + policy.breakerWaitMs;
@@ -136,7 +136,7 @@ export function decideFailure(input: {
   failedRuns: number;
   enqueuedAt: number;
   now: number;
-  circuit: CircuitSnapshot | undefined;
+  circuit: CircuitStateView | undefined;
 }): FailureDecision {
   const p = input.policy[input.system];
   if (!isRetryable(input.err)) return { action: 'dead_letter', reason: 'not_retryable' };

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { CircuitSnapshot, CircuitStatusPort } from '../domain/circuit.port.ts';
+import type { CircuitStateView, CircuitStatusPort } from '../domain/circuit.port.ts';
 import type { LastKnownPort } from '../domain/read-model.port.ts';
 import type { Services } from '../domain/services/types.ts';
 import type { DeadLetters } from './dead-letters.ts';
@@ -56,10 +56,13 @@ export function initialSteps(kind: OperationKind): StepRecord[] {
   }));
 }
 
-/** The breaker snapshot of a legacy system, matched case-insensitively on its name. */
-export function circuitOf(circuits: CircuitStatusPort, system: LegacySystem): CircuitSnapshot | undefined {
+/**
+ * The breaker state of a legacy system, matched case-insensitively on its name: the port's cheap
+ * `stateOf` when it has one (read for every job), else taken from its full snapshots.
+ */
+export function circuitOf(circuits: CircuitStatusPort, system: LegacySystem): CircuitStateView | undefined {
   try {
-    return circuits.circuits().find((c) => c.system.toLowerCase() === system);
+    return circuits.stateOf ? circuits.stateOf(system) : circuits.circuits().find((c) => c.system.toLowerCase() === system);
   } catch {
     return undefined; // a broken status port must not stop the jobs; the call itself will tell
   }

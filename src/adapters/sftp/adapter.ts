@@ -431,6 +431,7 @@ export function createSftpAdapter(options: SftpAdapterOptions): SftpAdapter {
     read,
 
     circuit: controls.circuit,
+    circuitState: controls.circuitState,
     onStateChange: controls.onStateChange,
     async close() {
       if (closed) return;

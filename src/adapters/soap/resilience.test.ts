@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BusinessError, NotFoundError, TimeoutError, UnavailableError, ValidationError } from '../../domain/errors/index.ts';
+import { createCircuitStatus } from './index.ts';
 import { createResilience, type BulkheadOptions, type CircuitStateChange, type Resilience } from './resilience.ts';
 
 const BREAKER = { errorThresholdPercentage: 50, volumeThreshold: 4, resetTimeoutMs: 200, rollingWindowMs: 10_000 };
@@ -67,6 +68,30 @@ describe('circuit breaker', () => {
     await expect(res.run(ok)).resolves.toBe('ok');
     expect(res.snapshot().state).toBe('closed');
     expect(changes).toEqual(['open', 'half_open', 'closed']);
+  });
+
+  it('when the breaker opens, half-opens and closes, then state() and the status port\'s stateOf say what the snapshot says', async () => {
+    vi.useFakeTimers();
+    const res = make();
+    const crm = createResilience({ system: 'crm', breaker: BREAKER, bulkhead: { limit: 1, maxQueue: 1 } });
+    const port = createCircuitStatus({ circuit: () => crm.snapshot(), circuitState: () => crm.state() }, { circuit: () => res.snapshot(), circuitState: () => res.state() });
+    const brief = (s: ReturnType<Resilience['snapshot']>) => ({ system: s.system, state: s.state, lastTransitionAt: s.lastTransitionAt });
+    try {
+      expect(res.state()).toEqual({ system: 'tmo', state: 'closed', lastTransitionAt: null });
+      for (let i = 0; i < 4; i += 1) await res.run(fail(new UnavailableError('tmo.unavailable', 'x'))).catch(() => undefined);
+      expect(res.state()).toEqual(brief(res.snapshot()));
+      expect(port.stateOf?.('TMO')).toEqual({ system: 'tmo', state: 'open', lastTransitionAt: expect.any(String) });
+      expect(port.stateOf?.('crm')).toEqual({ system: 'crm', state: 'closed', lastTransitionAt: null });
+      expect(port.stateOf?.('sftp')).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(BREAKER.resetTimeoutMs);
+      expect(port.stateOf?.('tmo')).toEqual(brief(res.snapshot()));
+      expect(res.state().state).toBe('half_open');
+      await res.run(ok);
+      expect(port.stateOf?.('tmo')).toEqual(brief(res.snapshot()));
+      expect(res.state().state).toBe('closed');
+    } finally {
+      crm.shutdown();
+    }
   });
 
   it('when the half-open trial fails, then it opens again', async () => {

@@ -5,7 +5,7 @@
 // mean the system answered, so they never open it.
 import CircuitBreaker from 'opossum';
 import type { CallSignal } from '../../domain/call-context.ts';
-import type { CircuitSnapshot, CircuitState } from '../../domain/circuit.port.ts';
+import type { CircuitSnapshot, CircuitState, CircuitStateView } from '../../domain/circuit.port.ts';
 import { UnavailableError, isGatewayErrorLike } from '../../domain/errors/index.ts';
 
 /** Circuit breaker settings of one legacy system. */
@@ -48,6 +48,8 @@ export interface AdapterLogger {
 /** What operations need of an adapter besides its port: circuit state, its changes, shutdown. */
 export interface AdapterControls {
   circuit(): CircuitSnapshot;
+  /** `circuit()` without the counters and the bulkhead: cheap enough to read before every job */
+  circuitState(): CircuitStateView;
   onStateChange(listener: (change: CircuitStateChange) => void): () => void;
   /** Idempotent: destroys the keep-alive agent and shuts the breaker down. */
   close(): Promise<void>;
@@ -66,6 +68,7 @@ export function adapterControls(
   let closed = false;
   return {
     circuit: () => resilience.snapshot(),
+    circuitState: () => resilience.state(),
     onStateChange: (listener) => resilience.onStateChange(listener),
     async close() {
       if (closed) return;
@@ -90,6 +93,8 @@ export interface Resilience {
    */
   runWith<A, T>(task: (arg: A) => Promise<T>, arg: A, signal?: CallSignal): Promise<T>;
   snapshot(): CircuitSnapshot;
+  /** The breaker's state alone: no rolling-window sums (opossum's `stats` getter adds up every bucket) */
+  state(): CircuitStateView;
   /** Subscribes to state changes; returns the unsubscribe function. */
   onStateChange(listener: (change: CircuitStateChange) => void): () => void;
   shutdown(): void;
@@ -287,6 +292,9 @@ export function createResilience(opts: {
         stats: { successes: s.successes, failures: s.failures, timeouts: s.timeouts, rejects: s.rejects, fires: s.fires },
         bulkhead: { limit: concurrency, active, queued: pending() },
       };
+    },
+    state() {
+      return { system, state: stateOf(breaker), lastTransitionAt };
     },
     onStateChange(listener) {
       listeners.add(listener);
