@@ -603,6 +603,9 @@ export async function dropStaleGenerations(redis: Redis, keys: SnapshotKeys): Pr
 
 type TerminalActivityView = TerminalSnapshotView;
 
+/** What every read answers while the cached pointer says no snapshot is applied: one settled promise, shared. */
+const NO_SNAPSHOT: Promise<null> = Promise.resolve(null);
+
 /**
  * Reads one terminal from the current snapshot. The pointer is cached for `pointerTtlMs`
  * (default 1 s): a read that races a swap and finds its generation gone retries once with a
@@ -631,11 +634,7 @@ export function createTerminalActivityReader(deps: {
     return current;
   }
 
-  async function read(terminalId: string, fresh: boolean): Promise<TerminalActivityView | null | 'stale'> {
-    const current = await pointer(fresh);
-    if (!current) return null;
-    const raw = await deps.redis.hget(keys.bucketPrefix(current.gen) + bucketOf(terminalId), terminalId);
-    if (raw === null) return fresh ? null : 'stale';
+  function toView(current: CurrentSnapshot, raw: string): TerminalActivityView {
     const [letter, lastSeen, count, amount] = raw.split('|');
     return {
       status: statusOfLetter(letter ?? ''),
@@ -650,13 +649,31 @@ export function createTerminalActivityReader(deps: {
     };
   }
 
+  /** A read with a pointer that may be up to `ttl` old: a miss may be a swap's, so it retries once with a fresh one. */
+  async function readAt(current: CurrentSnapshot, terminalId: string): Promise<TerminalActivityView | null> {
+    const raw = await deps.redis.hget(keys.bucketPrefix(current.gen) + bucketOf(terminalId), terminalId);
+    if (raw !== null) return toView(current, raw);
+    const fresh = await pointer(true);
+    if (!fresh) return null;
+    const again = await deps.redis.hget(keys.bucketPrefix(fresh.gen) + bucketOf(terminalId), terminalId);
+    return again === null ? null : toView(fresh, again);
+  }
+
+  async function readUncached(terminalId: string): Promise<TerminalActivityView | null> {
+    const current = await pointer(true);
+    return current ? readAt(current, terminalId) : null;
+  }
+
   return {
-    /** The terminal in the latest applied snapshot, or null (no snapshot yet, or not in it). */
-    async getTerminalActivity(terminalId: string): Promise<TerminalActivityView | null> {
-      const first = await read(terminalId, false);
-      if (first !== 'stale') return first;
-      const second = await read(terminalId, true);
-      return second === 'stale' ? null : second;
+    /**
+     * The terminal in the latest applied snapshot, or null (no snapshot yet, or not in it). With
+     * the pointer cached (every read but one a `ttl`), one promise: none of its own and no Redis
+     * call when there is no snapshot, one HGET (and its retry on a miss) when there is (issue 8).
+     */
+    getTerminalActivity(terminalId: string): Promise<TerminalActivityView | null> {
+      const c = cached;
+      if (c && Date.now() - c.at < ttl) return c.current ? readAt(c.current, terminalId) : NO_SNAPSHOT;
+      return readUncached(terminalId);
     },
   };
 }

@@ -93,6 +93,20 @@ describe('TERMSTAT import', () => {
     expect(await createTerminalActivityReader({ redis, prefix }).getTerminalActivity('T0000001')).toBeNull();
   });
 
+  it('when a reader found no snapshot, then it answers null from its cached pointer until the pointer expires', async () => {
+    const cachedLong = createTerminalActivityReader({ redis, prefix, pointerTtlMs: 60_000 });
+    const uncached = createTerminalActivityReader({ redis, prefix, pointerTtlMs: 0 });
+    expect(await cachedLong.getTerminalActivity('T0000001')).toBeNull();
+    expect(await uncached.getTerminalActivity('T0000001')).toBeNull();
+    deliver('20261127', termstatFile('20261127', [row('T0000001', 'AC')]));
+    const { imp } = importer();
+    expect((await imp.poll()).runs).toMatchObject([{ snapshotDate: '2026-11-27', state: 'imported' }]);
+    // the pointer read before the import still says "no snapshot"; a fresh one finds it
+    expect(await cachedLong.getTerminalActivity('T0000001')).toBeNull();
+    expect(await cachedLong.getTerminalActivity('T0000002')).toBeNull();
+    expect((await uncached.getTerminalActivity('T0000001'))?.activity.date).toBe('2026-11-27');
+  });
+
   it('when the .DAT is still growing with its .OK already there, then it is not read in that poll', async () => {
     deliver('20261127', termstatFile('20261127', [row('T0000001', 'AC')]));
     const { imp } = importer(undefined, { settleMs: 300 });
