@@ -7,11 +7,16 @@
  *
  *   npx tsx bench/facade/ab.ts --a . --b /tmp/base [--pairs 12] [--burst 3] [--warmup 16]
  *                              [--connections 20] [--rate N] [--log-level info]
+ *                              [--node-args='…'] [--a-node-args='…'] [--b-node-args='…']
  *
  * `--a` / `--b`: gateway checkouts (each with its node_modules), e.g. this one and
  * `git archive main | tar -x -C /tmp/base` with `node_modules` linked. `--warmup`: seconds of
  * load per gateway before measuring, in bursts alternating the same way (V8 optimizes the
- * gateway's code for ~10 s of load; that is start-up, not per-request cost).
+ * gateway's code for ~10 s of load; that is start-up, not per-request cost). `--node-args`: extra
+ * `node` flags for both gateways (space separated); `--a-node-args` / `--b-node-args` for one side
+ * only, after the common ones — so A and B can be the same copy with different flags, e.g.
+ * `--a . --b . --b-node-args=--max-semi-space-size=32`. The summary also gives each gateway's
+ * resident set after the last burst and its peak.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
@@ -38,6 +43,9 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '20' },
     rate: { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
+    'node-args': { type: 'string', default: '' },
+    'a-node-args': { type: 'string', default: '' },
+    'b-node-args': { type: 'string', default: '' },
   },
 });
 if (!args.b) throw new Error('--b <checkout> is required');
@@ -47,6 +55,11 @@ const burst = Number(args.burst);
 const warmup = Number(args.warmup);
 const connections = Number(args.connections);
 const rate = args.rate === undefined ? undefined : Number(args.rate);
+const words = (s: string | undefined) => (s ?? '').split(' ').filter(Boolean);
+const nodeArgs = {
+  A: [...words(args['node-args']), ...words(args['a-node-args'])],
+  B: [...words(args['node-args']), ...words(args['b-node-args'])],
+};
 
 const children = new Set<ChildProcess>();
 const workDir = mkdtempSync(join(tmpdir(), 'lgw-ab-'));
@@ -62,17 +75,22 @@ function track(child: ChildProcess): ChildProcess {
   return child;
 }
 
-/** A child's own process.cpuUsage() total, µs (bench/support/cpu-probe.ts over IPC). */
-function cpuUs(child: ChildProcess): Promise<number> {
+type Probe = { cpu: NodeJS.CpuUsage; rss?: number; maxRss?: number };
+/** A child's own process.cpuUsage() and memory (bench/support/cpu-probe.ts over IPC). */
+function probe(child: ChildProcess): Promise<Probe | undefined> {
   return new Promise((done) => {
-    const timer = setTimeout(() => done(NaN), 2000);
+    const timer = setTimeout(() => done(undefined), 2000);
     child.once('message', (msg) => {
       clearTimeout(timer);
-      const cpu = (msg as { cpu: NodeJS.CpuUsage }).cpu;
-      done(cpu.user + cpu.system);
+      done(msg as Probe);
     });
     child.send('cpu');
   });
+}
+/** A child's own process.cpuUsage() total, µs. */
+async function cpuUs(child: ChildProcess): Promise<number> {
+  const p = await probe(child);
+  return p ? p.cpu.user + p.cpu.system : NaN;
 }
 
 const sims = track(spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/support/legacy-process.ts')], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] }));
@@ -93,7 +111,7 @@ async function startGateway(label: 'A' | 'B'): Promise<{ url: string; child: Chi
   const port = await freePort();
   const out = openSync(join(workDir, `gateway-${label}.log`), 'w');
   const child = track(
-    spawn(process.execPath, ['--import', 'tsx', '--import', CPU_PROBE, join(roots[label], 'src/main.ts')], {
+    spawn(process.execPath, [...nodeArgs[label], '--import', 'tsx', '--import', CPU_PROBE, join(roots[label], 'src/main.ts')], {
       cwd: roots[label],
       stdio: ['ignore', out, 'inherit', 'ipc'],
       env: gatewayBenchEnv({
@@ -147,7 +165,7 @@ async function load(label: 'A' | 'B', seconds: number): Promise<{ rps: number; u
 }
 
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? NaN;
-console.error(`# A ${roots.A}\n# B ${roots.B}\n# ${cpus().length}× ${cpus()[0]?.model ?? '?'}, node ${process.version}, loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.error(`# A ${roots.A} ${nodeArgs.A.join(' ')}\n# B ${roots.B} ${nodeArgs.B.join(' ')}\n# ${cpus().length}× ${cpus()[0]?.model ?? '?'}, node ${process.version}, loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 for (let t = 0; t < warmup; t += burst) {
   await load('A', burst);
   await load('B', burst);
@@ -163,10 +181,13 @@ for (let i = 0; i < pairs; i++) {
   console.error(`  pair ${i + 1}: A ${a.us.toFixed(0)} µs/req (${a.rps.toFixed(0)} req/s)   B ${b.us.toFixed(0)} µs/req (${b.rps.toFixed(0)} req/s)   B/A ${(b.us / a.us).toFixed(2)}`);
 }
 const ratios = rows.map((r) => r.b.us / r.a.us);
+const mem = { A: await probe(gw.A.child), B: await probe(gw.B.child) };
+const mib = (p: Probe | undefined) => (p?.rss === undefined ? '?' : `${(p.rss / 2 ** 20).toFixed(0)} MiB (peak ${((p.maxRss ?? NaN) / 1024).toFixed(0)})`);
 console.log(
   `${new Date().toISOString()} loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${pairs} pairs of ${burst} s bursts, ${connections} connections${rate === undefined ? '' : ` at ${rate} req/s`}, LOG_LEVEL=${args['log-level']}, ${warmup} s warm-up each\n` +
     `gateway CPU µs/request, median: A ${median(rows.map((r) => r.a.us)).toFixed(0)} (lowest ${Math.min(...rows.map((r) => r.a.us)).toFixed(0)}), ` +
     `B ${median(rows.map((r) => r.b.us)).toFixed(0)} (lowest ${Math.min(...rows.map((r) => r.b.us)).toFixed(0)}); B/A per pair, median ${median(ratios).toFixed(2)} ` +
-    `(${ratios.map((x) => x.toFixed(2)).join(' ')}); req/s median A ${median(rows.map((r) => r.a.rps)).toFixed(0)}, B ${median(rows.map((r) => r.b.rps)).toFixed(0)}`,
+    `(${ratios.map((x) => x.toFixed(2)).join(' ')}); req/s median A ${median(rows.map((r) => r.a.rps)).toFixed(0)}, B ${median(rows.map((r) => r.b.rps)).toFixed(0)}; ` +
+    `RSS A ${mib(mem.A)}, B ${mib(mem.B)}`,
 );
 process.exit(0);
