@@ -39,8 +39,8 @@ export async function startBatchScheduler(opts: BatchSchedulerOptions) {
     prefix: opts.prefix,
     defaultJobOptions: { removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 }, attempts: 1 },
   });
-  await queue.upsertJobScheduler(EXPORT_SCHEDULER, { pattern: opts.exportCron, tz: opts.timeZone }, { name: 'export' });
-  await queue.upsertJobScheduler(ANSWERS_SCHEDULER, { every: opts.answerPollMs }, { name: 'answers' });
+  await upsertSchedule(queue, EXPORT_SCHEDULER, { pattern: opts.exportCron, tz: opts.timeZone }, 'export', opts.logger);
+  await upsertSchedule(queue, ANSWERS_SCHEDULER, { every: opts.answerPollMs }, 'answers', opts.logger);
   const worker = workerConnection
     ? new Worker(
         BATCH_QUEUE,
@@ -78,3 +78,39 @@ export async function startBatchScheduler(opts: BatchSchedulerOptions) {
 }
 
 export type BatchScheduler = Awaited<ReturnType<typeof startBatchScheduler>>;
+
+/** The part of BullMQ's `Queue` that {@link upsertSchedule} uses. */
+type SchedulerQueue = Pick<Queue, 'upsertJobScheduler'>;
+
+/**
+ * `upsertJobScheduler`, when another process may be running the same schedule: BullMQ refuses a
+ * cron scheduler's upsert with "Cannot create job scheduler iteration - job ID already exists"
+ * (its SchedulerJobIdCollision) when the iteration it would create is the one another process's
+ * worker holds right now (active, so not replaceable) — a process starting at the very tick, or
+ * with its clock a little behind. The schedule is then in Redis already, under the same id, so
+ * this waits and tries again (the iteration is done within moments), and after the last try
+ * starts without its own upsert rather than failing the process's start: a warning says so.
+ */
+export async function upsertSchedule(
+  queue: SchedulerQueue,
+  id: string,
+  repeat: Parameters<Queue['upsertJobScheduler']>[1],
+  name: string,
+  logger: Pick<Logger, 'warn'>,
+  retryDelaysMs: readonly number[] = [250, 1_000, 3_000],
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await queue.upsertJobScheduler(id, repeat, { name });
+      return;
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('Cannot create job scheduler iteration - job ID already exists')) throw err;
+      const delay = retryDelaysMs[attempt];
+      if (delay === undefined) {
+        logger.warn({ scheduler: id, attempts: attempt + 1 }, 'batch schedule: its current iteration is held by another process; using the schedule already in Redis');
+        return;
+      }
+      await new Promise((res) => setTimeout(res, delay));
+    }
+  }
+}
