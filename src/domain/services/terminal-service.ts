@@ -25,7 +25,6 @@ function definitelyNotApplied(err: unknown): boolean {
   return isGatewayErrorLike(err) && ['validation', 'business', 'not_found', 'conflict'].includes(err.kind);
 }
 
-/** Terminal use cases over TMO; merchant ids are resolved through the CRM ⇄ TMO link. */
 /** A TMO terminal as the API's terminal: with the merchant's customer id (null when unknown). */
 export function toMerchantTerminal(t: Terminal, merchantId: string | null): MerchantTerminal {
   return {
@@ -41,6 +40,7 @@ export function toMerchantTerminal(t: Terminal, merchantId: string | null): Merc
   };
 }
 
+/** Terminal use cases over TMO; merchant ids are resolved through the CRM ⇄ TMO link. */
 export function createTerminalService({ crm, tmo, links }: TerminalServiceDeps): TerminalService {
   async function midOf(merchantId: string, ctx: CallContext): Promise<string> {
     const cached = links.tmoMerchantIdOf(merchantId);
