@@ -1,11 +1,11 @@
+/** An `abort` listener: a function, or an object whose `handleEvent` is called (as EventTarget's). */
+export type AbortListener = { handleEvent(event: Event): void } | (() => void);
+
 /**
  * What the adapters use of an `AbortSignal` (a real one satisfies it): a job's or shutdown's
  * signal, or an HTTP request's "the client went away" (src/api/context.ts), which is made
  * without an AbortController per request (issue 8).
  */
-/** An `abort` listener: a function, or an object whose `handleEvent` is called (as EventTarget's). */
-export type AbortListener = { handleEvent(event: Event): void } | (() => void);
-
 export interface CallSignal {
   readonly aborted: boolean;
   readonly reason: unknown;
