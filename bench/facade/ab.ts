@@ -8,6 +8,7 @@
  *   npx tsx bench/facade/ab.ts --a . --b /tmp/base [--pairs 12] [--burst 3] [--warmup 16]
  *                              [--connections 20] [--rate N] [--log-level info]
  *                              [--node-args='…'] [--a-node-args='…'] [--b-node-args='…']
+ *                              [--a-entry dist/main.js] [--b-entry dist/main.js]
  *
  * `--a` / `--b`: gateway checkouts (each with its node_modules), e.g. this one and
  * `git archive main | tar -x -C /tmp/base` with `node_modules` linked. `--warmup`: seconds of
@@ -16,7 +17,9 @@
  * `node` flags for both gateways (space separated); `--a-node-args` / `--b-node-args` for one side
  * only, after the common ones — so A and B can be the same copy with different flags, e.g.
  * `--a . --b . --b-node-args=--max-semi-space-size=32`. The summary also gives each gateway's
- * resident set after the last burst and its peak.
+ * resident set after the last burst and its peak. `--a-entry` / `--b-entry`: the entry point in that
+ * checkout, `src/main.ts` (under tsx, as `npm start` runs it) unless given; a `.js` entry such as
+ * `dist/main.js` (after `npm run build`: what the image runs) runs on plain node.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
@@ -31,7 +34,7 @@ import { rs256BenchToken } from '../support/rs256-token.ts';
 import { freePort, startPrivateRedis } from '../../src/infra/redis-server.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CPU_PROBE = join(ROOT, 'bench/support/cpu-probe.ts');
+const CPU_PROBE = join(ROOT, 'bench/support/cpu-probe.mjs');
 
 const { values: args } = parseArgs({
   options: {
@@ -46,6 +49,8 @@ const { values: args } = parseArgs({
     'node-args': { type: 'string', default: '' },
     'a-node-args': { type: 'string', default: '' },
     'b-node-args': { type: 'string', default: '' },
+    'a-entry': { type: 'string' },
+    'b-entry': { type: 'string' },
   },
 });
 if (!args.b) throw new Error('--b <checkout> is required');
@@ -60,6 +65,9 @@ const nodeArgs = {
   A: [...words(args['node-args']), ...words(args['a-node-args'])],
   B: [...words(args['node-args']), ...words(args['b-node-args'])],
 };
+/** `src/main.ts` runs under tsx (what `npm start` does); a `.js` entry such as `dist/main.js` (what the image runs) runs on plain node */
+const entries = { A: args['a-entry'] ?? 'src/main.ts', B: args['b-entry'] ?? 'src/main.ts' };
+const loader = (entry: string) => (entry.endsWith('.ts') ? ['--import', 'tsx'] : []);
 
 const children = new Set<ChildProcess>();
 const workDir = mkdtempSync(join(tmpdir(), 'lgw-ab-'));
@@ -76,7 +84,7 @@ function track(child: ChildProcess): ChildProcess {
 }
 
 type Probe = { cpu: NodeJS.CpuUsage; rss?: number; maxRss?: number };
-/** A child's own process.cpuUsage() and memory (bench/support/cpu-probe.ts over IPC). */
+/** A child's own process.cpuUsage() and memory (bench/support/cpu-probe.mjs over IPC). */
 function probe(child: ChildProcess): Promise<Probe | undefined> {
   return new Promise((done) => {
     const timer = setTimeout(() => done(undefined), 2000);
@@ -111,7 +119,7 @@ async function startGateway(label: 'A' | 'B'): Promise<{ url: string; child: Chi
   const port = await freePort();
   const out = openSync(join(workDir, `gateway-${label}.log`), 'w');
   const child = track(
-    spawn(process.execPath, [...nodeArgs[label], '--import', 'tsx', '--import', CPU_PROBE, join(roots[label], 'src/main.ts')], {
+    spawn(process.execPath, [...nodeArgs[label], ...loader(entries[label]), '--import', CPU_PROBE, join(roots[label], entries[label])], {
       cwd: roots[label],
       stdio: ['ignore', out, 'inherit', 'ipc'],
       env: gatewayBenchEnv({

@@ -5,7 +5,7 @@
  * SOAP `GetTerminal` POSTed directly to the legacy back end, at the same concurrency, side by
  * side in one run. The headline is `gateway/bare` (req/s ratio) with the p99 the gateway adds
  * over the bare proxy and the CPU per request of both proxies (their own `process.cpuUsage()`,
- * read over IPC through `bench/support/cpu-probe.ts`). The gateway verifies an RS256 token
+ * read over IPC through `bench/support/cpu-probe.mjs`). The gateway verifies an RS256 token
  * from a JWKS file, at its default LOG_LEVEL=info unless `--log-levels` says otherwise.
  *
  * Two back ends, each in its own process: the TMO simulator (node-soap decoding: slow, which
@@ -45,7 +45,7 @@ import { rs256BenchToken } from '../support/rs256-token.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TMO_WSDL = join(ROOT, 'fixtures/tmo/TerminalManagement.wsdl');
-const CPU_PROBE = join(ROOT, 'bench/support/cpu-probe.ts');
+const CPU_PROBE = join(ROOT, 'bench/support/cpu-probe.mjs');
 // The simulators' default credentials (src/simulators): the gateway logs in with them.
 const LEGACY = BENCH_LEGACY_CREDENTIALS;
 const BASIC = `Basic ${Buffer.from(`${LEGACY.username}:${LEGACY.password}`).toString('base64')}`;
@@ -140,7 +140,7 @@ function cpuMs(pid: number | undefined): number {
   }
 }
 
-/** A child's own `process.cpuUsage()` total in µs, asked over IPC (bench/support/cpu-probe.ts). */
+/** A child's own `process.cpuUsage()` total in µs, asked over IPC (bench/support/cpu-probe.mjs). */
 function childCpuUs(child: ChildProcess | undefined): Promise<number> {
   if (!child?.connected) return Promise.resolve(NaN);
   return new Promise((resolve) => {

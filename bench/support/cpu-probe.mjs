@@ -1,5 +1,5 @@
 /**
- * Preloaded into a benchmarked process (`node --import tsx --import ./bench/support/cpu-probe.ts …`)
+ * Preloaded into a benchmarked process (`node --import tsx --import ./bench/support/cpu-probe.mjs …`)
  * spawned with an IPC channel: answers `'cpu'` with its own `process.cpuUsage()` (µs), so the
  * bench reads the process's CPU from inside it rather than from /proc's 10 ms ticks. The answer
  * also carries the resident set (`rss`, bytes) and its peak (`maxRss`, kB, getrusage).
