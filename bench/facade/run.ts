@@ -371,9 +371,26 @@ const gatewayLoad = (gw: GatewayProcess): autocannon.Options => ({ url: `${gw.ur
 console.error(`# ${new Date().toISOString()}  ${cpus().length}× ${cpus()[0]?.model ?? '?'}  node ${process.version}`);
 console.error(
   pairs > 0
-    ? `# ${connections} connections${rate === undefined ? '' : ` at ${rate} req/s`}, ${warmup}s warm-up (gateway ${gatewayWarmup}s), then ${pairs} pairs of ${burst}s bursts (direct SOAP, bare proxy, gateway; reversed every other pair); gateway ${args.entry}; loadavg ${load0.map((l) => l.toFixed(2)).join(' ')}`
+    ? `# ${connections} connections${rate === undefined ? '' : ` at ${rate} req/s`}, ${warmup}s warm-up (gateway ≥ ${gatewayWarmup}s, until its CPU/request stops falling), then ${pairs} pairs of ${burst}s bursts (direct SOAP, bare proxy, gateway; reversed every other pair); gateway ${args.entry}; loadavg ${load0.map((l) => l.toFixed(2)).join(' ')}`
     : `# ${connections} connections${rate === undefined ? '' : ` at ${rate} req/s`}, ${warmup}s warm-up (gateway ${gatewayWarmup}s) + ${duration}s per run, ${rounds} round(s); gateway ${args.entry}; loadavg ${load0.map((l) => l.toFixed(2)).join(' ')}`,
 );
+
+/**
+ * The gateway's warm-up in paired mode: at least `--gateway-warmup` s of load in `--burst` s
+ * bursts, then on while its CPU per request still falls (a burst 10 % below every one before
+ * it), at most 60 s more: on a loaded machine V8 takes longer to optimize the gateway's code,
+ * and pairs measured before that would charge it JIT warm-up. Answers each burst's CPU µs/request.
+ */
+async function warmGateway(opts: autocannon.Options, gw: GatewayProcess): Promise<number[]> {
+  const seen: number[] = [];
+  if (gatewayWarmup <= 0) return seen;
+  for (let t = burst; ; t += burst) {
+    const us = (await load(opts, burst, [], gw.child)).proxyUsPerReq;
+    const settled = seen.length > 0 && us >= 0.9 * Math.min(...seen);
+    seen.push(us);
+    if (t >= gatewayWarmup && (settled || t >= gatewayWarmup + 60)) return seen;
+  }
+}
 
 const PAIRED_SIDES = ['direct', 'bare', 'gateway'] as const;
 const PAIRED_PATH = { direct: 'direct SOAP', bare: 'bare proxy', gateway: 'gateway' } as const;
@@ -390,7 +407,9 @@ if (pairs > 0) {
           gateway: { opts: gatewayLoad(gw), watch: [gw.child.pid, backendPid[backend]], proxy: gw.child },
         };
         // the warm-ups as in rounds mode, the gateway's (V8 still optimizing its code) right before the pairs
-        for (const [k, seconds] of [['direct', warmup], ['bare', warmup], ['gateway', gatewayWarmup]] as const) if (seconds > 0) await load(side[k].opts, seconds, []);
+        for (const k of ['direct', 'bare'] as const) if (warmup > 0) await load(side[k].opts, warmup, []);
+        const warm = await warmGateway(side.gateway.opts, gw);
+        console.error(`  ${backend} ${level} gateway warm-up, CPU µs/req per ${burst}s burst: ${warm.map((x) => x.toFixed(0)).join(' ')}`);
         const results = await alternatePairs(
           PAIRED_SIDES,
           pairs,
@@ -506,7 +525,7 @@ const conditions = `${connections} connections${rate === undefined ? '' : ` at a
 console.log(
   `GET /v1/terminals/{id} via the gateway vs a bare Node proxy vs SOAP GetTerminal direct (RS256 token) — ${conditions}, ` +
     (pairs > 0
-      ? `${pairs} pairs of ${burst}s bursts alternating direct SOAP, bare proxy and gateway (+${warmup}s warm-up, gateway ${gatewayWarmup}s), median over the pairs (vs bare, +p99, vs direct: median of the per-pair figures)`
+      ? `${pairs} pairs of ${burst}s bursts alternating direct SOAP, bare proxy and gateway (+${warmup}s warm-up, gateway ≥ ${gatewayWarmup}s), median over the pairs (vs bare, +p99, vs direct: median of the per-pair figures)`
       : `${duration}s (+${warmup}s warm-up, gateway ${gatewayWarmup}s), median of ${rounds} round(s)`) +
     (args.entry === DEFAULT_GATEWAY_ENTRY ? '' : `; gateway ${args.entry} on plain node`),
 );
