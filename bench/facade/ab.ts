@@ -19,7 +19,9 @@
  * `--a . --b . --b-node-args=--max-semi-space-size=32`. The summary also gives each gateway's
  * resident set after the last burst and its peak. `--a-entry` / `--b-entry`: the entry point in that
  * checkout, `src/main.ts` (under tsx, as `npm start` runs it) unless given; a `.js` entry such as
- * `dist/main.js` (after `npm run build`: what the image runs) runs on plain node.
+ * `dist/main.js` (what the image runs) runs on plain node; it must be built first (`npm run build` in
+ * that checkout: the bench refuses a missing one and warns about one older than the checkout's
+ * `src/`, `bench/support/gateway-entry.ts`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
@@ -29,7 +31,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/api/auth/dev-keys.ts';
+import { alternatePairs, median } from '../support/ab-pairs.ts';
 import { gatewayBenchEnv } from '../support/gateway-env.ts';
+import { DEFAULT_GATEWAY_ENTRY, gatewayEntryArgs } from '../support/gateway-entry.ts';
 import { rs256BenchToken } from '../support/rs256-token.ts';
 import { freePort, startPrivateRedis } from '../../src/infra/redis-server.ts';
 
@@ -65,9 +69,11 @@ const nodeArgs = {
   A: [...words(args['node-args']), ...words(args['a-node-args'])],
   B: [...words(args['node-args']), ...words(args['b-node-args'])],
 };
-/** `src/main.ts` runs under tsx (what `npm start` does); a `.js` entry such as `dist/main.js` (what the image runs) runs on plain node */
-const entries = { A: args['a-entry'] ?? 'src/main.ts', B: args['b-entry'] ?? 'src/main.ts' };
-const loader = (entry: string) => (entry.endsWith('.ts') ? ['--import', 'tsx'] : []);
+/** `src/main.ts` runs under tsx (what `npm start` does); a `.js` entry such as `dist/main.js` (what the image runs) on plain node, and must be built */
+const entryArgs = {
+  A: gatewayEntryArgs(roots.A, args['a-entry'] ?? DEFAULT_GATEWAY_ENTRY),
+  B: gatewayEntryArgs(roots.B, args['b-entry'] ?? DEFAULT_GATEWAY_ENTRY),
+};
 
 const children = new Set<ChildProcess>();
 const workDir = mkdtempSync(join(tmpdir(), 'lgw-ab-'));
@@ -119,7 +125,7 @@ async function startGateway(label: 'A' | 'B'): Promise<{ url: string; child: Chi
   const port = await freePort();
   const out = openSync(join(workDir, `gateway-${label}.log`), 'w');
   const child = track(
-    spawn(process.execPath, [...nodeArgs[label], ...loader(entries[label]), '--import', CPU_PROBE, join(roots[label], entries[label])], {
+    spawn(process.execPath, [...nodeArgs[label], '--import', CPU_PROBE, ...entryArgs[label]], {
       cwd: roots[label],
       stdio: ['ignore', out, 'inherit', 'ipc'],
       env: gatewayBenchEnv({
@@ -172,22 +178,17 @@ async function load(label: 'A' | 'B', seconds: number): Promise<{ rps: number; u
   return { rps: ok / elapsed, us: (c1 - c0) / Math.max(1, ok) };
 }
 
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? NaN;
 console.error(`# A ${roots.A} ${nodeArgs.A.join(' ')}\n# B ${roots.B} ${nodeArgs.B.join(' ')}\n# ${cpus().length}× ${cpus()[0]?.model ?? '?'}, node ${process.version}, loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 for (let t = 0; t < warmup; t += burst) {
   await load('A', burst);
   await load('B', burst);
 }
-const rows: Array<{ a: { rps: number; us: number }; b: { rps: number; us: number } }> = [];
-for (let i = 0; i < pairs; i++) {
-  // alternate which goes first, so neither always follows the other
-  const first = i % 2 === 0 ? 'A' : 'B';
-  const r1 = await load(first, burst);
-  const r2 = await load(first === 'A' ? 'B' : 'A', burst);
-  const [a, b] = first === 'A' ? [r1, r2] : [r2, r1];
-  rows.push({ a, b });
-  console.error(`  pair ${i + 1}: A ${a.us.toFixed(0)} µs/req (${a.rps.toFixed(0)} req/s)   B ${b.us.toFixed(0)} µs/req (${b.rps.toFixed(0)} req/s)   B/A ${(b.us / a.us).toFixed(2)}`);
-}
+// alternating which goes first, so neither always follows the other
+const rows = (
+  await alternatePairs(['A', 'B'] as const, pairs, (side) => load(side, burst), ({ A: a, B: b }, i) =>
+    console.error(`  pair ${i + 1}: A ${a.us.toFixed(0)} µs/req (${a.rps.toFixed(0)} req/s)   B ${b.us.toFixed(0)} µs/req (${b.rps.toFixed(0)} req/s)   B/A ${(b.us / a.us).toFixed(2)}`),
+  )
+).map(({ A: a, B: b }) => ({ a, b }));
 const ratios = rows.map((r) => r.b.us / r.a.us);
 const mem = { A: await probe(gw.A.child), B: await probe(gw.B.child) };
 const mib = (p: Probe | undefined) => (p?.rss === undefined ? '?' : `${(p.rss / 2 ** 20).toFixed(0)} MiB (peak ${((p.maxRss ?? NaN) / 1024).toFixed(0)})`);

@@ -16,11 +16,24 @@
  * resolution, too coarse for a 3 ms budget). CPU per request is read from /proc for the gateway
  * and the back end: unlike req/s it barely moves when other work loads the machine.
  *
- *   npm run bench:facade -- [--connections 20] [--duration 8] [--warmup 2] [--gateway-warmup 12]
- *                           [--log-levels info] [--backends sim,stub] [--rounds 3]
+ *   npm run bench:facade -- [--paired 8] [--burst 3] | [--rounds 3] [--duration 8]
+ *                           [--connections 20] [--warmup 2] [--gateway-warmup 12]
+ *                           [--log-levels info] [--backends sim,stub] [--entry src/main.ts]
  *                           [--cpu-prof DIR] [--baseline DIR] [--rate N] [--node-args=--perf-basic-prof]
  *
- * `--baseline DIR`: another checkout of the gateway (e.g. `git worktree add /tmp/base main` or
+ * Two modes. **Paired** (the default, `--paired N`, N = 8): after the warm-ups, N pairs of
+ * `--burst` seconds each of direct SOAP, the bare proxy and the gateway, the order reversed
+ * every other pair (so the bare proxy always runs right next to the gateway), all three
+ * processes up throughout; the headline is the median of the per-pair ratios and p99
+ * differences, so that both sides of each ratio saw the same machine (on a shared VM the
+ * machine's speed moves within tens of seconds). **Rounds** (`--rounds N`, or `--paired 0`):
+ * each round measures direct SOAP, then the bare proxy, then a fresh gateway, `--duration`
+ * seconds each; the headline is the median of the per-round ratios.
+ * `--entry`: the gateway's entry point in its checkout: `src/main.ts` under tsx (the default,
+ * as `npm start` runs it) or `dist/main.js` on plain node (what the image runs; run `npm run
+ * build` first: the bench refuses a missing build and warns about a stale one).
+ *
+ * `--baseline DIR` (rounds mode): another checkout of the gateway (e.g. `git worktree add /tmp/base main` or
  * `git archive main | tar -x -C /tmp/base`, with its node_modules) whose `src/main.ts` runs as
  * a second gateway in every round, right after this one, against the same back end: the
  * before/after of a change, side by side under the same machine load (row `gateway (baseline)`).
@@ -38,6 +51,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { createSoapClient } from '../../src/adapters/soap/client.ts';
+import { alternatePairs, median } from '../support/ab-pairs.ts';
+import { DEFAULT_GATEWAY_ENTRY, gatewayEntryArgs } from '../support/gateway-entry.ts';
 import { freePort, startPrivateRedis, type PrivateRedis } from '../../src/infra/redis-server.ts';
 import { recordReply, type CannedReplies } from '../support/soap-stub.ts';
 import { BENCH_LEGACY_CREDENTIALS, gatewayBenchEnv } from '../support/gateway-env.ts';
@@ -53,14 +68,20 @@ const BASIC = `Basic ${Buffer.from(`${LEGACY.username}:${LEGACY.password}`).toSt
 const { values: args } = parseArgs({
   options: {
     connections: { type: 'string', default: '20' },
-    duration: { type: 'string', default: '8' },
+    // rounds mode: seconds per measurement (paired mode measures in --burst seconds)
+    duration: { type: 'string' },
     warmup: { type: 'string', default: '2' },
     // the gateway's code is large: V8 is still optimizing it (TurboFan on its helper threads,
     // counted in the process's CPU) for ~10 s of load, the bare proxy's after a few ms
     'gateway-warmup': { type: 'string', default: '12' },
     'log-levels': { type: 'string', default: 'info' },
     backends: { type: 'string', default: 'sim' },
-    rounds: { type: 'string', default: '3' },
+    // rounds mode (also selected by --paired 0)
+    rounds: { type: 'string' },
+    // paired mode (the default): N pairs of bursts alternating bare proxy and gateway
+    paired: { type: 'string' },
+    burst: { type: 'string', default: '3' },
+    entry: { type: 'string', default: DEFAULT_GATEWAY_ENTRY },
     'cpu-prof': { type: 'string' },
     baseline: { type: 'string' },
     rate: { type: 'string' },
@@ -68,15 +89,25 @@ const { values: args } = parseArgs({
   },
 });
 const connections = Number(args.connections);
-const duration = Number(args.duration);
+if (args.paired !== undefined && args.rounds !== undefined) throw new Error('--paired and --rounds exclude each other: --paired N alternates bursts, --rounds N measures one after the other');
+/** 0: rounds mode */
+const pairs = args.rounds !== undefined ? 0 : Number(args.paired ?? '8');
+if (!Number.isInteger(pairs) || pairs < 0 || pairs > 10_000) throw new Error('--paired must be a whole number of pairs (0: rounds mode)');
+if (pairs > 0 && args.duration !== undefined) throw new Error('--duration is for rounds mode (--rounds N); paired mode measures --burst seconds at a time');
+if (pairs > 0 && args.baseline !== undefined) throw new Error('--baseline is for rounds mode (--rounds N); for a before/after side by side use bench/facade/ab.ts');
+const duration = Number(args.duration ?? '8');
+const burst = Number(args.burst);
 const warmup = Number(args.warmup);
 const gatewayWarmup = Number(args['gateway-warmup']);
-const rounds = Number(args.rounds);
+const rounds = Number(args.rounds ?? '3');
+/** `node` arguments that run each gateway checkout's `--entry` (checked now: a missing build fails before anything starts) */
+const entryArgs = new Map<string, string[]>();
+for (const root of [ROOT, ...(args.baseline ? [args.baseline] : [])]) entryArgs.set(root, gatewayEntryArgs(root, args.entry ?? DEFAULT_GATEWAY_ENTRY));
 const rate = args.rate === undefined ? undefined : Number(args.rate);
 if (rate !== undefined && !(Number.isFinite(rate) && rate >= 1)) throw new Error('--rate must be a positive number of requests/s');
 const logLevels = (args['log-levels'] ?? 'info').split(',').filter(Boolean);
 const backends = (args.backends ?? 'sim').split(',').filter((b): b is 'stub' | 'sim' => b === 'stub' || b === 'sim');
-for (const [name, v] of [['connections', connections], ['duration', duration], ['warmup', warmup], ['gateway-warmup', gatewayWarmup], ['rounds', rounds]] as const) {
+for (const [name, v] of [['connections', connections], ['duration', duration], ['burst', burst], ['warmup', warmup], ['gateway-warmup', gatewayWarmup], ['rounds', rounds]] as const) {
   if (!Number.isFinite(v) || v < 0 || (!name.endsWith('warmup') && v < 1) || v > 10_000) throw new Error(`--${name} must be a positive number`);
 }
 
@@ -272,8 +303,8 @@ async function startGatewayProcess(backendUrl: string, logLevel: string, label: 
   const logFile = join(workDir, `gateway-${label}.log`);
   const out = openSync(logFile, 'w');
   const profDir = args['cpu-prof'];
-  const nodeArgs = [...(args['node-args'] ?? '').split(' ').filter(Boolean), '--import', 'tsx', '--import', CPU_PROBE, ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, label)] : [])];
-  const child = spawn(process.execPath, [...nodeArgs, join(root, 'src/main.ts')], {
+  const nodeArgs = [...(args['node-args'] ?? '').split(' ').filter(Boolean), '--import', CPU_PROBE, ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, label)] : [])];
+  const child = spawn(process.execPath, [...nodeArgs, ...(entryArgs.get(root) ?? [])], {
     cwd: root,
     stdio: ['ignore', out, 'inherit', 'ipc'],
     env: gatewayBenchEnv({
@@ -320,6 +351,8 @@ async function startGatewayProcess(backendUrl: string, logLevel: string, label: 
 // Runs
 
 interface Row {
+  /** which rows compare with each other: the back end (rounds mode) or back end and log level (paired mode, one set of pairs each) */
+  set: string;
   backend: 'stub' | 'sim';
   path: string;
   logLevel: string;
@@ -331,35 +364,89 @@ const gatewayRoots: Array<[string, string]> = [['gateway', ROOT], ...(args.basel
 const load0 = loadavg();
 const backendPid = { sim: sims.child.pid, stub: stub.child.pid };
 const backendUrl = { sim: tmoUrl, stub: stub.info.url };
+const directLoad = (backend: 'stub' | 'sim'): autocannon.Options => ({ url: backendUrl[backend], method: 'POST', headers: soapHeaders('GetTerminal'), body: getTerminal });
+const bareLoad = (backend: 'stub' | 'sim'): autocannon.Options => ({ url: `${bare[backend].info.url}/v1/terminals/${tid}`, method: 'GET' });
+const gatewayLoad = (gw: GatewayProcess): autocannon.Options => ({ url: `${gw.url}/v1/terminals/${tid}`, method: 'GET', headers: { Authorization: `Bearer ${token}` } });
 
 console.error(`# ${new Date().toISOString()}  ${cpus().length}× ${cpus()[0]?.model ?? '?'}  node ${process.version}`);
-console.error(`# ${connections} connections${rate === undefined ? '' : ` at ${rate} req/s`}, ${warmup}s warm-up (gateway ${gatewayWarmup}s) + ${duration}s per run, ${rounds} round(s); loadavg ${load0.map((l) => l.toFixed(2)).join(' ')}`);
+console.error(
+  pairs > 0
+    ? `# ${connections} connections${rate === undefined ? '' : ` at ${rate} req/s`}, ${warmup}s warm-up (gateway ≥ ${gatewayWarmup}s, until its CPU/request stops falling), then ${pairs} pairs of ${burst}s bursts (direct SOAP, bare proxy, gateway; reversed every other pair); gateway ${args.entry}; loadavg ${load0.map((l) => l.toFixed(2)).join(' ')}`
+    : `# ${connections} connections${rate === undefined ? '' : ` at ${rate} req/s`}, ${warmup}s warm-up (gateway ${gatewayWarmup}s) + ${duration}s per run, ${rounds} round(s); gateway ${args.entry}; loadavg ${load0.map((l) => l.toFixed(2)).join(' ')}`,
+);
 
-for (let round = 0; round < rounds; round++) {
+/**
+ * The gateway's warm-up in paired mode: at least `--gateway-warmup` s of load in `--burst` s
+ * bursts, then on while its CPU per request still falls (a burst 10 % below every one before
+ * it), at most 60 s more: on a loaded machine V8 takes longer to optimize the gateway's code,
+ * and pairs measured before that would charge it JIT warm-up. Answers each burst's CPU µs/request.
+ */
+async function warmGateway(opts: autocannon.Options, gw: GatewayProcess): Promise<number[]> {
+  const seen: number[] = [];
+  if (gatewayWarmup <= 0) return seen;
+  for (let t = burst; ; t += burst) {
+    const us = (await load(opts, burst, [], gw.child)).proxyUsPerReq;
+    const settled = seen.length > 0 && us >= 0.9 * Math.min(...seen);
+    seen.push(us);
+    if (t >= gatewayWarmup && (settled || t >= gatewayWarmup + 60)) return seen;
+  }
+}
+
+const PAIRED_SIDES = ['direct', 'bare', 'gateway'] as const;
+const PAIRED_PATH = { direct: 'direct SOAP', bare: 'bare proxy', gateway: 'gateway' } as const;
+
+if (pairs > 0) {
+  // Paired mode: one gateway per back end and log level, up beside the bare proxy throughout.
   for (const backend of backends) {
-    const direct = await measure(
-      { url: backendUrl[backend], method: 'POST', headers: soapHeaders('GetTerminal'), body: getTerminal },
-      [backendPid[backend]],
-    );
-    rows.push({ backend, path: 'direct SOAP', logLevel: '-', m: direct });
-    console.error(`  ${backend} direct: ${direct.rps.toFixed(0)} req/s`);
-    const b = await measure({ url: `${bare[backend].info.url}/v1/terminals/${tid}`, method: 'GET' }, [bare[backend].child.pid, backendPid[backend]], bare[backend].child);
-    rows.push({ backend, path: 'bare proxy', logLevel: '-', m: b });
-    console.error(`  ${backend} bare proxy: ${b.rps.toFixed(0)} req/s, ${b.proxyUsPerReq.toFixed(0)} µs CPU/req`);
     for (const level of logLevels) {
-      for (const [path, root] of gatewayRoots) {
-        const gw = await startGatewayProcess(backendUrl[backend], level, `${backend}-${level}-${round}${root === ROOT ? '' : '-baseline'}`, root);
-        try {
-          const m = await measure(
-            { url: `${gw.url}/v1/terminals/${tid}`, method: 'GET', headers: { Authorization: `Bearer ${token}` } },
-            [gw.child.pid, backendPid[backend]],
-            gw.child,
-            gatewayWarmup,
-          );
-          rows.push({ backend, path, logLevel: level, m });
-          console.error(`  ${backend} ${path} (${level}): ${m.rps.toFixed(0)} req/s, ${m.proxyUsPerReq.toFixed(0)} µs CPU/req`);
-        } finally {
-          await gw.stop();
+      const gw = await startGatewayProcess(backendUrl[backend], level, `${backend}-${level}`);
+      try {
+        const side = {
+          direct: { opts: directLoad(backend), watch: [backendPid[backend]], proxy: undefined },
+          bare: { opts: bareLoad(backend), watch: [bare[backend].child.pid, backendPid[backend]], proxy: bare[backend].child },
+          gateway: { opts: gatewayLoad(gw), watch: [gw.child.pid, backendPid[backend]], proxy: gw.child },
+        };
+        // the warm-ups as in rounds mode, the gateway's (V8 still optimizing its code) right before the pairs
+        for (const k of ['direct', 'bare'] as const) if (warmup > 0) await load(side[k].opts, warmup, []);
+        const warm = await warmGateway(side.gateway.opts, gw);
+        console.error(`  ${backend} ${level} gateway warm-up, CPU µs/req per ${burst}s burst: ${warm.map((x) => x.toFixed(0)).join(' ')}`);
+        const results = await alternatePairs(
+          PAIRED_SIDES,
+          pairs,
+          (k) => load(side[k].opts, burst, side[k].watch, side[k].proxy),
+          (r, i) =>
+            console.error(
+              `  ${backend} ${level} pair ${i + 1}: direct ${r.direct.rps.toFixed(0)} req/s; bare ${r.bare.rps.toFixed(0)} req/s, ${r.bare.proxyUsPerReq.toFixed(0)} µs CPU/req; ` +
+                `gateway ${r.gateway.rps.toFixed(0)} req/s, ${r.gateway.proxyUsPerReq.toFixed(0)} µs CPU/req; gateway/bare ${(r.gateway.rps / r.bare.rps).toFixed(2)}`,
+            ),
+        );
+        for (const r of results) {
+          for (const k of PAIRED_SIDES) rows.push({ set: `${backend}|${level}`, backend, path: PAIRED_PATH[k], logLevel: k === 'gateway' ? level : '-', m: r[k] });
+        }
+      } finally {
+        await gw.stop();
+      }
+    }
+  }
+} else {
+  for (let round = 0; round < rounds; round++) {
+    for (const backend of backends) {
+      const direct = await measure(directLoad(backend), [backendPid[backend]]);
+      rows.push({ set: backend, backend, path: 'direct SOAP', logLevel: '-', m: direct });
+      console.error(`  ${backend} direct: ${direct.rps.toFixed(0)} req/s`);
+      const b = await measure(bareLoad(backend), [bare[backend].child.pid, backendPid[backend]], bare[backend].child);
+      rows.push({ set: backend, backend, path: 'bare proxy', logLevel: '-', m: b });
+      console.error(`  ${backend} bare proxy: ${b.rps.toFixed(0)} req/s, ${b.proxyUsPerReq.toFixed(0)} µs CPU/req`);
+      for (const level of logLevels) {
+        for (const [path, root] of gatewayRoots) {
+          const gw = await startGatewayProcess(backendUrl[backend], level, `${backend}-${level}-${round}${root === ROOT ? '' : '-baseline'}`, root);
+          try {
+            const m = await measure(gatewayLoad(gw), [gw.child.pid, backendPid[backend]], gw.child, gatewayWarmup);
+            rows.push({ set: backend, backend, path, logLevel: level, m });
+            console.error(`  ${backend} ${path} (${level}): ${m.rps.toFixed(0)} req/s, ${m.proxyUsPerReq.toFixed(0)} µs CPU/req`);
+          } finally {
+            await gw.stop();
+          }
         }
       }
     }
@@ -368,20 +455,17 @@ for (let round = 0; round < rounds; round++) {
 const load1 = loadavg();
 
 // ------------------------------------------------------------------------------------------
-// Report: medians over rounds
+// Report: medians over rounds, or over pairs (ratios and differences: the median of the per-pair ones)
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
 const groups = new Map<string, Row[]>();
 for (const r of rows) {
-  const key = `${r.backend}|${r.path}|${r.logLevel}`;
+  const key = `${r.set}|${r.path}|${r.logLevel}`;
   groups.set(key, [...(groups.get(key) ?? []), r]);
 }
 const summary = [...groups.values()].map((g) => {
   const first = g[0] as Row;
   return {
+    set: first.set,
     backend: first.backend,
     path: first.path,
     logLevel: first.logLevel,
@@ -391,53 +475,106 @@ const summary = [...groups.values()].map((g) => {
     errors: g.reduce((n, r) => n + r.m.errors, 0),
     proxyCpu: first.path === 'direct SOAP' ? NaN : median(g.map((r) => r.m.proxyUsPerReq)),
     beCpu: median(g.map((r) => r.m.cpuUsPerReq[first.path === 'direct SOAP' ? 0 : 1] ?? NaN)),
-    /** per round, for the ratio's spread */
+    /** per round (or pair), for the ratios */
     rpsByRound: g.map((r) => r.m.rps),
+    p99ByRound: g.map((r) => r.m.p99),
     proxyCpuByRound: g.map((r) => r.m.proxyUsPerReq),
     genCpu: median(g.map((r) => r.m.loadGenUsPerReq)),
   };
 });
+type Summary = (typeof summary)[number];
+/** x's figure over y's, per round or pair */
+const perRound = (x: number[], y: number[], f: (a: number, b: number) => number) => x.map((v, i) => f(v, y[i] ?? NaN));
+const ratio = (a: number, b: number) => a / b;
+const minus = (a: number, b: number) => a - b;
+const backendName = (s: Summary) => (s.backend === 'sim' ? 'TMO simulator' : 'canned stub');
 
 const fmt = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '-');
+/** a Markdown table, columns padded to their widest cell */
+function table(header: string[], lines: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
+  const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  return [row(header), row(widths.map((w) => '-'.repeat(w))), ...lines.map(row)].join('\n');
+}
 const header = ['back end', 'path', 'log', 'req/s', 'p50 ms', 'p99 ms', 'vs bare', '+p99 ms vs bare', 'vs direct', 'proxy CPU µs/req', 'back-end CPU µs/req', 'autocannon CPU µs/req', 'errors'];
 const lines: string[][] = [];
 for (const s of summary) {
-  const direct = summary.find((d) => d.backend === s.backend && d.path === 'direct SOAP');
-  const bareRow = summary.find((d) => d.backend === s.backend && d.path === 'bare proxy');
+  const direct = summary.find((d) => d.set === s.set && d.path === 'direct SOAP');
+  const bareRow = summary.find((d) => d.set === s.set && d.path === 'bare proxy');
   const isGw = s.path.startsWith('gateway');
+  // rounds: ratio of the medians (as always); pairs: median of the per-pair ratios and differences
+  const vs = (other: Summary, f: typeof ratio, of: (x: Summary) => number[], med: (x: Summary) => number) =>
+    pairs > 0 ? median(perRound(of(s), of(other), f)) : f(med(s), med(other));
   lines.push([
-    s.backend === 'sim' ? 'TMO simulator' : 'canned stub',
+    backendName(s),
     s.path,
     s.logLevel,
     fmt(s.rps, 0),
     fmt(s.p50),
     fmt(s.p99),
-    isGw && bareRow ? fmt(s.rps / bareRow.rps) : s.path === 'bare proxy' ? '1.00' : '',
-    isGw && bareRow ? fmt(s.p99 - bareRow.p99) : '',
-    s.path !== 'direct SOAP' && direct ? fmt(s.rps / direct.rps) : '',
+    isGw && bareRow ? fmt(vs(bareRow, ratio, (x) => x.rpsByRound, (x) => x.rps)) : s.path === 'bare proxy' ? '1.00' : '',
+    isGw && bareRow ? fmt(vs(bareRow, minus, (x) => x.p99ByRound, (x) => x.p99)) : '',
+    s.path !== 'direct SOAP' && direct ? fmt(vs(direct, ratio, (x) => x.rpsByRound, (x) => x.rps)) : '',
     fmt(s.proxyCpu, 0),
     fmt(s.beCpu, 0),
     fmt(s.genCpu, 0),
     String(s.errors),
   ]);
 }
-const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
-const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-console.log(`GET /v1/terminals/{id} via the gateway vs a bare Node proxy vs SOAP GetTerminal direct (RS256 token) — ${connections} connections${rate === undefined ? '' : ` at a fixed ${rate} req/s`}, ${duration}s (+${warmup}s warm-up, gateway ${gatewayWarmup}s), median of ${rounds} round(s)`);
+const conditions = `${connections} connections${rate === undefined ? '' : ` at a fixed ${rate} req/s`}`;
+console.log(
+  `GET /v1/terminals/{id} via the gateway vs a bare Node proxy vs SOAP GetTerminal direct (RS256 token) — ${conditions}, ` +
+    (pairs > 0
+      ? `${pairs} pairs of ${burst}s bursts alternating direct SOAP, bare proxy and gateway (+${warmup}s warm-up, gateway ≥ ${gatewayWarmup}s), median over the pairs (vs bare, +p99, vs direct: median of the per-pair figures)`
+      : `${duration}s (+${warmup}s warm-up, gateway ${gatewayWarmup}s), median of ${rounds} round(s)`) +
+    (args.entry === DEFAULT_GATEWAY_ENTRY ? '' : `; gateway ${args.entry} on plain node`),
+);
 console.log(`${new Date().toISOString()}, ${cpus().length}× ${cpus()[0]?.model ?? '?'}, node ${process.version}, loadavg before ${load0.map((l) => l.toFixed(2)).join(' ')} / after ${load1.map((l) => l.toFixed(2)).join(' ')}`);
-console.log(row(header));
-console.log(row(widths.map((w) => '-'.repeat(w))));
-for (const l of lines) console.log(row(l));
-// Headline: gateway/bare per round (same round = same machine conditions), then the median.
+console.log(table(header, lines));
 for (const s of summary.filter((x) => x.path.startsWith('gateway'))) {
-  const bareRow = summary.find((d) => d.backend === s.backend && d.path === 'bare proxy');
+  const bareRow = summary.find((d) => d.set === s.set && d.path === 'bare proxy');
   if (!bareRow) continue;
-  const perRound = s.rpsByRound.map((r, i) => r / (bareRow.rpsByRound[i] ?? NaN));
+  const rpsRatio = perRound(s.rpsByRound, bareRow.rpsByRound, ratio);
+  const what = `${s.path}/bare (${backendName(s)}, LOG_LEVEL=${s.logLevel})`;
+  if (pairs === 0) {
+    // Headline: gateway/bare per round (same round = same machine conditions), then the median.
+    console.log(
+      `${what} = ${fmt(median(rpsRatio))}` +
+        ` (per round ${rpsRatio.map((x) => fmt(x)).join(', ')}); +p99 vs bare ${fmt(s.p99 - bareRow.p99)} ms;` +
+        ` CPU µs/req gateway ${fmt(s.proxyCpu, 0)} vs bare ${fmt(bareRow.proxyCpu, 0)}` +
+        ` (per round ${s.proxyCpuByRound.map((x) => fmt(x, 0)).join(', ')}; lowest ${fmt(Math.min(...s.proxyCpuByRound), 0)} vs ${fmt(Math.min(...bareRow.proxyCpuByRound), 0)})`,
+    );
+    continue;
+  }
+  // Paired: every pair, then the medians of the per-pair figures as the headline.
+  const direct = summary.find((d) => d.set === s.set && d.path === 'direct SOAP');
+  const p99Diff = perRound(s.p99ByRound, bareRow.p99ByRound, minus);
+  const cpuRatio = perRound(s.proxyCpuByRound, bareRow.proxyCpuByRound, ratio);
+  const range = (xs: number[], d = 2) => `${fmt(Math.min(...xs), d)}${Math.min(...xs) < 0 ? ' to ' : '–'}${fmt(Math.max(...xs), d)}`;
+  console.log(`\n${backendName(s)}, LOG_LEVEL=${s.logLevel}, per pair (order direct → bare → gateway, reversed every other pair):`);
   console.log(
-    `${s.path}/bare (${s.backend === 'sim' ? 'TMO simulator' : 'canned stub'}, LOG_LEVEL=${s.logLevel}) = ${fmt(median(perRound))}` +
-      ` (per round ${perRound.map((x) => fmt(x)).join(', ')}); +p99 vs bare ${fmt(s.p99 - bareRow.p99)} ms;` +
+    table(
+      ['pair', 'direct req/s', 'bare req/s', 'gateway req/s', 'gateway/bare', 'bare p99 ms', 'gateway p99 ms', '+p99 ms', 'bare CPU µs/req', 'gateway CPU µs/req', 'CPU gateway/bare'],
+      s.rpsByRound.map((_, i) => [
+        `${i + 1}${i % 2 === 0 ? '' : ' (rev.)'}`,
+        fmt(direct?.rpsByRound[i] ?? NaN, 0),
+        fmt(bareRow.rpsByRound[i] ?? NaN, 0),
+        fmt(s.rpsByRound[i] ?? NaN, 0),
+        fmt(rpsRatio[i] ?? NaN),
+        fmt(bareRow.p99ByRound[i] ?? NaN),
+        fmt(s.p99ByRound[i] ?? NaN),
+        fmt(p99Diff[i] ?? NaN),
+        fmt(bareRow.proxyCpuByRound[i] ?? NaN, 0),
+        fmt(s.proxyCpuByRound[i] ?? NaN, 0),
+        fmt(cpuRatio[i] ?? NaN),
+      ]),
+    ),
+  );
+  console.log(
+    `${what} = ${fmt(median(rpsRatio))} (median of ${rpsRatio.length} pairs, range ${range(rpsRatio)});` +
+      ` +p99 vs bare ${fmt(median(p99Diff))} ms (median of the per-pair differences, range ${range(p99Diff)});` +
       ` CPU µs/req gateway ${fmt(s.proxyCpu, 0)} vs bare ${fmt(bareRow.proxyCpu, 0)}` +
-      ` (per round ${s.proxyCpuByRound.map((x) => fmt(x, 0)).join(', ')}; lowest ${fmt(Math.min(...s.proxyCpuByRound), 0)} vs ${fmt(Math.min(...bareRow.proxyCpuByRound), 0)})`,
+      ` (per pair gateway/bare median ${fmt(median(cpuRatio))}, range ${range(cpuRatio)}; lowest ${fmt(Math.min(...s.proxyCpuByRound), 0)} vs ${fmt(Math.min(...bareRow.proxyCpuByRound), 0)})`,
   );
 }
 console.log('Targets (issue 8): gateway/bare ≥ 0.70 and ≤ 3 ms added p99 over the bare proxy at 20 connections.');

@@ -1,8 +1,10 @@
 /**
- * The in-process A/B loop of `bench/facade/chain.ts` and `bench/facade/call-path.ts`: a warm-up
- * of both sides, then `pairs` pairs of batches in alternating order (so neither side always runs
- * after the other's garbage), and one line with both medians, the lowest figures and the
- * median of the per-pair ratios B/A.
+ * The alternating loop of the A/B benches: `alternatePairs` (used by `bench/facade/ab.ts` and
+ * `bench/facade/run.ts`'s paired mode, which measure processes in bursts) and, on it, the
+ * in-process A/B of `bench/facade/chain.ts` and `bench/facade/call-path.ts`: a warm-up of both
+ * sides, then `pairs` pairs of batches in alternating order (so neither side always runs after
+ * the other's garbage), and one line with both medians, the lowest figures and the median of
+ * the per-pair ratios B/A.
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -38,6 +40,28 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
 }
 
+/**
+ * `pairs` times one run of every side in `order`, the order reversed every other time (A B, B A,
+ * …; with three sides X A B, B A X, …, so the middle one always runs right next to both others):
+ * no side always runs after the same one. Answers each pair's results by side; `onPair` sees
+ * each pair as it completes (0-based index).
+ */
+export async function alternatePairs<K extends string, R>(
+  order: readonly K[],
+  pairs: number,
+  run: (side: K, pair: number) => Promise<R>,
+  onPair?: (results: Record<K, R>, pair: number) => void,
+): Promise<Array<Record<K, R>>> {
+  const out: Array<Record<K, R>> = [];
+  for (let i = 0; i < pairs; i++) {
+    const results = {} as Record<K, R>;
+    for (const side of i % 2 === 0 ? order : [...order].reverse()) results[side] = await run(side, i);
+    out.push(results);
+    onPair?.(results, i);
+  }
+  return out;
+}
+
 export interface AbPairsOptions<T> {
   sides: { A: T; B: T };
   /** runs `n` calls through one side and answers its CPU µs per call */
@@ -57,18 +81,10 @@ export async function runAbPairs<T>(o: AbPairsOptions<T>): Promise<void> {
     await o.batch(o.sides.B, o.warmup / 4);
   }
   const la0 = loadavg().map((x) => x.toFixed(2)).join(' ');
-  const a: number[] = [];
-  const b: number[] = [];
-  const ratios: number[] = [];
-  for (let i = 0; i < o.pairs; i++) {
-    const first = i % 2 === 0 ? 'A' : 'B';
-    const r1 = await o.batch(o.sides[first], o.perBatch);
-    const r2 = await o.batch(o.sides[first === 'A' ? 'B' : 'A'], o.perBatch);
-    const [ra, rb] = first === 'A' ? [r1, r2] : [r2, r1];
-    a.push(ra);
-    b.push(rb);
-    ratios.push(rb / ra);
-  }
+  const results = await alternatePairs(['A', 'B'] as const, o.pairs, (side) => o.batch(o.sides[side], o.perBatch));
+  const a = results.map((r) => r.A);
+  const b = results.map((r) => r.B);
+  const ratios = results.map((r) => r.B / r.A);
   const la1 = loadavg().map((x) => x.toFixed(2)).join(' ');
   console.log(`${new Date().toISOString()} loadavg ${la0} → ${la1}; ${o.pairs} pairs of ${o.perBatch} ${o.unit}`);
   console.log(
