@@ -265,19 +265,33 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<ApiEnv> {
     if (granted === 0) lease.blockedUntil = lease.windowEnd;
   }
 
-  /** Takes one point of the client's lease, renewing it through Redis when it cannot serve. */
-  async function take(g: GroupLimiter, subject: string): Promise<Verdict> {
-    let now = performance.now();
+  /** The verdict the client's lease gives without Redis, or undefined when it must be renewed first. */
+  function fromLease(g: GroupLimiter, lease: Lease, now: number): Verdict | undefined {
+    if (now < lease.blockedUntil) return { allowed: false, remaining: 0, msBeforeNext: lease.blockedUntil - now };
+    if (lease.points > 0 && now < lease.deadline && now < lease.windowEnd) {
+      lease.points--;
+      // the last point of a window that was full at the grant: Redis would refuse the next one
+      if (lease.points === 0 && lease.count >= g.points) lease.blockedUntil = lease.windowEnd;
+      return { allowed: true, remaining: Math.max(0, g.points - lease.count + lease.points), msBeforeNext: lease.windowEnd - now };
+    }
+    return undefined;
+  }
+
+  /**
+   * Takes one point of the client's lease, renewing it through Redis when it cannot serve. Not
+   * `async`: a request its lease serves (nearly all of a busy client's) gets its verdict without
+   * an async function's promise and frame (issue 8: fewer bytes allocated per request).
+   */
+  function take(g: GroupLimiter, subject: string): Verdict | Promise<Verdict> {
+    const now = performance.now();
     const lease = leaseOf(g, subject, now);
     countRequest(lease, now);
+    return fromLease(g, lease, now) ?? takeAfterRenewal(g, subject, lease, now);
+  }
+
+  /** {@link take} when the lease cannot serve: waits for the script call in flight, or sends one. */
+  async function takeAfterRenewal(g: GroupLimiter, subject: string, lease: Lease, now: number): Promise<Verdict> {
     for (;;) {
-      if (now < lease.blockedUntil) return { allowed: false, remaining: 0, msBeforeNext: lease.blockedUntil - now };
-      if (lease.points > 0 && now < lease.deadline && now < lease.windowEnd) {
-        lease.points--;
-        // the last point of a window that was full at the grant: Redis would refuse the next one
-        if (lease.points === 0 && lease.count >= g.points) lease.blockedUntil = lease.windowEnd;
-        return { allowed: true, remaining: Math.max(0, g.points - lease.count + lease.points), msBeforeNext: lease.windowEnd - now };
-      }
       if (lease.pending) {
         lease.waiting++;
         try {
@@ -295,6 +309,8 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<ApiEnv> {
         }
       }
       now = performance.now();
+      const verdict = fromLease(g, lease, now);
+      if (verdict) return verdict;
     }
   }
 
@@ -317,7 +333,8 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<ApiEnv> {
     if (!limiter || !principal) return next();
     let verdict: Verdict;
     try {
-      verdict = await take(limiter, principal.subject);
+      const taken = take(limiter, principal.subject);
+      verdict = taken instanceof Promise ? await taken : taken;
     } catch (err) {
       opts.onError?.(err);
       verdict = await takeLocally(limiter, principal.subject);
