@@ -41,8 +41,6 @@ beforeAll(async () => {
       CRM_RETRY_MAX_AGE_MS: '1000',
       TMO_BREAKER_RESET_MS: '1000',
       CRM_BREAKER_RESET_MS: '1000',
-      TMO_TIMEOUT_MS: '500',
-      CRM_TIMEOUT_MS: '500',
       OTEL_TRACES_EXPORTER: 'otlp',
     },
     spanExporter: spans,
