@@ -20,7 +20,7 @@ function opsDeps() {
   const thrower = () => Promise.reject(failing());
   const deadLetters = { list: thrower, summary: thrower, get: thrower };
   const operations = { getWithOwner: thrower, deadLetters } as unknown as Operations;
-  return { operations, deadLetters: deadLetters as unknown as Operations['deadLetters'], audit: { list: thrower } as unknown as Operations['audit'], circuits: { circuits: () => [] }, queues: [], requireScope };
+  return { operations, deadLetters: deadLetters as unknown as Operations['deadLetters'], audit: { list: thrower } as unknown as Operations['audit'], circuits: { circuits: () => [], stateOf: () => undefined }, queues: [], requireScope };
 }
 
 /** The real logger (its error serializer), writing to `logs`. */

@@ -20,7 +20,7 @@ export interface CircuitStatusPort {
   /**
    * One system's state, matched case-insensitively on its name; undefined if unknown. Cheap: the
    * job path reads it for every job (issue 8), where a snapshot sums the rolling window's
-   * counters of every breaker. Optional: without it, callers take it from `circuits()`.
+   * counters of every breaker.
    */
-  stateOf?(system: string): CircuitStateView | undefined;
+  stateOf(system: string): CircuitStateView | undefined;
 }

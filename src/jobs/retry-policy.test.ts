@@ -92,6 +92,18 @@ describe('decideFailure', () => {
     });
   });
 
+  it.each([
+    ['half-open (the trial call still in flight)', 'half_open' as const],
+    ['closed (the trial call has just succeeded)', 'closed' as const],
+  ])('when the breaker refused the call and reads %s afterwards, then the job waits without spending an attempt, even its last', (_name, state) => {
+    const circuit = { ...open(new Date(800).toISOString()), state };
+    // runs again a second later: by then the trial call has settled (an open breaker is waited for before the call)
+    expect(decideFailure({ ...base, failedRuns: 9, err: new UnavailableError('tmo.circuit_open', 'o'), circuit })).toEqual({ action: 'wait', until: 2_000 });
+    // read as data (the error crossed Redis), and with no breaker state known
+    const fromRedis = JSON.parse(JSON.stringify(new UnavailableError('tmo.circuit_open', 'o').toJSON())) as unknown;
+    expect(decideFailure({ ...base, failedRuns: 9, err: fromRedis })).toEqual({ action: 'wait', until: 2_000 });
+  });
+
   it('when a deserialised error says retryable, then it is retried (decisions read data, not classes)', () => {
     const fromRedis = JSON.parse(JSON.stringify(new UnavailableError('crm.unavailable', 'u', { system: 'crm' }).toJSON())) as unknown;
     expect(decideFailure({ ...base, err: fromRedis })).toEqual({ action: 'retry' });

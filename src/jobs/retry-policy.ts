@@ -1,6 +1,6 @@
 import type { BackoffStrategy, MinimalJob } from 'bullmq';
 import type { CircuitStateView } from '../domain/circuit.port.ts';
-import { isRetryable } from '../domain/errors/index.ts';
+import { isGatewayErrorLike, isRetryable } from '../domain/errors/index.ts';
 import { LEGACY_SYSTEMS, isLegacySystem, type LegacySystem } from './types.ts';
 
 /** Parameters every backoff strategy takes (milliseconds). */
@@ -111,18 +111,34 @@ export type FailureDecision =
   | { action: 'retry' }
   | { action: 'dead_letter'; reason: 'not_retryable' | 'attempts_exhausted' | 'max_age' };
 
+/** The soonest a job refused by its breaker runs again: a second, or the whole wait if shorter. */
+function breakerRecheckAt(policy: SystemRetryPolicy, now: number): number {
+  return now + Math.min(1_000, policy.breakerWaitMs);
+}
+
 /** When a job waiting for an open breaker should run again. */
 export function breakerWaitUntil(snapshot: Pick<CircuitStateView, 'lastTransitionAt'>, policy: SystemRetryPolicy, now: number): number {
-  const floor = now + Math.min(1_000, policy.breakerWaitMs);
+  const floor = breakerRecheckAt(policy, now);
   const since = snapshot.lastTransitionAt ? Date.parse(snapshot.lastTransitionAt) : NaN;
   const planned = Number.isFinite(since) ? since + policy.breakerWaitMs : now + policy.breakerWaitMs;
   return Math.max(floor, planned);
 }
 
 /**
+ * True when the breaker refused the call (`<system>.circuit_open`): nothing reached the legacy
+ * system. Read as data, as the error may have crossed Redis.
+ */
+export function isBreakerRejection(err: unknown): boolean {
+  return isGatewayErrorLike(err) && err.code.endsWith('.circuit_open');
+}
+
+/**
  * What to do with a failed run. Pure: the caller passes the clock, the job's age and the
  * breaker state of the failing system. Order matters: a non-retryable error is final at
  * once; an open breaker parks the job without burning an attempt (but not past max age).
+ * So does a call the breaker refused while half-open (another job's trial call in flight):
+ * the state read afterwards says half-open, open or closed depending on how and when the trial
+ * settled, and a call that never left must not spend budget whichever it is.
  */
 export function decideFailure(input: {
   err: unknown;
@@ -142,6 +158,8 @@ export function decideFailure(input: {
   if (!isRetryable(input.err)) return { action: 'dead_letter', reason: 'not_retryable' };
   if (input.now - input.enqueuedAt >= p.maxAgeMs) return { action: 'dead_letter', reason: 'max_age' };
   if (input.circuit?.state === 'open') return { action: 'wait', until: breakerWaitUntil(input.circuit, p, input.now) };
+  // refused while half-open: the trial call decides; if it fails, the next run finds the breaker open
+  if (isBreakerRejection(input.err)) return { action: 'wait', until: breakerRecheckAt(p, input.now) };
   if (input.failedRuns + 1 >= p.attempts) return { action: 'dead_letter', reason: 'attempts_exhausted' };
   return { action: 'retry' };
 }

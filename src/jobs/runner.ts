@@ -56,13 +56,10 @@ export function initialSteps(kind: OperationKind): StepRecord[] {
   }));
 }
 
-/**
- * The breaker state of a legacy system, matched case-insensitively on its name: the port's cheap
- * `stateOf` when it has one (read for every job), else taken from its full snapshots.
- */
+/** The breaker state of a legacy system (the port's cheap `stateOf`, read for every job). */
 export function circuitOf(circuits: CircuitStatusPort, system: LegacySystem): CircuitStateView | undefined {
   try {
-    return circuits.stateOf ? circuits.stateOf(system) : circuits.circuits().find((c) => c.system.toLowerCase() === system);
+    return circuits.stateOf(system);
   } catch {
     return undefined; // a broken status port must not stop the jobs; the call itself will tell
   }

@@ -7,13 +7,13 @@ export { createCrmAdapter, type CrmAdapter, type CrmAdapterOptions } from './crm
 export type { AdapterControls, AdapterLogger, BreakerOptions, BulkheadOptions, CircuitStateChange } from './resilience.ts';
 
 /** CircuitStatusPort over any adapters exposing `circuit()` and, cheaper, `circuitState()` (TMO, CRM, SFTP). */
-export function createCircuitStatus(...sources: Array<{ circuit(): CircuitSnapshot; circuitState?(): CircuitStateView }>): CircuitStatusPort {
+export function createCircuitStatus(...sources: Array<{ circuit(): CircuitSnapshot; circuitState(): CircuitStateView }>): CircuitStatusPort {
   return {
     circuits: () => sources.map((s) => s.circuit()),
     stateOf(system) {
       const name = system.toLowerCase();
       for (const s of sources) {
-        const c = s.circuitState ? s.circuitState() : s.circuit();
+        const c = s.circuitState();
         if (c.system.toLowerCase() === name) return c;
       }
       return undefined;

@@ -80,14 +80,14 @@ describe('circuit breaker', () => {
       expect(res.state()).toEqual({ system: 'tmo', state: 'closed', lastTransitionAt: null });
       for (let i = 0; i < 4; i += 1) await res.run(fail(new UnavailableError('tmo.unavailable', 'x'))).catch(() => undefined);
       expect(res.state()).toEqual(brief(res.snapshot()));
-      expect(port.stateOf?.('TMO')).toEqual({ system: 'tmo', state: 'open', lastTransitionAt: expect.any(String) });
-      expect(port.stateOf?.('crm')).toEqual({ system: 'crm', state: 'closed', lastTransitionAt: null });
-      expect(port.stateOf?.('sftp')).toBeUndefined();
+      expect(port.stateOf('TMO')).toEqual({ system: 'tmo', state: 'open', lastTransitionAt: expect.any(String) });
+      expect(port.stateOf('crm')).toEqual({ system: 'crm', state: 'closed', lastTransitionAt: null });
+      expect(port.stateOf('sftp')).toBeUndefined();
       await vi.advanceTimersByTimeAsync(BREAKER.resetTimeoutMs);
-      expect(port.stateOf?.('tmo')).toEqual(brief(res.snapshot()));
+      expect(port.stateOf('tmo')).toEqual(brief(res.snapshot()));
       expect(res.state().state).toBe('half_open');
       await res.run(ok);
-      expect(port.stateOf?.('tmo')).toEqual(brief(res.snapshot()));
+      expect(port.stateOf('tmo')).toEqual(brief(res.snapshot()));
       expect(res.state().state).toBe('closed');
     } finally {
       crm.shutdown();

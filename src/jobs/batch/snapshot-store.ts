@@ -649,19 +649,21 @@ export function createTerminalActivityReader(deps: {
     };
   }
 
-  /** A read with a pointer that may be up to `ttl` old: a miss may be a swap's, so it retries once with a fresh one. */
-  async function readAt(current: CurrentSnapshot, terminalId: string): Promise<TerminalActivityView | null> {
+  /**
+   * A read at `current`. With a cached pointer (up to `ttl` old) a miss may be a swap's (its
+   * generation dropped since), so it retries once with a fresh one; with a pointer just read
+   * (`fresh`) a miss is the answer: a retry would only read the same pointer again.
+   */
+  async function readAt(current: CurrentSnapshot, terminalId: string, fresh = false): Promise<TerminalActivityView | null> {
     const raw = await deps.redis.hget(keys.bucketPrefix(current.gen) + bucketOf(terminalId), terminalId);
     if (raw !== null) return toView(current, raw);
-    const fresh = await pointer(true);
-    if (!fresh) return null;
-    const again = await deps.redis.hget(keys.bucketPrefix(fresh.gen) + bucketOf(terminalId), terminalId);
-    return again === null ? null : toView(fresh, again);
+    return fresh ? null : readUncached(terminalId);
   }
 
+  /** A read with a pointer read first: the expired-cache path, and the retry of a cached miss. */
   async function readUncached(terminalId: string): Promise<TerminalActivityView | null> {
     const current = await pointer(true);
-    return current ? readAt(current, terminalId) : null;
+    return current ? readAt(current, terminalId, true) : null;
   }
 
   return {
@@ -669,6 +671,7 @@ export function createTerminalActivityReader(deps: {
      * The terminal in the latest applied snapshot, or null (no snapshot yet, or not in it). With
      * the pointer cached (every read but one a `ttl`), one promise: none of its own and no Redis
      * call when there is no snapshot, one HGET (and its retry on a miss) when there is (issue 8).
+     * With the pointer expired: its GET and one HGET, hit or miss.
      */
     getTerminalActivity(terminalId: string): Promise<TerminalActivityView | null> {
       const c = cached;

@@ -146,6 +146,35 @@ describe('TERMSTAT import', () => {
     expect(await events()).toEqual([]);
   });
 
+  it('when a read misses, then it reads the pointer once: a pointer just read answers at once, a cached one is checked against a fresh one', async () => {
+    const { imp } = importer();
+    deliver('20261127', termstatFile('20261127', [row('T0000001', 'AC')]));
+    await imp.poll();
+    const calls = { get: 0, hget: 0 };
+    const counting = {
+      get: (key: string) => (calls.get++, redis.get(key)),
+      hget: (key: string, field: string) => (calls.hget++, redis.hget(key, field)),
+    } as unknown as Redis;
+    const counted = async (read: () => Promise<unknown>) => {
+      calls.get = 0;
+      calls.hget = 0;
+      await read();
+      return { ...calls };
+    };
+    const uncached = createTerminalActivityReader({ redis: counting, prefix, pointerTtlMs: 0 });
+    expect(await counted(() => uncached.getTerminalActivity('T9999999'))).toEqual({ get: 1, hget: 1 });
+    expect(await counted(() => uncached.getTerminalActivity('T0000001'))).toEqual({ get: 1, hget: 1 });
+    const cached = createTerminalActivityReader({ redis: counting, prefix, pointerTtlMs: 60_000 });
+    expect(await counted(() => cached.getTerminalActivity('T9999999'))).toEqual({ get: 1, hget: 1 });
+    expect(await counted(() => cached.getTerminalActivity('T0000001'))).toEqual({ get: 0, hget: 1 });
+    // a miss on a cached pointer may be a swap's: one fresh pointer, one more HGET
+    expect(await counted(() => cached.getTerminalActivity('T9999999'))).toEqual({ get: 1, hget: 2 });
+    // and that retry finds a terminal only the next snapshot has, its cached generation dropped
+    deliver('20261128', termstatFile('20261128', [row('T0000001', 'AC'), row('T0000004', 'AC')]));
+    await imp.poll();
+    expect((await cached.getTerminalActivity('T0000004'))?.activity.date).toBe('2026-11-28');
+  });
+
   it('when the next snapshot changes statuses, then one event per changed terminal goes to the stream in the API vocabulary', async () => {
     const { imp, counters } = importer();
     deliver('20261127', termstatFile('20261127', [row('T0000001', 'AC'), row('T0000002', 'PE'), row('T0000003', 'SU')]));

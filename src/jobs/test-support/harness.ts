@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { CircuitSnapshot, CircuitState, CircuitStatusPort } from '../../domain/circuit.port.ts';
+import type { CircuitSnapshot, CircuitState, CircuitStateView, CircuitStatusPort } from '../../domain/circuit.port.ts';
 import type { LastKnownPort } from '../../domain/read-model.port.ts';
 import { createKeys } from '../keys.ts';
 import { createServices } from '../../domain/services/index.ts';
@@ -32,6 +32,12 @@ export class FakeCircuits implements CircuitStatusPort {
       stats: { successes: 0, failures: 0, timeouts: 0, rejects: 0, fires: 0 },
       bulkhead: { limit: 10, active: 0, queued: 0 },
     }));
+  }
+
+  stateOf(system: string): CircuitStateView | undefined {
+    const name = system.toLowerCase();
+    const s = this.states.get(name);
+    return s && { system: name, state: s.state, lastTransitionAt: s.at };
   }
 }
 
