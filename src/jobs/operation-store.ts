@@ -398,7 +398,7 @@ export interface Lease {
  * (`TypeError: results[i] is not iterable`, uncaught; redis/ioredis#1931, fixed by #2180 after
  * 6.0.0, the latest release). Two pipelining tests fail with it. Swap back once a release has it.
  */
-function evalScript(redis: Redis, lua: string): (numKeys: number, ...args: string[]) => Promise<unknown> {
+export function evalScript(redis: Redis, lua: string): (numKeys: number, ...args: string[]) => Promise<unknown> {
   const sha = createHash('sha1').update(lua).digest('hex');
   let loaded = false;
   return (numKeys, ...args) => {
