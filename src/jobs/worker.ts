@@ -12,6 +12,7 @@ import { runQueued } from './call-pacing.ts';
 import { circuitOf } from './runner.ts';
 import { toStoredError } from './sanitize.ts';
 import { traceAttempts } from './tracing.ts';
+import { coalesceWrites } from './write-coalescing.ts';
 import { LEGACY_SYSTEMS, type OperationJobData, type ResourceRef, type StoredError } from './types.ts';
 
 export interface CreateWorkersOptions {
@@ -69,7 +70,8 @@ export function createWorkers(opts: CreateWorkersOptions): Workers {
 
   const workers = LEGACY_SYSTEMS.map((system) => {
     const w = new Worker<OperationJobData, JobResult>(rt.queues.byName[system].name, processor, {
-      connection: rt.redis.duplicate(redisClientOptions('bullmq')),
+      // one socket write per event-loop turn, in order (not auto-pipelined): write-coalescing.ts
+      connection: coalesceWrites(rt.redis.duplicate(redisClientOptions('bullmq'))),
       prefix: rt.keys.bullPrefix,
       concurrency: opts.concurrency ?? 4,
       lockDuration: opts.lockDurationMs ?? 30_000,
