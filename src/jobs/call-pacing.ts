@@ -19,6 +19,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Redis } from 'ioredis';
 import type { CallSignal } from '../domain/call-context.ts';
+import { evalScript } from './operation-store.ts';
 
 const queued = new AsyncLocalStorage<true>();
 /**
@@ -63,11 +64,15 @@ export function createRedisPacer(opts: { redis: Redis; key: string; ratePerS: nu
   if (!(opts.ratePerS > 0)) throw new RangeError('ratePerS must be > 0');
   const intervalUs = Math.max(1, Math.round(1_000_000 / opts.ratePerS));
   const burst = opts.burst ?? Math.max(1, Math.ceil(opts.ratePerS / 50));
+  // by SHA1 (EVALSHA; EVAL on the first call and after NOSCRIPT): the script's ~0.4 kB text was
+  // sent with every paced call
+  const gcra = evalScript(opts.redis, GCRA);
+  const args = [opts.key, String(intervalUs), String(burst)] as const;
   return {
     async acquire(signal) {
       for (;;) {
         signal?.throwIfAborted();
-        const wait = Number(await opts.redis.eval(GCRA, 1, opts.key, intervalUs, burst));
+        const wait = Number(await gcra(1, ...args));
         if (wait <= 0) return;
         await new Promise((r) => setTimeout(r, wait));
       }

@@ -83,8 +83,8 @@ describe('submit: the job before the record', () => {
     // (the worker reads it with its lease, in one round trip).
     let workerFoundNoRecord = 0;
     const found = signal();
-    store.acquireLeaseAndGet = async (id, ttl) => {
-      const held = await acquireLeaseAndGet(id, ttl);
+    store.acquireLeaseAndGet = async (id, ttl, running) => {
+      const held = await acquireLeaseAndGet(id, ttl, running);
       if (held && held.op === null) {
         workerFoundNoRecord += 1;
         found.resolve();
@@ -215,13 +215,13 @@ describe('a second copy of a job', () => {
     const rt = h.operations.runtime;
     const acquire = rt.store.acquireLeaseAndGet;
     let waited = false;
-    rt.store.acquireLeaseAndGet = async (id, ttl) => {
-      const lease = await acquire(id, ttl);
+    rt.store.acquireLeaseAndGet = async (id, ttl, running) => {
+      const lease = await acquire(id, ttl, running);
       if (lease || waited) return lease;
       waited = true;
       secondFoundLeaseBusy.resolve();
       await h?.waitForStatus(id, 'succeeded');
-      return acquire(id, ttl);
+      return acquire(id, ttl, running);
     };
 
     const r = await h.operations.submit('terminal.order', { merchantId, order }, ctx(true));

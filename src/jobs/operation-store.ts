@@ -299,19 +299,34 @@ export function createOperationStore(
      * the same write as the other jobs' commands of this event-loop turn.
      * When the lease is held, nothing is read and the takeover path of `acquireLease` runs.
      */
-    async acquireLeaseAndGet(id: string, ttlMs: number): Promise<{ lease: Lease; op: OperationRecord | null } | null> {
+    async acquireLeaseAndGet(
+      id: string,
+      ttlMs: number,
+      /**
+       * A worker's first run of a fresh operation: when the record is still as `submit` wrote it
+       * (`queued`, no attempt, progress {}), the script also writes what `markRunning(id, steps, 1)`
+       * would — one command less per job (issue 8). `marked` then says it did; `op` is the record
+       * as read before that write.
+       */
+      running?: { kind: OperationKind; steps: StepRecord[] },
+    ): Promise<{ lease: Lease; op: OperationRecord | null; marked?: boolean } | null> {
       const key = keys.lease(id);
       const token = leaseToken();
-      let fields: unknown;
+      let reply: unknown;
       try {
-        fields = await leaseAndRead(2, key, keys.operation(id), token, String(ttlMs));
+        reply = running
+          ? await leaseAndRead(2, key, keys.operation(id), token, String(ttlMs), JSON.stringify(running.steps), new Date().toISOString(), running.kind)
+          : await leaseAndRead(2, key, keys.operation(id), token, String(ttlMs));
       } catch (err) {
         // The script may have failed after its SET (a script is not rolled back): free the lease
         // if it is ours, as the two commands did when the read failed.
         await redis.eval(RELEASE_LUA, 1, key, token).catch(() => undefined);
         throw err;
       }
-      if (Array.isArray(fields)) return { lease: leaseOf(key, token, ttlMs), op: parseRecord(pairsToObject(fields)) };
+      if (Array.isArray(reply)) {
+        const [fields, marked] = reply as [unknown[], number];
+        return { lease: leaseOf(key, token, ttlMs), op: parseRecord(pairsToObject(fields)), ...(running ? { marked: marked === 1 } : {}) };
+      }
       if (!(await takeOver(key, token, ttlMs))) return null;
       const lease = leaseOf(key, token, ttlMs);
       try {
@@ -398,7 +413,7 @@ export interface Lease {
  * (`TypeError: results[i] is not iterable`, uncaught; redis/ioredis#1931, fixed by #2180 after
  * 6.0.0, the latest release). Two pipelining tests fail with it. Swap back once a release has it.
  */
-function evalScript(redis: Redis, lua: string): (numKeys: number, ...args: string[]) => Promise<unknown> {
+export function evalScript(redis: Redis, lua: string): (numKeys: number, ...args: string[]) => Promise<unknown> {
   const sha = createHash('sha1').update(lua).digest('hex');
   let loaded = false;
   return (numKeys, ...args) => {
@@ -420,10 +435,19 @@ function pairsToObject(flat: unknown[]): Record<string, string> {
   return out;
 }
 
-// KEYS[1] the operation's lease, KEYS[2] its record (one hash tag). ARGV[1] our token, ARGV[2] ttl.
-// The record (HGETALL, empty when missing) if the lease is now ours, else nil.
-const LEASE_AND_READ_LUA = `if redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return redis.call('hgetall', KEYS[2]) end
-return false`;
+// KEYS[1] the operation's lease, KEYS[2] its record (one hash tag). ARGV[1] our token, ARGV[2] ttl,
+// optional ARGV[3] the steps of a fresh run, ARGV[4] now and ARGV[5] the operation's kind: then, if
+// the record is of that kind and still as submitted (queued, no attempt, progress {}), it is marked
+// running as `markRunning` does.
+// If the lease is now ours: {the record (HGETALL, empty when missing) as read, 1 if marked else 0}; else nil.
+const LEASE_AND_READ_LUA = `if not redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return false end
+local h = redis.call('hgetall', KEYS[2])
+if not ARGV[3] or #h == 0 then return {h, 0} end
+local f = {}
+for i = 1, #h, 2 do f[h[i]] = h[i + 1] end
+if f.kind ~= ARGV[5] or f.status ~= 'queued' or (f.attempts or '0') ~= '0' or f.progress ~= '{}' then return {h, 0} end
+redis.call('hset', KEYS[2], 'status', 'running', 'attempts', '1', 'steps', ARGV[3], 'updatedAt', ARGV[4])
+return {h, 1}`;
 const RENEW_LUA = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 // KEYS[1] lease, KEYS[2] liveness key of its holder (same hash slot). ARGV[1] the holder's value, ARGV[2] ours, ARGV[3] ttl.
 const TAKEOVER_LUA = `if redis.call('get', KEYS[1]) == ARGV[1] and redis.call('exists', KEYS[2]) == 0 then redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 else return 0 end`;

@@ -155,7 +155,7 @@ describe('operations runner', () => {
     expect(calls).toBe(4);
   });
 
-  it('when a queued command succeeds, then its bookkeeping is three commands: one script for the lease and the record, running, and one script that also resolves its dead letter and releases its lease', async () => {
+  it('when a queued command succeeds, then its bookkeeping is two commands: one script for the lease, the record and running, and one script that also resolves its dead letter and releases its lease', async () => {
     h = await createHarness(inject('redisUrl'));
     const { terminalId } = await h.tmo.orderTerminal(
       (await h.tmo.registerMerchant({ vatNumber: '12345678901', name: 'X', mcc: '5812', address, customerId: 'C000000001' }, { requestId: 'r' })).tmoMerchantId,
@@ -177,15 +177,43 @@ describe('operations runner', () => {
       const mine = seen.filter((c) => c.args.slice(1).some((a) => keys.includes(a)));
       // a script is an EVAL the first time this client sends it, an EVALSHA after (operation-store.ts)
       const topLevel = mine.filter((c) => c.source !== 'lua').map((c) => c.args[0]?.toLowerCase().replace(/^evalsha$/, 'eval'));
-      // create; the lease script (SET NX, then HGETALL under it); running; succeeded + dead letter + lease in one script
-      expect(topLevel).toEqual(['hset', 'eval', 'hset', 'eval']);
+      // create; the lease script (SET NX, then HGETALL under it, then running: the record is as
+      // submitted); succeeded + dead letter + lease in one script
+      expect(topLevel).toEqual(['hset', 'eval', 'eval']);
       const inScript = mine.filter((c) => c.source === 'lua').map((c) => c.args[0]?.toLowerCase());
-      expect(inScript).toEqual(['set', 'hgetall', 'hset', 'pexpire', 'hget', 'get', 'del']);
+      expect(inScript).toEqual(['set', 'hgetall', 'hset', 'hset', 'pexpire', 'hget', 'get', 'del']);
       expect(await h.redis.exists(`${h.prefix}:op:${r.operationId}:lease`)).toBe(0);
       expect((await h.operations.get(r.operationId))?.status).toBe('succeeded');
     } finally {
       monitor.disconnect();
     }
+  });
+
+  it('when a queued command runs for the first time, then its record says running, attempt 1, with its first step running, while the legacy call is made', async () => {
+    h = await createHarness(inject('redisUrl'));
+    const { terminalId } = await h.tmo.orderTerminal(
+      (await h.tmo.registerMerchant({ vatNumber: '12345678901', name: 'X', mcc: '5812', address, customerId: 'C000000001' }, { requestId: 'r' })).tmoMerchantId,
+      { model: 'A920', contactless: true, currency: 'EUR', shippingAddress: address },
+      { requestId: 'r' },
+    );
+    const tmo = h.tmo;
+    const change = tmo.changeTerminalStatus.bind(tmo);
+    let during: Awaited<ReturnType<Harness['operations']['get']>> | undefined;
+    tmo.changeTerminalStatus = async (...args) => {
+      during = await h?.operations.get(opId);
+      return change(...args);
+    };
+    let opId = '';
+    const r = await h.operations.submit('terminal.status', { terminalId, status: 'suspended', reason: 'merchant_request' }, ctx(true));
+    if (r.outcome !== 'accepted') throw new Error('expected accepted');
+    opId = r.operationId;
+    await h.waitForStatus(r.operationId, 'succeeded');
+    expect(during).toMatchObject({ status: 'running', attempts: 1 });
+    expect(during?.steps[0]).toMatchObject({ outcome: 'running', attempts: 1 });
+    expect(during?.steps[0]?.startedAt).toEqual(expect.any(String));
+    const done = await h.operations.get(r.operationId);
+    expect(done).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(done?.steps.every((s) => s.outcome === 'succeeded' && s.attempts === 1)).toBe(true);
   });
 
   it('when payloads, records, dead letters and jobs are in Redis, then no key or value holds the IBAN in clear', async () => {

@@ -56,6 +56,44 @@ export function initialSteps(kind: OperationKind): StepRecord[] {
   }));
 }
 
+function succeedStep(rec: StepRecord, at: string): void {
+  if (rec.outcome === 'succeeded') return;
+  rec.outcome = 'succeeded';
+  rec.finishedAt = at;
+  if (rec.attempts === 0) rec.attempts = 1;
+}
+
+/**
+ * Brings the step records in line with the progress: finished steps succeeded, the next one
+ * running (its attempts counted, its start time set once). Returns the next step.
+ */
+function syncSteps(handler: OperationHandler<OperationKind, object>, steps: StepRecord[], progress: object, at: string) {
+  const next = nextStep(handler, progress);
+  for (const def of handler.steps) {
+    const rec = steps.find((s) => s.name === def.name);
+    if (!rec) continue;
+    if (def !== next && def.done(progress)) {
+      succeedStep(rec, at);
+    } else if (def === next && rec.outcome !== 'running') {
+      rec.outcome = 'running';
+      rec.attempts += 1;
+      rec.startedAt ??= at;
+    }
+  }
+  return next;
+}
+
+/**
+ * The steps a run of an operation that never ran (its record as `submit` wrote it: `queued`, no
+ * attempt, progress {}) writes with `running`: what `runOnce` computes for it, for the worker's
+ * lease script to write in the same command as it takes the lease (`acquireLeaseAndGet`).
+ */
+export function freshRunSteps(kind: OperationKind, at: string): StepRecord[] {
+  const steps = initialSteps(kind);
+  syncSteps(handlerOf(kind), steps, {}, at);
+  return steps;
+}
+
 /** The breaker state of a legacy system (the port's cheap `stateOf`, read for every job). */
 export function circuitOf(circuits: CircuitStatusPort, system: LegacySystem): CircuitStateView | undefined {
   try {
@@ -98,37 +136,23 @@ export function createRunner(deps: {
     return { name: s.name, system: s.system };
   }
 
-  async function runOnce(op: OperationRecord, ctx: { requestId: string; signal?: AbortSignal }): Promise<RunOutcome> {
+  async function runOnce(op: OperationRecord, ctx: { requestId: string; signal?: AbortSignal }, marked?: StepRecord[]): Promise<RunOutcome> {
     const handler = handlerOf(op.kind);
     const steps: StepRecord[] = op.steps.length > 0 ? op.steps.map((s) => ({ ...s })) : initialSteps(op.kind);
     let progress = openPayload(op.progress, cipher) as object;
 
-    const now = () => new Date().toISOString();
-    const succeed = (rec: StepRecord) => {
-      if (rec.outcome === 'succeeded') return;
-      rec.outcome = 'succeeded';
-      rec.finishedAt = now();
-      if (rec.attempts === 0) rec.attempts = 1;
-    };
-    // Brings the step records in line with the progress: finished steps succeeded, next one running.
-    const sync = () => {
-      const next = nextStep(handler, progress);
-      for (const def of handler.steps) {
-        const rec = steps.find((s) => s.name === def.name);
-        if (!rec) continue;
-        if (def !== next && def.done(progress)) {
-          succeed(rec);
-        } else if (def === next && rec.outcome !== 'running') {
-          rec.outcome = 'running';
-          rec.attempts += 1;
-          rec.startedAt ??= now();
-        }
-      }
-      return next;
-    };
+    const sync = () => syncSteps(handler, steps, progress, new Date().toISOString());
 
-    let current = sync();
-    await store.markRunning(op.id, steps, op.attempts + 1);
+    let current: { name: string; system: LegacySystem };
+    if (marked) {
+      // The lease script already wrote `running` with these steps (`freshRunSteps`: a fresh
+      // operation, progress {}), under the lease this run holds: the same write as below.
+      steps.splice(0, steps.length, ...marked.map((s) => ({ ...s })));
+      current = nextStep(handler, progress);
+    } else {
+      current = sync();
+      await store.markRunning(op.id, steps, op.attempts + 1);
+    }
     op.attempts += 1;
 
     const input = openPayload(op.input, cipher) as OperationInputs[OperationKind];
@@ -153,7 +177,8 @@ export function createRunner(deps: {
           });
         },
       });
-      steps.forEach(succeed);
+      const at = new Date().toISOString();
+      for (const rec of steps) succeedStep(rec, at);
       op.steps = steps;
       return { ok: true, result };
     } catch (err) {
@@ -189,10 +214,15 @@ export function createRunner(deps: {
       enqueuedAt: number;
       /** the caller's operation lease: a success releases it with its last write (one round trip) */
       lease?: Lease;
+      /**
+       * The steps the caller's lease script already wrote with `running` (`freshRunSteps`), so
+       * the run does not write them again. Only for an operation that never ran and takes no order slot.
+       */
+      marked?: StepRecord[];
     },
   ): Promise<AttemptOutcome> {
     if (!(await orderSlots.acquire(op))) return { outcome: 'slot_busy' };
-    const run = await runOnce(op, ctx);
+    const run = await runOnce(op, ctx, opts.marked);
 
     // Every status write below happens under the caller's lease, so the next runner reads it.
     if (run.ok) {

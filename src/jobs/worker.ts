@@ -9,10 +9,11 @@ import type { Operations, OperationsRuntime } from './operations.ts';
 import type { OperationRecord } from './operation-store.ts';
 import { breakerWaitUntil, createBackoffStrategy } from './retry-policy.ts';
 import { runQueued } from './call-pacing.ts';
-import { circuitOf } from './runner.ts';
+import { circuitOf, freshRunSteps } from './runner.ts';
 import { toStoredError } from './sanitize.ts';
 import { traceAttempts } from './tracing.ts';
-import { LEGACY_SYSTEMS, type OperationJobData, type ResourceRef, type StoredError } from './types.ts';
+import { coalesceWrites } from './write-coalescing.ts';
+import { LEGACY_SYSTEMS, type OperationJobData, type ResourceRef, type StepRecord, type StoredError } from './types.ts';
 
 export interface CreateWorkersOptions {
   operations: Operations;
@@ -69,7 +70,8 @@ export function createWorkers(opts: CreateWorkersOptions): Workers {
 
   const workers = LEGACY_SYSTEMS.map((system) => {
     const w = new Worker<OperationJobData, JobResult>(rt.queues.byName[system].name, processor, {
-      connection: rt.redis.duplicate(redisClientOptions('bullmq')),
+      // one socket write per event-loop turn, in order (not auto-pipelined): write-coalescing.ts
+      connection: coalesceWrites(rt.redis.duplicate(redisClientOptions('bullmq'))),
       prefix: rt.keys.bullPrefix,
       concurrency: opts.concurrency ?? 4,
       lockDuration: opts.lockDurationMs ?? 30_000,
@@ -128,6 +130,26 @@ async function runnable(rt: OperationsRuntime, op: OperationRecord): Promise<str
   return null;
 }
 
+/**
+ * The running mark for the lease script (`acquireLeaseAndGet`), if the job's operation would run
+ * at once were its record still as submitted: not an order (it takes its merchant's slot first
+ * and may wait for it), within its maximum age, and its first system's breaker not open. The
+ * script writes it only if the record is indeed untouched (queued, no attempt, progress {}).
+ */
+function freshRun(
+  rt: OperationsRuntime,
+  job: Job<OperationJobData>,
+  now: number,
+): { steps: StepRecord[]; circuit: ReturnType<typeof circuitOf> } | undefined {
+  const { kind } = job.data;
+  if (kind === 'terminal.order') return undefined;
+  const first = rt.runner.upcoming({ kind, progress: {} });
+  if (now - job.timestamp >= rt.policy[first.system].maxAgeMs) return undefined;
+  const circuit = circuitOf(rt.circuits, first.system);
+  if (circuit?.state === 'open') return undefined;
+  return { steps: freshRunSteps(kind, new Date(now).toISOString()), circuit };
+}
+
 async function processJob(
   rt: OperationsRuntime,
   job: Job<OperationJobData>,
@@ -145,9 +167,15 @@ async function processJob(
   // resuming from older progress would resend a step it already applied — for an order, a
   // second terminal, since its "known terminals" snapshot would be taken after the first exists.
   // (One round trip: the read is pipelined behind the lease's SET NX, see `acquireLeaseAndGet`.)
-  const held = await rt.store.acquireLeaseAndGet(operationId, rt.leaseTtlMs);
+  // A job of an operation that never ran (the usual case) may have the lease script mark it
+  // running as well (`freshRun`): one command less per job. Only when every check below would
+  // let it run as it stands: no order slot to take, within its age, its first system's breaker
+  // not open — read once, here, and used for the check below when the script marked the record.
+  const fresh = freshRun(rt, job, now);
+  const held = await rt.store.acquireLeaseAndGet(operationId, rt.leaseTtlMs, fresh ? { kind: job.data.kind, steps: fresh.steps } : undefined);
   if (!held) return delay(job, now + timing.leaseBusyDelayMs, token);
   const { lease, op } = held;
+  const marked = fresh && held.marked ? fresh : undefined;
 
   try {
     if (!op) {
@@ -167,7 +195,7 @@ async function processJob(
       await rt.runner.parkBefore(op, error, 'max_age');
       throw new UnrecoverableError(`${error.code}: ${error.message}`);
     }
-    const circuit = circuitOf(rt.circuits, next.system);
+    const circuit = marked ? marked.circuit : circuitOf(rt.circuits, next.system);
     if (circuit?.state === 'open') {
       log().info({ system: next.system }, 'breaker open: job waits');
       return await delay(job, breakerWaitUntil(circuit, rt.policy[next.system], now), token);
@@ -181,7 +209,7 @@ async function processJob(
     }
 
     const ctx = { requestId: job.data.requestId };
-    const attempt = await rt.runner.attempt(op, ctx, { inline: false, enqueuedAt: job.timestamp, lease });
+    const attempt = await rt.runner.attempt(op, ctx, { inline: false, enqueuedAt: job.timestamp, lease, ...(marked ? { marked: marked.steps } : {}) });
     switch (attempt.outcome) {
       case 'slot_busy':
         // another order of this merchant is in flight (see order-slots.ts): wait for our turn
