@@ -89,6 +89,10 @@ describe('operations runner', () => {
     expect(h.tmo.calls.registerMerchant).toBe(1);
     const op = await h.operations.get(r.operationId);
     expect(op?.problem).toMatchObject({ code: 'merchant.mcc_not_allowed', kind: 'business' });
+    const failedStep = op?.steps.find((s) => s.name === 'tmo.registerMerchant');
+    expect(failedStep).toMatchObject({ outcome: 'failed', attempts: 1, lastErrorCode: 'merchant.mcc_not_allowed' });
+    // a failed step has ended: when, not null (null would read as still running)
+    expect(Date.parse(failedStep?.finishedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(failedStep?.startedAt ?? ''));
     const job = await h.operations.queues.byName.crm.getJob(jobIdOf(r.operationId, 1));
     expect(await job?.getState()).toBe('failed'); // kept, never silently removed
   });

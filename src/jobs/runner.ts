@@ -78,6 +78,7 @@ function syncSteps(handler: OperationHandler<OperationKind, object>, steps: Step
       rec.outcome = 'running';
       rec.attempts += 1;
       rec.startedAt ??= at;
+      rec.finishedAt = null; // a retry after a failed attempt: running again, not finished
     }
   }
   return next;
@@ -186,6 +187,7 @@ export function createRunner(deps: {
       const rec = steps.find((s) => s.name === current.name);
       if (rec) {
         rec.outcome = 'failed';
+        rec.finishedAt = new Date().toISOString(); // when its last attempt ended
         rec.lastErrorCode = typeof code === 'string' ? code : 'gateway.internal';
       }
       op.steps = steps;

@@ -19,8 +19,8 @@ const StepSchema = z.object({
   system: z.enum(['tmo', 'crm']),
   outcome: z.enum(['pending', 'running', 'succeeded', 'failed']),
   attempts: z.number().int(),
-  startedAt: z.string().nullable(),
-  finishedAt: z.string().nullable(),
+  startedAt: z.string().nullable().openapi({ description: 'When its first attempt started; null while pending.' }),
+  finishedAt: z.string().nullable().openapi({ description: 'When its last attempt ended, succeeded or failed; null while pending or running (again).' }),
   lastErrorCode: z.string().nullable(),
 });
 
