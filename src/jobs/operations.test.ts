@@ -19,6 +19,13 @@ const merchant = (vat = '12345678901'): NewMerchant => ({
   partnerId: null,
 });
 const ctx = (preferAsync: boolean) => ({ requestId: 'req-1', principal: 'client-a', preferAsync });
+
+/** A terminal in the harness's TMO, ordered for a merchant registered there first: what a status change needs. */
+async function orderedTerminal(h: Harness): Promise<string> {
+  const { tmoMerchantId } = await h.tmo.registerMerchant({ vatNumber: '12345678901', name: 'X', mcc: '5812', address, customerId: 'C000000001' }, { requestId: 'r' });
+  const { terminalId } = await h.tmo.orderTerminal(tmoMerchantId, { model: 'A920', contactless: true, currency: 'EUR', shippingAddress: address }, { requestId: 'r' });
+  return terminalId;
+}
 const tmoDown = () => new UnavailableError('tmo.unavailable', 'TMO is unavailable', { system: 'tmo' });
 
 let h: Harness | undefined;
@@ -112,11 +119,7 @@ describe('operations runner', () => {
 
   it('when the system breaker is open, then jobs wait in delayed without burning attempts and run once it closes', async () => {
     h = await createHarness(inject('redisUrl'), { policy: fastPolicy({ attempts: 2, breakerWaitMs: 200 }) });
-    const { terminalId } = await h.tmo.orderTerminal(
-      (await h.tmo.registerMerchant({ vatNumber: '12345678901', name: 'X', mcc: '5812', address, customerId: 'C000000001' }, { requestId: 'r' })).tmoMerchantId,
-      { model: 'A920', contactless: true, currency: 'EUR', shippingAddress: address },
-      { requestId: 'r' },
-    );
+    const terminalId = await orderedTerminal(h);
     h.tmo.calls = {};
     h.circuits.set('tmo', 'open');
 
@@ -161,11 +164,7 @@ describe('operations runner', () => {
 
   it('when a queued command succeeds, then its bookkeeping is two commands: one script for the lease, the record and running, and one script that also resolves its dead letter and releases its lease', async () => {
     h = await createHarness(inject('redisUrl'));
-    const { terminalId } = await h.tmo.orderTerminal(
-      (await h.tmo.registerMerchant({ vatNumber: '12345678901', name: 'X', mcc: '5812', address, customerId: 'C000000001' }, { requestId: 'r' })).tmoMerchantId,
-      { model: 'A920', contactless: true, currency: 'EUR', shippingAddress: address },
-      { requestId: 'r' },
-    );
+    const terminalId = await orderedTerminal(h);
     // Every command the job layer sends on the operation's own keys (BullMQ's are under `:bull:`),
     // as Redis sees them; `lua` lines are commands run inside a script.
     const monitor = await h.redis.duplicate().monitor();
@@ -195,11 +194,7 @@ describe('operations runner', () => {
 
   it('when a queued command runs for the first time, then its record says running, attempt 1, with its first step running, while the legacy call is made', async () => {
     h = await createHarness(inject('redisUrl'));
-    const { terminalId } = await h.tmo.orderTerminal(
-      (await h.tmo.registerMerchant({ vatNumber: '12345678901', name: 'X', mcc: '5812', address, customerId: 'C000000001' }, { requestId: 'r' })).tmoMerchantId,
-      { model: 'A920', contactless: true, currency: 'EUR', shippingAddress: address },
-      { requestId: 'r' },
-    );
+    const terminalId = await orderedTerminal(h);
     const tmo = h.tmo;
     const change = tmo.changeTerminalStatus.bind(tmo);
     let during: Awaited<ReturnType<Harness['operations']['get']>> | undefined;

@@ -166,7 +166,7 @@ async function processJob(
   // the inline request) may move the operation on at any time until we hold the lease, and
   // resuming from older progress would resend a step it already applied — for an order, a
   // second terminal, since its "known terminals" snapshot would be taken after the first exists.
-  // (One round trip: the read is pipelined behind the lease's SET NX, see `acquireLeaseAndGet`.)
+  // (One command: a script takes the lease and reads the record under it, see `acquireLeaseAndGet`.)
   // A job of an operation that never ran (the usual case) may have the lease script mark it
   // running as well (`freshRun`): one command less per job. Only when every check below would
   // let it run as it stands: no order slot to take, within its age, its first system's breaker
