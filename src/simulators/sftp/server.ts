@@ -51,10 +51,22 @@ export interface SftpServer {
   close(): Promise<void>;
 }
 
-/** A new ed25519 key pair in OpenSSH format (`private`, `public` = an authorized_keys line). */
+/**
+ * A new ed25519 key pair in OpenSSH format (`private`, `public` = an authorized_keys line).
+ *
+ * ssh2 1.17's `generateKeyPairSync('ed25519')` strips the public key's leading zero bytes, so
+ * about 1 key in 256 comes out 31 bytes long and its own `parseKey` refuses it ("Malformed
+ * OpenSSH private key"; mscdex/ssh2#1390, #1513, open). Such a pair is thrown away and a new
+ * one drawn; 8 bad draws in a row (odds 2^-64) is a bug, not bad luck.
+ */
 export function generateSshKeyPair(comment = ''): { private: string; public: string } {
-  const kp = utils.generateKeyPairSync('ed25519', { comment });
-  return { private: kp.private, public: kp.public };
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const kp = utils.generateKeyPairSync('ed25519', { comment });
+    if (!(utils.parseKey(kp.private) instanceof Error) && !(utils.parseKey(kp.public) instanceof Error)) {
+      return { private: kp.private, public: kp.public };
+    }
+  }
+  throw new Error('ssh2 generated 8 unparsable ed25519 key pairs in a row');
 }
 
 function parse(key: string | Buffer): ParsedKey {
