@@ -13,6 +13,10 @@ describe('staleAllowance (request Cache-Control)', () => {
     ['max-stale', { allowed: true, maxStaleS: Infinity }],
     ['max-age=0, max-stale=5', { allowed: true, maxStaleS: 5 }],
     ['max-stale=abc', { allowed: true, maxStaleS: Infinity }],
+    ['stale-if-error=45', { allowed: true, maxStaleS: 45 }],
+    ['max-stale=120, stale-if-error=45', { allowed: true, maxStaleS: 45 }],
+    ['Stale-If-Error=300, max-stale=60', { allowed: true, maxStaleS: 60 }],
+    ['no-cache, stale-if-error=45', { allowed: false, maxStaleS: 45 }],
   ])('when the request says %j, then a copy is allowed: %j', (header, expected) => {
     expect(staleAllowance(header)).toEqual(expected);
   });

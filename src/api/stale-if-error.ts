@@ -2,8 +2,8 @@
  * Reads that survive a legacy outage (RFC 5861 stale-if-error, RFC 9211 Cache-Status): when
  * the legacy read fails as unavailable or timed out (breaker open included), answer 200 from
  * the last-known copy with `Age` and `Cache-Status: legacy-gateway; hit; detail=stale-if-error`.
- * The client decides: `Cache-Control: no-cache` → the error as it is; `max-stale=<s>` → a copy
- * at most that old. A fresh answer never carries these headers; it refreshes the copy.
+ * The client decides: `Cache-Control: no-cache` → the error as it is; `max-stale=<s>` or
+ * `stale-if-error=<s>` → a copy at most that old. A fresh answer never carries these headers; it refreshes the copy.
  */
 import type { Context } from 'hono';
 import { isGatewayErrorLike } from '../domain/errors/index.ts';
@@ -13,7 +13,10 @@ import { setResponseHeader } from './middleware/response-headers/index.ts';
 
 export const CACHE_STATUS_STALE = 'legacy-gateway; hit; detail=stale-if-error';
 
-/** What the request's `Cache-Control` allows: no copy at all, or one at most `maxStaleS` old. */
+/**
+ * What the request's `Cache-Control` allows: no copy at all (`no-cache`, `no-store`), or one at
+ * most `maxStaleS` old (the smallest of `max-stale=<s>` and `stale-if-error=<s>`).
+ */
 export function staleAllowance(header: string | undefined): { allowed: boolean; maxStaleS: number } {
   let allowed = true;
   let maxStaleS = Infinity;
@@ -21,7 +24,8 @@ export function staleAllowance(header: string | undefined): { allowed: boolean; 
     const [rawName, rawValue] = part.split('=', 2) as [string, string | undefined];
     const name = rawName.trim().toLowerCase();
     if (name === 'no-cache' || name === 'no-store') allowed = false;
-    else if (name === 'max-stale' && rawValue !== undefined) {
+    // RFC 5861 §4: `stale-if-error=<s>` on a request bounds the copy's staleness for this request
+    else if ((name === 'max-stale' || name === 'stale-if-error') && rawValue !== undefined) {
       const s = Number(rawValue.trim().replace(/^"|"$/g, ''));
       if (Number.isFinite(s) && s >= 0) maxStaleS = Math.min(maxStaleS, Math.floor(s));
     }
@@ -97,7 +101,7 @@ export const STALE_IF_ERROR_NOTE =
   'of the resource (kept for every resource read or written through the gateway, `READ_MODEL_TTL_SECONDS`, default 7 days) ' +
   'is answered with 200, `Age: <seconds since the legacy system last confirmed it>` and ' +
   '`Cache-Status: legacy-gateway; hit; detail=stale-if-error` (RFC 5861, RFC 9211) instead of 503/504. ' +
-  'Send `Cache-Control: no-cache` to get the 503/504 instead, or `Cache-Control: max-stale=<seconds>` to accept only a copy at most that old. ' +
+  'Send `Cache-Control: no-cache` to get the 503/504 instead, or `Cache-Control: max-stale=<seconds>` (or RFC 5861\'s request directive `stale-if-error=<seconds>`) to accept only a copy at most that old. ' +
   'A resource never seen by the gateway still answers 503/504. A fresh answer never carries `Age` or `Cache-Status`.';
 
 /** The terminal read's addition to {@link STALE_IF_ERROR_NOTE}: the nightly snapshot's later word on the status. */

@@ -144,6 +144,9 @@ describe('acceptance: reads that survive a legacy outage', () => {
     const allowed = await call('GET', `/v1/terminals/${tid}`, { headers: { 'Cache-Control': 'max-stale=3600' } });
     expect(allowed.status).toBe(200);
     expect(Number(allowed.headers.get('age'))).toBeGreaterThanOrEqual(1);
+    // RFC 5861's request directive bounds the copy the same way
+    expect((await call('GET', `/v1/terminals/${tid}`, { headers: { 'Cache-Control': 'stale-if-error=0' } })).status).toBe(503);
+    expect((await call('GET', `/v1/terminals/${tid}`, { headers: { 'Cache-Control': 'stale-if-error=3600' } })).status).toBe(200);
 
     // never seen → 503, whatever the client allows
     expect((await call('GET', '/v1/terminals/T7777770')).status).toBe(503);
