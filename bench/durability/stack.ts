@@ -94,8 +94,13 @@ export interface Child {
 
 /** Starts `node --import tsx <script>` from the repository root; stdout and stderr go to `logFile`. */
 export function spawnTs(name: string, script: string, env: NodeJS.ProcessEnv, logFile: string, nodeArgs: readonly string[] = []): Child {
+  return spawnNode(name, [...nodeArgs, '--import', 'tsx', script], env, logFile);
+}
+
+/** Starts `node <args>` from the repository root (e.g. a built `dist/worker.js`); stdout and stderr go to `logFile`. */
+export function spawnNode(name: string, args: readonly string[], env: NodeJS.ProcessEnv, logFile: string): Child {
   // stdin is a pipe so a child can notice that this process went away (it closes)
-  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
   const out: WriteStream = createWriteStream(logFile, { flags: 'a' });
   proc.stdout?.pipe(out, { end: false });
   proc.stderr?.pipe(out, { end: false });

@@ -11,6 +11,7 @@
  * step store, BullMQ). Measured from the first submit to the last job finished; end-to-end
  * latency per command = job finished − job added.
  */
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +23,8 @@ import { startGateway } from '../../src/gateway.ts';
 import { createLogger } from '../../src/infra/logger.ts';
 import { jobIdOf } from '../../src/jobs/queues.ts';
 import { peakPerSecond, startCountingProxy, type CountingProxy } from '../../src/simulators/test-support.ts';
-import { firstLine, quantile, sleep, spawnTs, startStack, table, waitFor } from '../durability/stack.ts';
+import { firstLine, quantile, ROOT, sleep, spawnNode, spawnTs, startStack, table, waitFor } from '../durability/stack.ts';
+import { gatewayEntryArgs } from '../support/gateway-entry.ts';
 
 const { values: argv } = parseArgs({
   options: {
@@ -40,6 +42,14 @@ const { values: argv } = parseArgs({
     'outage-s': { type: 'string', default: '30' },
     rate: { type: 'string', default: '200' },
     workers: { type: 'string', default: '2' },
+    // the worker's entry point: src/worker.ts under tsx (`npm run worker`), or dist/worker.js on
+    // plain node (`npm run worker:dist`, what the image runs; `npm run build` first)
+    entry: { type: 'string', default: 'src/worker.ts' },
+    // commands run before the measured burst, at least; then on while the worker's CPU per command still falls
+    warmup: { type: 'string', default: '2000' },
+    'log-level': { type: 'string', default: 'warn' },
+    // records the worker on-CPU over the burst with Linux perf (`perf record -e cpu-clock -F 999 -g`) into this file
+    perf: { type: 'string' },
   },
 });
 const M = Number(argv.m);
@@ -47,6 +57,17 @@ const LEVELS = argv.concurrency.split(',').map(Number);
 const SUBMIT_CONCURRENCY = Number(argv['submit-concurrency']);
 if (!Number.isInteger(M) || M < 1 || M > 10_000) throw new Error('--m must be 1..10000 (BullMQ keeps the last 10,000 completed jobs)');
 if (LEVELS.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('--concurrency must be a comma list of positive integers');
+const WARMUP = Number(argv.warmup);
+if (!Number.isInteger(WARMUP) || WARMUP < 0) throw new Error('--warmup must be a whole number of commands');
+/** commands per warm-up chunk: the worker's CPU per command is read after each */
+const WARMUP_CHUNK = 250;
+/** the warm-up stops this many commands past --warmup even if the CPU per command still falls */
+const WARMUP_MAX_EXTRA = 4000;
+const ENTRY = argv.entry;
+/** node arguments that run the worker (loader flags, then its path); checked now, a missing build fails at once */
+const WORKER_ARGS = gatewayEntryArgs(ROOT, ENTRY);
+/** BullMQ's floor worker on the same runtime as the measured worker: under tsx, or on plain node */
+const FLOOR_ARGS = [...(ENTRY.endsWith('.ts') ? ['--import', 'tsx'] : []), 'bench/queue/floor-worker.mjs'];
 
 const say = (msg: string) => process.stdout.write(`${msg}\n`);
 
@@ -84,6 +105,22 @@ async function redisCalls(redis: Redis): Promise<number> {
   return total;
 }
 
+/**
+ * `perf record -e cpu-clock -F 999 -g -p <pid> -o <file>` until `stop()` (SIGINT; perf writes
+ * its file and exits). The worker runs with `--perf-basic-prof`, so its JIT frames have names;
+ * read the file with `perf report -i <file>` or `bench/support/perf-budget.ts`.
+ */
+function startPerf(pid: number, file: string): { stop(): Promise<void> } {
+  const p = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '999', '-g', '-p', String(pid), '-o', file], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = new Promise<void>((r) => p.once('exit', () => r()));
+  return {
+    async stop() {
+      p.kill('SIGINT');
+      await exited;
+    },
+  };
+}
+
 interface Floor {
   perSecond: number;
   redisPerJob: number;
@@ -92,17 +129,25 @@ interface Floor {
 
 /** BullMQ's floor on the same Redis: M no-op jobs through a worker of the same concurrency. */
 async function measureFloor(stack: Awaited<ReturnType<typeof startStack>>, redis: Redis, concurrency: number): Promise<Floor> {
-  const child = spawnTs('floor', 'bench/queue/floor-worker.ts', { PATH: process.env.PATH ?? '', REDIS_URL: stack.redis.url, CONCURRENCY: String(concurrency) }, join(stack.dir, 'floor.log'));
+  const child = spawnNode('floor', FLOOR_ARGS, { PATH: process.env.PATH ?? '', REDIS_URL: stack.redis.url, CONCURRENCY: String(concurrency) }, join(stack.dir, 'floor.log'));
   const queue = new Queue('floor', { connection: redis, prefix: '{lgw}:bull' });
   try {
     await firstLine(child, /ready/);
+    const feed = async (n: number) => {
+      for (let i = 0; i < n; i += 1000) {
+        await queue.addBulk(Array.from({ length: Math.min(1000, n - i) }, (_, k) => ({ name: 'noop', data: { i: i + k }, opts: { removeOnComplete: { count: 10_000 } } })));
+      }
+      while ((await queue.getCompletedCount()) < n) await sleep(50);
+    };
+    // warmed up like the worker (as many jobs as its minimum warm-up), so neither side is charged the JIT's warm-up
+    if (WARMUP > 0) {
+      await feed(WARMUP);
+      await queue.clean(0, 100_000, 'completed');
+    }
     const calls0 = await redisCalls(redis);
     const cpu0 = cpuMs(child.proc.pid);
     const t0 = Date.now();
-    for (let i = 0; i < M; i += 1000) {
-      await queue.addBulk(Array.from({ length: Math.min(1000, M - i) }, (_, k) => ({ name: 'noop', data: { i: i + k }, opts: { removeOnComplete: { count: 10_000 } } })));
-    }
-    while ((await queue.getCompletedCount()) < M) await sleep(50);
+    await feed(M);
     const seconds = (Date.now() - t0) / 1000;
     const cpu = cpuMs(child.proc.pid) - cpu0;
     const calls = (await redisCalls(redis)) - calls0;
@@ -149,21 +194,63 @@ async function runOnce(concurrency: number): Promise<Result> {
       {
         WORKERS_IN_PROCESS: 'false',
         WORKER_CONCURRENCY: String(concurrency),
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: argv['log-level'],
       },
     );
-    worker = spawnTs('worker', 'src/worker.ts', env, join(stack.dir, 'worker.log'), argv.profile ? ['--cpu-prof', `--cpu-prof-dir=${argv.profile}`] : []);
+    const workerNodeArgs = [...(argv.profile ? ['--cpu-prof', `--cpu-prof-dir=${argv.profile}`] : []), ...(argv.perf ? ['--perf-basic-prof'] : [])];
+    worker = spawnNode('worker', [...workerNodeArgs, ...WORKER_ARGS], env, join(stack.dir, 'worker.log'));
+    const workerPid = worker.proc.pid;
     // This process only submits: the same wiring as the gateway, without HTTP or workers.
     gw = await startGateway(loadConfig(env), createLogger({ level: 'error' }), { listen: false, workers: false });
     await waitFor('the worker', async () => (await queue.getWorkersCount()) > 0, 60_000, 200);
 
-    // Warm-up (connections, JIT, the worker's merchant link cache); not measured.
     const tids = announced.terminalIds;
     const ctx = { requestId: 'queue-bench', principal: 'bench', preferAsync: true };
-    for (let i = 0; i < 50; i++) {
-      await gw.operations.submit('terminal.status', { terminalId: tids[i % tids.length] ?? '', status: 'active', reason: 'other' }, ctx);
+    const operations = gw.operations;
+    // One counter over the warm-up and the burst: terminals round robin, suspended on even passes
+    // and re-activated on odd ones, so every command is a real change (an unchanged status would
+    // also succeed).
+    let seq = 0;
+    /** Submits n commands, SUBMIT_CONCURRENCY at a time; resolves once they are all submitted. */
+    const submitMany = async (n: number) => {
+      const from = seq;
+      seq += n;
+      let next = from;
+      await Promise.all(
+        Array.from({ length: SUBMIT_CONCURRENCY }, async () => {
+          for (let i = next++; i < from + n; i = next++) {
+            const pass = Math.floor(i / tids.length);
+            await operations.submit(
+              'terminal.status',
+              { terminalId: tids[i % tids.length] ?? '', status: pass % 2 === 0 ? 'suspended' : 'active', reason: 'merchant_request' },
+              ctx,
+            );
+          }
+        }),
+      );
+    };
+    const finished = async () => {
+      const c = await queue.getJobCounts('completed', 'failed');
+      return (c.completed ?? 0) + (c.failed ?? 0);
+    };
+
+    // Warm-up (connections, the worker's merchant link cache, and V8's JIT): bursts of
+    // WARMUP_CHUNK commands like the measured one, at least --warmup commands, then on while the
+    // worker's CPU per command still falls (a chunk 10 % below every one before it), at most
+    // WARMUP_MAX_EXTRA more. Measured before that, the burst would be charged the JIT's warm-up.
+    const warmCurve: number[] = [];
+    const chunk = Math.min(WARMUP_CHUNK, WARMUP); // --warmup 50: one chunk of 50, as before this option
+    for (let done = 0; chunk > 0 && done < WARMUP + WARMUP_MAX_EXTRA; done += chunk) {
+      const f0 = await finished();
+      const c0 = cpuMs(workerPid);
+      await submitMany(chunk);
+      await waitFor('a warm-up chunk', async () => (await finished()) >= f0 + chunk, 120_000, 20);
+      const us = ((cpuMs(workerPid) - c0) * 1000) / chunk;
+      const settled = warmCurve.length > 0 && us >= 0.9 * Math.min(...warmCurve);
+      warmCurve.push(us);
+      if (done + chunk >= WARMUP && (settled || chunk < WARMUP_CHUNK)) break;
     }
-    await waitFor('the warm-up', async () => (await queue.getCompletedCount()) >= 50, 60_000, 50);
+    say(`  warm-up: ${seq} commands; worker CPU µs/command per ${chunk}: ${warmCurve.map((x) => x.toFixed(0)).join(' ')}`);
 
     // Unloaded latency: one command at a time, each awaited before the next.
     const idle: number[] = [];
@@ -180,39 +267,28 @@ async function runOnce(concurrency: number): Promise<Result> {
       }
     }
     idle.sort((a, b) => a - b);
-    const warm = await queue.getCompletedCount();
+    // the burst is counted from an empty completed set (BullMQ keeps at most 10,000 completed jobs)
+    await queue.clean(0, 100_000, 'completed');
+    const warm = await finished();
 
     const byName0 = await redisCallsByName(redis);
     const calls0 = [...byName0.values()].reduce((a, b) => a + b, 0);
     const redisCpu0 = await redisCpuMs(redis);
-    const cpu0 = cpuMs(worker.proc.pid);
+    const perf = argv.perf && workerPid !== undefined ? startPerf(workerPid, argv.perf) : undefined;
+    const cpu0 = cpuMs(workerPid);
     const t0 = Date.now();
-    let next = 0;
-    const operations = gw.operations;
-    await Promise.all(
-      Array.from({ length: SUBMIT_CONCURRENCY }, async () => {
-        for (let i = next++; i < M; i = next++) {
-          // Round robin over the terminals, suspending on even passes and re-activating on odd
-          // ones: every command is a real change (an unchanged status would also succeed).
-          const pass = Math.floor(i / tids.length);
-          await operations.submit(
-            'terminal.status',
-            { terminalId: tids[i % tids.length] ?? '', status: pass % 2 === 0 ? 'suspended' : 'active', reason: 'merchant_request' },
-            ctx,
-          );
-        }
-      }),
-    );
+    await submitMany(M);
     const submitted = Date.now();
     const deadline = Date.now() + Number(argv['timeout-s']) * 1000;
     for (;;) {
-      const c = await queue.getJobCounts('completed', 'failed');
-      if ((c.completed ?? 0) + (c.failed ?? 0) >= M + warm) break;
-      if (Date.now() > deadline) throw new Error(`not finished within ${argv['timeout-s']} s: ${JSON.stringify(c)}`);
+      const n = await finished();
+      if (n >= M + warm) break;
+      if (Date.now() > deadline) throw new Error(`not finished within ${argv['timeout-s']} s: ${n - warm} of ${M}`);
       await sleep(50);
     }
     const load = loadavg().map((l) => l.toFixed(2)).join(' ');
-    const workerCpu = cpuMs(worker.proc.pid) - cpu0;
+    const workerCpu = cpuMs(workerPid) - cpu0;
+    await perf?.stop();
     const byName1 = await redisCallsByName(redis);
     const redisPerCommand = ([...byName1.values()].reduce((a, b) => a + b, 0) - calls0) / M;
     if (argv.commandstats) {
@@ -268,7 +344,7 @@ async function drain(): Promise<void> {
   const legacy = spawnTs('legacy', 'bench/support/legacy-process.ts', { PATH: process.env.PATH ?? '', TERMINALS: '200' }, join(stack.dir, 'legacy.log'));
   const redis = new Redis(stack.redis.url, { maxRetriesPerRequest: null });
   const queue = new Queue('ops-tmo', { connection: redis, prefix: '{lgw}:bull' });
-  const workers: ReturnType<typeof spawnTs>[] = [];
+  const workers: ReturnType<typeof spawnNode>[] = [];
   let gw: Awaited<ReturnType<typeof startGateway>> | undefined;
   let proxy: CountingProxy | undefined;
   try {
@@ -279,7 +355,7 @@ async function drain(): Promise<void> {
       { tmoUrl: proxy.url, crmUrl: announced.crmUrl },
       { WORKERS_IN_PROCESS: 'false', WORKER_CONCURRENCY: '16', LOG_LEVEL: 'warn', TMO_MAX_RATE_PER_S: String(rate), TMO_BREAKER_RESET_MS: '5000' },
     );
-    for (let i = 0; i < Number(argv.workers); i++) workers.push(spawnTs(`worker-${i}`, 'src/worker.ts', env, join(stack.dir, `worker-${i}.log`)));
+    for (let i = 0; i < Number(argv.workers); i++) workers.push(spawnNode(`worker-${i}`, WORKER_ARGS, env, join(stack.dir, `worker-${i}.log`)));
     gw = await startGateway(loadConfig(env), createLogger({ level: 'error' }), { listen: false, workers: false });
     await waitFor('the workers', async () => (await queue.getWorkersCount()) >= workers.length, 60_000, 200);
 
@@ -342,7 +418,7 @@ async function main(): Promise<void> {
     await drain();
     return;
   }
-  say(`queue bench — ${new Date().toISOString()}, M=${M} terminal status changes per run, submit concurrency ${SUBMIT_CONCURRENCY}, load average before ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  say(`queue bench — ${new Date().toISOString()}, worker ${ENTRY}${ENTRY.endsWith('.ts') ? ' under tsx' : ' on plain node'} at LOG_LEVEL=${argv['log-level']}, warm-up ≥ ${WARMUP} commands, M=${M} terminal status changes per run, submit concurrency ${SUBMIT_CONCURRENCY}, load average before ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const results: Result[] = [];
   for (const c of LEVELS) {
     const r = await runOnce(c);

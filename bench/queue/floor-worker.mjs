@@ -2,6 +2,10 @@
  * BullMQ's own floor for bench/queue: a worker on queue `floor` (same Redis, same prefix, same
  * concurrency as the measured worker) whose processor does nothing. Env: REDIS_URL,
  * CONCURRENCY. Prints `{"ready":true}` once connected; exits on SIGTERM.
+ *
+ * Plain JavaScript so that it runs on the measured worker's own runtime: under tsx when the
+ * bench measures `src/worker.ts` (tsx's loader and source-map support on), on plain node when it
+ * measures the build (`--entry dist/worker.js`); the ratio worker/floor compares like with like.
  */
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
