@@ -11,12 +11,16 @@ import { join, resolve } from 'node:path';
 
 export const DEFAULT_GATEWAY_ENTRY = 'src/main.ts';
 
-/** The newest mtime (ms) of a file under `dir`, with its path. */
-function newestUnder(dir: string): { path: string; mtimeMs: number } | undefined {
+/** Files under src/ that tsconfig.build.json leaves out of dist/: they never make a build stale. */
+const NOT_BUILT = /\.test\.ts$|\/(test-support|testing)\/|\/simulators\/(record-samples|test-support)\.ts$/;
+
+/** The newest mtime (ms) of a file under `dir` that the build compiles, with its path. */
+export function newestUnder(dir: string): { path: string; mtimeMs: number } | undefined {
   let newest: { path: string; mtimeMs: number } | undefined;
   for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
     if (!e.isFile()) continue;
     const path = join(e.parentPath, e.name);
+    if (NOT_BUILT.test(path)) continue;
     const { mtimeMs } = statSync(path);
     if (!newest || mtimeMs > newest.mtimeMs) newest = { path, mtimeMs };
   }
