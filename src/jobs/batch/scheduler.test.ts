@@ -89,6 +89,35 @@ describe('batch scheduler', () => {
     expect((await g.tmoBatch.processInbox()).map((p) => p.answer)).toEqual(['ACK']);
     for (const tid of tids) expect(tmo.settingsApplications(tid)).toHaveLength(1);
   }, 20_000);
+  it('when every gateway was down at the nightly time and one starts later, then the missed export runs at its start', async () => {
+    root = await mkdtemp(join(tmpdir(), 'tpu-sched-'));
+    const prefix = `test:${randomBytes(4).toString('hex')}`;
+    const tmo = new TmoStore(Date.now, 1, { list: () => [], clear: () => undefined }, undefined);
+    const fireAt = new Date(Math.ceil((Date.now() + 2_000) / 1000) * 1000);
+    const config = { exportCron: `${fireAt.getUTCSeconds()} ${fireAt.getUTCMinutes()} ${fireAt.getUTCHours()} * * *`, timeZone: 'UTC', answerPollMs: 600_000 };
+    // a gateway registered the schedule and took changes, then every process went down before the time
+    const before = await batchHarness(redisUrl, { prefix, root, tmo, config, runWorker: false });
+    const tids = before.seedTerminals(3);
+    try {
+      for (const tid of tids) await before.put(tid);
+    } finally {
+      await before.close();
+    }
+    await new Promise((res) => setTimeout(res, Math.max(0, fireAt.getTime() + 1_500 - Date.now())));
+
+    const g = await batchHarness(redisUrl, { prefix, root, tmo, config, runWorker: true });
+    gateways.push(g);
+    const queue = g.batch.scheduler.queue;
+    let done = (await queue.getJobs(['completed', 'failed'])).filter((j) => j.name === 'export');
+    for (const deadline = Date.now() + 8_000; done.length === 0 && Date.now() < deadline; ) {
+      await new Promise((res) => setTimeout(res, 100));
+      done = (await queue.getJobs(['completed', 'failed'])).filter((j) => j.name === 'export');
+    }
+    expect(done.map((j) => j.returnvalue as unknown)).toEqual([{ outcome: 'sent', file: expect.any(String), records: 3 }]);
+    // and the schedule goes on from there: the next run is tomorrow's
+    expect((await queue.getJobScheduler('tpu-export'))?.next).toBe(fireAt.getTime() + 86_400_000);
+    expect((await g.tmoBatch.processInbox()).map((p) => p.answer)).toEqual(['ACK']);
+  }, 20_000);
   it('when the worker waits for a job longer than the command timeout of the client it was made from, then it raises no Redis error', async () => {
     root = await mkdtemp(join(tmpdir(), 'tpu-sched-'));
     const prefix = `test:${randomBytes(4).toString('hex')}`;

@@ -128,16 +128,25 @@ function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** The part of BullMQ's `Queue` that {@link upsertSchedule} uses. */
-type SchedulerQueue = Pick<Queue, 'upsertJobScheduler'>;
+type SchedulerQueue = Pick<Queue, 'upsertJobScheduler' | 'getJobScheduler'>;
 
 /**
- * `upsertJobScheduler`, when another process may be running the same schedule: BullMQ refuses a
- * cron scheduler's upsert with "Cannot create job scheduler iteration - job ID already exists"
- * (its SchedulerJobIdCollision) when the iteration it would create is the one another process's
- * worker holds right now (active, so not replaceable) — a process starting at the very tick, or
- * with its clock a little behind. The schedule is then in Redis already, under the same id, so
- * this waits and tries again (the iteration is done within moments), and after the last try
- * starts without its own upsert rather than failing the process's start: a warning says so.
+ * `upsertJobScheduler`, when another process may be running the same schedule, or none was:
+ *
+ * - A missed run is caught up. When every process was down at a tick (a deploy across the nightly
+ *   time), that iteration's job is still in Redis, overdue, and a worker would take it at once;
+ *   but an upsert from a cron removes it and schedules the next tick from now (tomorrow), so the
+ *   night's export was lost in silence. A scheduler already in Redis, with the same options and
+ *   an iteration overdue, is therefore kept as it is (its overdue job runs as soon as a worker
+ *   starts) with a warning that says so. With other options (the time was changed) the upsert
+ *   replaces it, and the warning says the missed run is dropped.
+ * - BullMQ refuses a cron scheduler's upsert with "Cannot create job scheduler iteration - job ID
+ *   already exists" (its SchedulerJobIdCollision) when the iteration it would create is the one
+ *   another process's worker holds right now (active, so not replaceable) — a process starting
+ *   at the very tick, or with its clock a little behind. The schedule is then in Redis already,
+ *   under the same id, so this waits and tries again (the iteration is done within moments), and
+ *   after the last try starts without its own upsert rather than failing the process's start: a
+ *   warning says so.
  */
 export async function upsertSchedule(
   queue: SchedulerQueue,
@@ -146,7 +155,19 @@ export async function upsertSchedule(
   name: string,
   logger: Pick<Logger, 'warn'>,
   retryDelaysMs: readonly number[] = [250, 1_000, 3_000],
+  now: () => number = Date.now,
 ): Promise<void> {
+  // (an `every` scheduler's upsert keeps an overdue iteration's time by itself: only crons lose it)
+  const existing = repeat.pattern ? await queue.getJobScheduler(id) : undefined;
+  const t = now();
+  if (existing?.next != null && existing.next <= t) {
+    const missed = { scheduler: id, dueAt: new Date(existing.next).toISOString(), lateMs: t - existing.next };
+    if (existing.name === name && existing.pattern === repeat.pattern && (existing.tz ?? undefined) === (repeat.tz ?? undefined)) {
+      logger.warn(missed, 'batch schedule: the run due at dueAt was missed (no worker took it then); it runs now');
+      return;
+    }
+    logger.warn(missed, 'batch schedule: the run due at dueAt was missed and the schedule has changed: the new schedule replaces it, that run is dropped');
+  }
   for (let attempt = 0; ; attempt++) {
     try {
       await queue.upsertJobScheduler(id, repeat, { name });
