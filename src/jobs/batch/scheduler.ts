@@ -104,8 +104,9 @@ export async function exportWhenFree(
   const retryMs = opts.retryMs ?? 200;
   const started = now();
   for (;;) {
-    const result = await exchange.exportNow();
+    // waited: until the try that ran (the export's own time is not waiting)
     const waitedMs = now() - started;
+    const result = await exchange.exportNow();
     if (result.outcome !== 'busy') return { result, waitedMs };
     if (waitedMs >= opts.waitMs || opts.signal?.aborted) {
       const why = opts.signal?.aborted ? 'the process shut down while it waited' : 'it gave up';
