@@ -161,11 +161,19 @@ describe('acceptance: two gateway processes on one Redis', () => {
       expect(Date.now()).toBeLessThan(exportAt.getTime() - 1_000);
       expect(readdirSync(join(root, 'inbox'))).toEqual([]);
 
+      // the tick's job (BullMQ names a scheduler's iteration repeat:<scheduler id>:<due ms>): once it
+      // has ended without sending, no file is coming, and the report says what it returned
+      const tickJobId = `repeat:tpu-export:${exportAt.getTime()}`;
       const inbox = await waitFor(
         'the nightly file in the inbox',
-        () => {
+        async () => {
           const names = readdirSync(join(root, 'inbox')).filter((n) => n.endsWith('.DAT'));
-          return names.length > 0 ? names : undefined;
+          if (names.length > 0) return names;
+          const tick = await queue?.getJob(tickJobId);
+          if (tick?.finishedOn !== undefined && (tick.returnvalue as { outcome?: string } | null)?.outcome !== 'sent') {
+            throw new Error(`the export job of the tick ended without a file: returned ${JSON.stringify(tick.returnvalue)}, failedReason ${JSON.stringify(tick.failedReason)}`);
+          }
+          return undefined;
         },
         { timeoutMs: exportAt.getTime() - Date.now() + 30_000, intervalMs: 200 },
       );
