@@ -14,13 +14,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
 import { createBatchKeys } from '../../src/jobs/batch/keys.ts';
 import { BATCH_QUEUE } from '../../src/jobs/batch/scheduler.ts';
 import { createKeys } from '../../src/jobs/keys.ts';
 import { generateSshKeyPair, startSftpServer, type SftpServer } from '../../src/simulators/sftp/index.ts';
 import { merchantSeed } from '../../src/simulators/test-support.ts';
 import { createTmoBatch, type TmoBatch } from '../../src/simulators/tmo-batch/index.ts';
+import { scrubSensitive } from '../support/log-capture.ts';
 import { connectedSetup, flushDb, redisOnDb, startGatewayOnFreePorts, startLegacy, waitFor, type ChildProcessHandle, type ConnectedSetup, type Legacy, REDIS_DBS } from './support.ts';
 
 const REDIS_DB = REDIS_DBS.batchTwoProcesses;
@@ -54,6 +55,39 @@ async function startGatewayChild(label: string): Promise<{ handle: ChildProcessH
   const child = children.find((c) => c.handle === handle) as { handle: ChildProcessHandle; base: string };
   child.base = `http://127.0.0.1:${ports.PORT}`;
   return child;
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? '-' : new Date(ms).toISOString());
+
+/**
+ * What a failure needs to be diagnosed from a CI log alone: BullMQ's view of the batch queue
+ * (the job schedulers, the job counts, every export job, the answers jobs around the export time),
+ * the exchange lock, and each child's last output lines (fixture secrets scrubbed).
+ */
+async function diagnostics(): Promise<string> {
+  const out: string[] = [`export due at ${exportAt.toISOString()}, report at ${new Date().toISOString()}`];
+  try {
+    if (queue && redis) {
+      const lockKey = createBatchKeys(PREFIX).lock;
+      out.push(`exchange lock: ${JSON.stringify(await redis.get(lockKey))} pttl ${await redis.pttl(lockKey)} ms`);
+      out.push(`job schedulers: ${JSON.stringify(await queue.getJobSchedulers())}`);
+      out.push(`job counts: ${JSON.stringify(await queue.getJobCounts())}`);
+      const near = (t: number | undefined) => t !== undefined && Math.abs(t - exportAt.getTime()) < 10_000;
+      for (const state of ['active', 'waiting', 'delayed', 'prioritized', 'failed', 'completed'] as const) {
+        for (const j of await queue.getJobs([state], 0, 2_000, true)) {
+          if (j.name === 'answers' && !near(j.processedOn) && !near(j.finishedOn) && state === 'completed') continue;
+          out.push(
+            `${state} ${j.name} ${j.id ?? '?'} created ${iso(j.timestamp)} delay ${j.delay} processed ${iso(j.processedOn)} finished ${iso(j.finishedOn)}` +
+              ` attempts ${j.attemptsMade} failedReason ${JSON.stringify(j.failedReason)} returned ${JSON.stringify(j.returnvalue)}`,
+          );
+        }
+      }
+    }
+  } catch (err) {
+    out.push(`batch queue state unavailable: ${String(err)}`);
+  }
+  for (const c of children) out.push(`--- ${c.base || '(not ready)'}: last lines of its output ---`, scrubSensitive(c.handle.output()));
+  return out.join('\n');
 }
 
 beforeAll(async () => {
@@ -102,6 +136,9 @@ describe('acceptance: two gateway processes on one Redis', () => {
     'when both processes schedule and work the nightly export and its time comes, then one file goes to TMO and each change is applied there exactly once',
     async () => {
       if (!legacy || !setup || !tmoBatch || !redis || !queue) throw new Error('set-up failed');
+      onTestFailed(async () => {
+        console.error(`batch-two-processes failed; diagnostics:\n${await diagnostics()}`);
+      });
       const state = legacy.tmo.state;
       const [a, b] = await Promise.all([startGatewayChild('tpu-a'), startGatewayChild('tpu-b')]);
 
@@ -124,11 +161,19 @@ describe('acceptance: two gateway processes on one Redis', () => {
       expect(Date.now()).toBeLessThan(exportAt.getTime() - 1_000);
       expect(readdirSync(join(root, 'inbox'))).toEqual([]);
 
+      // the tick's job (BullMQ names a scheduler's iteration repeat:<scheduler id>:<due ms>): once it
+      // has ended without sending, no file is coming, and the report says what it returned
+      const tickJobId = `repeat:tpu-export:${exportAt.getTime()}`;
       const inbox = await waitFor(
         'the nightly file in the inbox',
-        () => {
+        async () => {
           const names = readdirSync(join(root, 'inbox')).filter((n) => n.endsWith('.DAT'));
-          return names.length > 0 ? names : undefined;
+          if (names.length > 0) return names;
+          const tick = await queue?.getJob(tickJobId);
+          if (tick?.finishedOn !== undefined && (tick.returnvalue as { outcome?: string } | null)?.outcome !== 'sent') {
+            throw new Error(`the export job of the tick ended without a file: returned ${JSON.stringify(tick.returnvalue)}, failedReason ${JSON.stringify(tick.failedReason)}`);
+          }
+          return undefined;
         },
         { timeoutMs: exportAt.getTime() - Date.now() + 30_000, intervalMs: 200 },
       );

@@ -184,7 +184,7 @@ export function configOnFreePort(env: Record<string, string>): Config {
 export interface ChildProcessHandle {
   proc: ChildProcess;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** the last lines of its output (diagnostics on failure) */
+  /** the last {@link OUTPUT_TAIL_LINES} lines of its output, as written (diagnostics on failure) */
   output(): string;
   /** SIGKILL (if still running); resolves once it is gone */
   kill(): Promise<void>;
@@ -236,6 +236,17 @@ export async function startGatewayOnFreePorts(
   }
 }
 
+/** How many of a child's last output lines {@link ChildProcessHandle.output} keeps. */
+export const OUTPUT_TAIL_LINES = 200;
+
+function lastLines(text: string, n: number): string {
+  let i = text.length;
+  // a trailing newline ends the last line rather than starting an empty one
+  if (text.endsWith('\n')) i -= 1;
+  for (let k = 0; k < n && i > 0; k++) i = text.lastIndexOf('\n', i - 1);
+  return i <= 0 ? text : text.slice(i + 1);
+}
+
 /**
  * `node --import tsx <script>` from the repository root as ONE process (`tsx` as a CLI would put
  * a wrapper in between, and a SIGKILL of the wrapper would leave the real one running). Its
@@ -252,7 +263,8 @@ export function spawnChild(script: string, env: Record<string, string>, label: s
   let out = '';
   const onData = (b: Buffer) => {
     log.write(b);
-    out = (out + b.toString('utf8')).slice(-8_000);
+    out += b.toString('utf8');
+    if (out.length > 512_000) out = lastLines(out, OUTPUT_TAIL_LINES);
   };
   proc.stdout?.on('data', onData);
   proc.stderr?.on('data', onData);
@@ -265,7 +277,7 @@ export function spawnChild(script: string, env: Record<string, string>, label: s
   return {
     proc,
     exited,
-    output: () => out,
+    output: () => lastLines(out, OUTPUT_TAIL_LINES),
     async kill() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
       await exited;

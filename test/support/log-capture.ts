@@ -130,6 +130,16 @@ export function findLeaks(text: string, file = '(text)', needles: readonly Needl
   return leaks;
 }
 
+/**
+ * `text` with every fixture form {@link sensitiveNeedles} knows replaced by its label (longest
+ * first), for printing a child's output in a failure report outside the leak-checked capture.
+ */
+export function scrubSensitive(text: string, needles: readonly Needle[] = sensitiveNeedles()): string {
+  let out = text;
+  for (const n of [...needles].sort((a, b) => b.value.length - a.value.length)) out = out.split(n.value).join(`[${n.label}]`);
+  return out;
+}
+
 /** Reads every capture file of the run. */
 export function readCaptures(dir: string = TEST_LOG_DIR): { file: string; text: string }[] {
   let names: string[];

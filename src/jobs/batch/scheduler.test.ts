@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { TmoStore } from '../../simulators/tmo/state.ts';
+import { createBatchKeys } from './keys.ts';
 import { batchHarness, type BatchHarness } from './test-support/harness.ts';
 
 const redisUrl = inject('redisUrl');
@@ -45,6 +47,77 @@ describe('batch scheduler', () => {
     expect(tmo.settingsApplicationCount()).toBe(20);
     for (const tid of tids) expect(tmo.settingsApplications(tid)).toHaveLength(1);
   }, 30_000);
+  it('when the nightly tick comes while another run holds the exchange (an answers poll), then the export waits for it and the file still goes out that night', async () => {
+    root = await mkdtemp(join(tmpdir(), 'tpu-sched-'));
+    const prefix = `test:${randomBytes(4).toString('hex')}`;
+    const tmo = new TmoStore(Date.now, 1, { list: () => [], clear: () => undefined }, undefined);
+    // "nightly": one time of day, a few seconds from now
+    const fireAt = new Date(Math.ceil((Date.now() + 3_000) / 1000) * 1000);
+    const cron = `${fireAt.getUTCSeconds()} ${fireAt.getUTCMinutes()} ${fireAt.getUTCHours()} * * *`;
+    const g = await batchHarness(redisUrl, { prefix, root, tmo, config: { exportCron: cron, timeZone: 'UTC', answerPollMs: 600_000 }, runWorker: true });
+    gateways.push(g);
+    const tids = g.seedTerminals(3);
+    for (const tid of tids) await g.put(tid);
+    // another process's answers run takes the exchange lock just before the tick and keeps it past it
+    const queue = g.batch.scheduler.queue;
+    const exportJobs = async (...states: Array<'active' | 'completed' | 'failed'>) => (await queue.getJobs(states)).filter((j) => j.name === 'export');
+    const until = async <T>(probe: () => Promise<T[]>, timeoutMs: number): Promise<T[]> => {
+      for (const deadline = Date.now() + timeoutMs; ; await new Promise((res) => setTimeout(res, 50))) {
+        const found = await probe();
+        if (found.length > 0 || Date.now() > deadline) return found;
+      }
+    };
+    const redis = new Redis(redisUrl);
+    const lock = createBatchKeys(prefix).lock;
+    try {
+      await new Promise((res) => setTimeout(res, Math.max(0, fireAt.getTime() - 500 - Date.now())));
+      await redis.set(lock, 'another-process', 'PX', 30_000);
+      // the tick comes and its job starts while the lock is held: it must not end as a skipped night
+      expect(await until(() => exportJobs('active', 'completed', 'failed'), 10_000)).toHaveLength(1);
+      await new Promise((res) => setTimeout(res, 500));
+      expect((await exportJobs('completed', 'failed')).map((j) => j.returnvalue as unknown)).toEqual([]);
+      // the other run ends and releases the lock
+      expect(await redis.get(lock)).toBe('another-process');
+      await redis.del(lock);
+    } finally {
+      redis.disconnect();
+    }
+    const done = await until(() => exportJobs('completed'), 5_000);
+    expect(done).toHaveLength(1);
+    expect(done[0]?.returnvalue).toMatchObject({ outcome: 'sent', records: 3 });
+    expect(await exportJobs('failed')).toEqual([]);
+    expect((await g.tmoBatch.processInbox()).map((p) => p.answer)).toEqual(['ACK']);
+    for (const tid of tids) expect(tmo.settingsApplications(tid)).toHaveLength(1);
+  }, 20_000);
+  it('when every gateway was down at the nightly time and one starts later, then the missed export runs at its start', async () => {
+    root = await mkdtemp(join(tmpdir(), 'tpu-sched-'));
+    const prefix = `test:${randomBytes(4).toString('hex')}`;
+    const tmo = new TmoStore(Date.now, 1, { list: () => [], clear: () => undefined }, undefined);
+    const fireAt = new Date(Math.ceil((Date.now() + 2_000) / 1000) * 1000);
+    const config = { exportCron: `${fireAt.getUTCSeconds()} ${fireAt.getUTCMinutes()} ${fireAt.getUTCHours()} * * *`, timeZone: 'UTC', answerPollMs: 600_000 };
+    // a gateway registered the schedule and took changes, then every process went down before the time
+    const before = await batchHarness(redisUrl, { prefix, root, tmo, config, runWorker: false });
+    const tids = before.seedTerminals(3);
+    try {
+      for (const tid of tids) await before.put(tid);
+    } finally {
+      await before.close();
+    }
+    await new Promise((res) => setTimeout(res, Math.max(0, fireAt.getTime() + 1_500 - Date.now())));
+
+    const g = await batchHarness(redisUrl, { prefix, root, tmo, config, runWorker: true });
+    gateways.push(g);
+    const queue = g.batch.scheduler.queue;
+    let done = (await queue.getJobs(['completed', 'failed'])).filter((j) => j.name === 'export');
+    for (const deadline = Date.now() + 8_000; done.length === 0 && Date.now() < deadline; ) {
+      await new Promise((res) => setTimeout(res, 100));
+      done = (await queue.getJobs(['completed', 'failed'])).filter((j) => j.name === 'export');
+    }
+    expect(done.map((j) => j.returnvalue as unknown)).toEqual([{ outcome: 'sent', file: expect.any(String), records: 3 }]);
+    // and the schedule goes on from there: the next run is tomorrow's
+    expect((await queue.getJobScheduler('tpu-export'))?.next).toBe(fireAt.getTime() + 86_400_000);
+    expect((await g.tmoBatch.processInbox()).map((p) => p.answer)).toEqual(['ACK']);
+  }, 20_000);
   it('when the worker waits for a job longer than the command timeout of the client it was made from, then it raises no Redis error', async () => {
     root = await mkdtemp(join(tmpdir(), 'tpu-sched-'));
     const prefix = `test:${randomBytes(4).toString('hex')}`;

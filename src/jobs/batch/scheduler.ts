@@ -1,8 +1,9 @@
 import { Queue, Worker } from 'bullmq';
+import { ConflictError } from '../../domain/errors/index.ts';
 import { redisClientOptions } from '../../infra/redis.ts';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { SettingsExchange } from './exchange.ts';
+import type { ExportResult, SettingsExchange } from './exchange.ts';
 
 export const BATCH_QUEUE = 'batch-exchange';
 const EXPORT_SCHEDULER = 'tpu-export';
@@ -22,6 +23,8 @@ export interface BatchSchedulerOptions {
   /** run the jobs in this process (a process without workers only registers the schedules) */
   runWorker: boolean;
   logger: Logger;
+  /** how long a scheduled export waits for the exchange lock before its job fails (default 10 min) */
+  exportBusyWaitMs?: number;
 }
 
 /**
@@ -34,6 +37,8 @@ export async function startBatchScheduler(opts: BatchSchedulerOptions) {
   // worker's blocking wait for the next job then fails every few seconds)
   const queueConnection = opts.redis.duplicate(redisClientOptions('bullmq'));
   const workerConnection = opts.runWorker ? opts.redis.duplicate(redisClientOptions('bullmq')) : undefined;
+  // ends a scheduled export's wait for the exchange lock when the process shuts down
+  const stopping = new AbortController();
   const queue = new Queue(BATCH_QUEUE, {
     connection: queueConnection,
     prefix: opts.prefix,
@@ -46,8 +51,8 @@ export async function startBatchScheduler(opts: BatchSchedulerOptions) {
         BATCH_QUEUE,
         async (job) => {
           if (job.name === 'export') {
-            const r = await opts.exchange.exportNow();
-            opts.logger.info({ outcome: r.outcome, ...(r.outcome === 'sent' ? { file: r.file, records: r.records } : {}) }, 'scheduled settings export');
+            const { result: r, waitedMs } = await exportWhenFree(opts.exchange, { waitMs: opts.exportBusyWaitMs ?? 600_000, signal: stopping.signal });
+            opts.logger.info({ outcome: r.outcome, waitedMs, ...(r.outcome === 'sent' ? { file: r.file, records: r.records } : {}) }, 'scheduled settings export');
             return r;
           }
           if (job.name === 'answers') return opts.exchange.processAnswers();
@@ -67,6 +72,7 @@ export async function startBatchScheduler(opts: BatchSchedulerOptions) {
     /** Idempotent; closes the worker (finishing its job) and the queue even if one throws. */
     close(): Promise<void> {
       closing ??= (async () => {
+        stopping.abort();
         const rs: PromiseSettledResult<unknown>[] = await Promise.allSettled([worker?.close(), queue.close()]);
         rs.push(...(await Promise.allSettled([queueConnection.quit(), workerConnection?.quit()])));
         const failed = rs.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -79,17 +85,69 @@ export async function startBatchScheduler(opts: BatchSchedulerOptions) {
 
 export type BatchScheduler = Awaited<ReturnType<typeof startBatchScheduler>>;
 
+/**
+ * The scheduled export, waiting its turn: the exchange lock is held by every answers poll of
+ * every process (each second in some deployments) and by a manual export, so the nightly tick can
+ * find it taken. `exportNow` then answers `busy`, which for the ops API's "export now" is a 409 to
+ * retry, but for the schedule meant no file until the next night, logged at info. This tries
+ * again every `retryMs` until the lock is free. After `waitMs` (a holder that died frees it within
+ * the lock's TTL, so this only runs out when something is wrong), or when `signal` aborts (the
+ * process shuts down: its worker must not wait minutes for this job), it throws, so the job fails
+ * and the worker logs it as an error rather than the night passing in silence.
+ */
+export async function exportWhenFree(
+  exchange: Pick<SettingsExchange, 'exportNow'>,
+  opts: { waitMs: number; retryMs?: number; signal?: AbortSignal; now?: () => number; sleep?: (ms: number, signal?: AbortSignal) => Promise<void> },
+): Promise<{ result: Exclude<ExportResult, { outcome: 'busy' }>; waitedMs: number }> {
+  const now = opts.now ?? Date.now;
+  const sleep = opts.sleep ?? abortableSleep;
+  const retryMs = opts.retryMs ?? 200;
+  const started = now();
+  for (;;) {
+    // waited: until the try that ran (the export's own time is not waiting)
+    const waitedMs = now() - started;
+    const result = await exchange.exportNow();
+    if (result.outcome !== 'busy') return { result, waitedMs };
+    if (waitedMs >= opts.waitMs || opts.signal?.aborted) {
+      const why = opts.signal?.aborted ? 'the process shut down while it waited' : 'it gave up';
+      throw new ConflictError('batch.export_busy', `the scheduled settings export found the exchange busy for ${waitedMs} ms and ${why}; the changes stay pending for the next tick or an export on demand`);
+    }
+    await sleep(retryMs, opts.signal);
+  }
+}
+
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((res) => {
+    const done = () => {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      res();
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
 /** The part of BullMQ's `Queue` that {@link upsertSchedule} uses. */
-type SchedulerQueue = Pick<Queue, 'upsertJobScheduler'>;
+type SchedulerQueue = Pick<Queue, 'upsertJobScheduler' | 'getJobScheduler'>;
 
 /**
- * `upsertJobScheduler`, when another process may be running the same schedule: BullMQ refuses a
- * cron scheduler's upsert with "Cannot create job scheduler iteration - job ID already exists"
- * (its SchedulerJobIdCollision) when the iteration it would create is the one another process's
- * worker holds right now (active, so not replaceable) — a process starting at the very tick, or
- * with its clock a little behind. The schedule is then in Redis already, under the same id, so
- * this waits and tries again (the iteration is done within moments), and after the last try
- * starts without its own upsert rather than failing the process's start: a warning says so.
+ * `upsertJobScheduler`, when another process may be running the same schedule, or none was:
+ *
+ * - A missed run is caught up. When every process was down at a tick (a deploy across the nightly
+ *   time), that iteration's job is still in Redis, overdue, and a worker would take it at once;
+ *   but an upsert from a cron removes it and schedules the next tick from now (tomorrow), so the
+ *   night's export was lost in silence. A scheduler already in Redis, with the same options and
+ *   an iteration overdue, is therefore kept as it is (its overdue job runs as soon as a worker
+ *   starts) with a warning that says so. With other options (the time was changed) the upsert
+ *   replaces it, and the warning says the missed run is dropped.
+ * - BullMQ refuses a cron scheduler's upsert with "Cannot create job scheduler iteration - job ID
+ *   already exists" (its SchedulerJobIdCollision) when the iteration it would create is the one
+ *   another process's worker holds right now (active, so not replaceable) — a process starting
+ *   at the very tick, or with its clock a little behind. The schedule is then in Redis already,
+ *   under the same id, so this waits and tries again (the iteration is done within moments), and
+ *   after the last try starts without its own upsert rather than failing the process's start: a
+ *   warning says so.
  */
 export async function upsertSchedule(
   queue: SchedulerQueue,
@@ -98,7 +156,19 @@ export async function upsertSchedule(
   name: string,
   logger: Pick<Logger, 'warn'>,
   retryDelaysMs: readonly number[] = [250, 1_000, 3_000],
+  now: () => number = Date.now,
 ): Promise<void> {
+  // (an `every` scheduler's upsert keeps an overdue iteration's time by itself: only crons lose it)
+  const existing = repeat.pattern ? await queue.getJobScheduler(id) : undefined;
+  const t = now();
+  if (existing?.next != null && existing.next <= t) {
+    const missed = { scheduler: id, dueAt: new Date(existing.next).toISOString(), lateMs: t - existing.next };
+    if (existing.name === name && existing.pattern === repeat.pattern && (existing.tz ?? undefined) === (repeat.tz ?? undefined)) {
+      logger.warn(missed, 'batch schedule: the run due at dueAt was missed (no worker took it then); it runs now');
+      return;
+    }
+    logger.warn(missed, 'batch schedule: the run due at dueAt was missed and the schedule has changed: the new schedule replaces it, that run is dropped');
+  }
   for (let attempt = 0; ; attempt++) {
     try {
       await queue.upsertJobScheduler(id, repeat, { name });
