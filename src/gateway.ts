@@ -296,14 +296,16 @@ export async function buildLegacy(config: Config, logger: Logger, metrics: Metri
     ...adapterOptions(config.tmo, tmoUrl, 'TMO'),
     wsdlPath: TMO_WSDL_PATH,
     timeZone: config.legacyTimeZone,
-    logger: logger.child({ system: 'tmo' }),
+    // not a child bound to `system`: every line an adapter writes names its system itself, and
+    // pino would write a bound key a second time in the same line
+    logger,
     ...(tracer ? { tracer } : {}),
   });
   shutdown.add('tmo adapter', () => tmo.close());
   const crm = await createCrmAdapter({
     ...adapterOptions(config.crm, crmUrl, 'CRM'),
     wsdlPath: CRM_WSDL_PATH,
-    logger: logger.child({ system: 'crm' }),
+    logger,
     ...(tracer ? { tracer } : {}),
   });
   shutdown.add('crm adapter', () => crm.close());

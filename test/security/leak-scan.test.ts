@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { waitFor } from '../acceptance/support.ts';
 import { TEST_IBANS, TEST_PASSWORDS } from '../support/log-capture.ts';
 import { CLIENT_SCOPES, CRM_CREDS, IBAN, merchantBody, startApiGateway, TMO_CREDS, vatNumber, type ApiSetup } from './api-support.ts';
+import { repeatedTopLevelKeys } from './support.ts';
 
 let s: ApiSetup;
 let ops: string;
@@ -167,6 +168,15 @@ describe('attack: leak scan after a scenario with faults and dead letters', () =
     // the scan itself finds a planted secret (so an empty result means something)
     expect(leaks('self-check', [`x${IBAN}x`, `y${CRM_CREDS.password}y`])).toHaveLength(2);
     expect(leaks('log', s.log.lines)).toEqual([]);
+  });
+
+  it('when the log is read, then no line writes a key twice (a child logger\'s binding repeated by the call)', () => {
+    // the check itself finds a repeat at the top level only
+    expect(repeatedTopLevelKeys('{"system":"tmo","a":{"system":"x"},"b":"\\"system\\":","system":"tmo"}')).toEqual(['system']);
+    expect(repeatedTopLevelKeys('{"system":"tmo","a":{"system":"x"},"b":["system"]}')).toEqual([]);
+    expect(s.log.lines.filter((l) => l.includes('call failed')).length).toBeGreaterThan(0);
+    const repeats = s.log.lines.map((l) => ({ msg: (JSON.parse(l) as { msg?: string }).msg, keys: repeatedTopLevelKeys(l) })).filter((r) => r.keys.length > 0);
+    expect(repeats).toEqual([]);
   });
 
   it('when every Redis key and value is scanned, then no IBAN or password is in any', async () => {

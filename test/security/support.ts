@@ -24,6 +24,33 @@ export interface LogLines {
   records(): Array<Record<string, unknown>>;
 }
 
+/**
+ * The keys written twice at the top level of one NDJSON log line (pino writes a child's bindings
+ * and the call's object side by side, so a key in both appears twice: valid for nobody's parser).
+ */
+export function repeatedTopLevelKeys(line: string): string[] {
+  const seen = new Set<string>();
+  const repeated: string[] = [];
+  let depth = 0;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (ch === '"') {
+      let j = i + 1;
+      while (j < line.length && line[j] !== '"') j += line[j] === '\\' ? 2 : 1;
+      const str = line.slice(i + 1, j);
+      let k = j + 1;
+      while (line[k] === ' ') k++;
+      if (depth === 1 && line[k] === ':') {
+        if (seen.has(str)) repeated.push(str);
+        seen.add(str);
+      }
+      i = j;
+    } else if (ch === '{' || ch === '[') depth++;
+    else if (ch === '}' || ch === ']') depth--;
+  }
+  return repeated;
+}
+
 /** A logger at `trace` that keeps its lines and also appends them to the run's capture. */
 export function memoryLogger(name: string): { logger: ReturnType<typeof createLogger>; log: LogLines } {
   const lines: string[] = [];
