@@ -366,13 +366,14 @@ export function watchQueues(metrics: Metrics, queues: Queues): void {
 
 /**
  * Feeds the batch gauges the alerts read (deploy/prometheus/alerts.yaml): overdue settings files
- * from the ledger, the last TERMSTAT import from the import runs. Both read Redis at scrape time,
- * so every instance reports the same values, also right after a restart.
+ * from the ledger, the last successful scheduled export, the last TERMSTAT import from the import
+ * runs. All read Redis at scrape time, so every instance reports the same values, also right
+ * after a restart.
  */
 export function watchBatch(metrics: Metrics, deps: { batch: BatchExport | null; termstatImporter: TermstatImporter | null }): void {
   const { batch, termstatImporter } = deps;
   metrics.watchBatch({
-    ...(batch ? { overdueFiles: () => batch.ledger.overdueCount() } : {}),
+    ...(batch ? { overdueFiles: () => batch.ledger.overdueCount(), scheduledExportLastSucceededAt: () => batch.ledger.lastScheduledExportAt() } : {}),
     ...(termstatImporter
       ? {
           snapshotLastImportedAt: async () => {

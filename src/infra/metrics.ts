@@ -44,14 +44,21 @@ export interface Metrics {
     fileSent(): void;
     answer(kind: 'ack' | 'nak' | 'dup' | 'invalid'): void;
     records(outcome: 'applied' | 'rejected', n: number): void;
+    /** a scheduled export's job ended, counted by the process that ran it */
+    scheduledExport(outcome: 'sent' | 'nothing_pending' | 'failed'): void;
   };
   /**
    * The batch exchange's state, read from Redis at scrape time (shared by every instance, kept
    * across restarts): settings files sent without an answer in time, and when the last TERMSTAT
-   * snapshot was imported (epoch ms; null before the first: the gauge is 0, so the alert fires).
-   * Both are small reads (the open files; the latest import runs).
+   * snapshot was imported (epoch ms; null before the first: the gauge is 0, so the alert fires),
+   * when the last scheduled export succeeded (epoch ms; before the first, when its schedule was
+   * first registered). Small reads (the open files; the latest import runs; one hash).
    */
-  watchBatch(sources: { overdueFiles?: () => Promise<number>; snapshotLastImportedAt?: () => Promise<number | null> }): void;
+  watchBatch(sources: {
+    overdueFiles?: () => Promise<number>;
+    snapshotLastImportedAt?: () => Promise<number | null>;
+    scheduledExportLastSucceededAt?: () => Promise<number | null>;
+  }): void;
   render(): Promise<string>;
   /** TERMSTAT snapshot import counters (labels: statuses only) */
   termstat: {
@@ -168,6 +175,16 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     registers: [registry],
   });
 
+  const SCHEDULED_EXPORT_OUTCOMES = ['sent', 'nothing_pending', 'failed'] as const;
+  const scheduledExports = new Counter({
+    name: 'lgw_batch_scheduled_exports_total',
+    help: 'Scheduled settings exports (the nightly tick) by outcome: sent, nothing_pending, failed (busy past its wait, shut down while waiting, SFTP or Redis error); one per tick, counted by the process that ran it',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  // every outcome at 0 from the start: increase() then sees a process's first failure
+  for (const outcome of SCHEDULED_EXPORT_OUTCOMES) scheduledExports.inc({ outcome }, 0);
+
   let batchSources: Parameters<Metrics['watchBatch']>[0] = {};
   // a failed read keeps the gauge's last value (prom-client keeps what was set)
   const readOrKeep = async (read: () => Promise<number>): Promise<number | undefined> => read().catch(() => undefined);
@@ -188,6 +205,18 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     registers: [registry],
     async collect() {
       const read = batchSources.snapshotLastImportedAt;
+      if (!read) return;
+      const value = await readOrKeep(async () => ((await read()) ?? 0) / 1000);
+      if (value !== undefined) this.set(value);
+    },
+  });
+
+  new Gauge({
+    name: 'lgw_batch_scheduled_export_last_success_timestamp_seconds',
+    help: 'When the last scheduled settings export succeeded, sent or nothing pending (Unix seconds; before the first, when the export schedule was first registered; 0 when neither is known); shared by every instance on one Redis',
+    registers: [registry],
+    async collect() {
+      const read = batchSources.scheduledExportLastSucceededAt;
       if (!read) return;
       const value = await readOrKeep(async () => ((await read()) ?? 0) / 1000);
       if (value !== undefined) this.set(value);
@@ -289,6 +318,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       fileSent: () => batchFiles.inc(),
       answer: (kind) => batchAnswers.inc({ kind }),
       records: (outcome, n) => batchRecords.inc({ outcome }, n),
+      scheduledExport: (outcome) => scheduledExports.inc({ outcome }),
     },
     http: async function httpMetrics(c, next) {
       const start = performance.now();

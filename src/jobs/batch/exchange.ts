@@ -25,7 +25,12 @@ export interface BatchMetricsSink {
   fileSent(): void;
   answer(kind: SettingsAnswer['kind'] | 'invalid'): void;
   records(outcome: 'applied' | 'rejected', n: number): void;
+  /** a scheduled export's job ended (counted by the process that ran it: one per tick) */
+  scheduledExport(outcome: ScheduledExportOutcome): void;
 }
+
+/** How a scheduled export's job ended: the export's own outcomes, or `failed` (the job failed: busy past its wait, SFTP down, …). */
+export type ScheduledExportOutcome = 'sent' | 'nothing_pending' | 'failed';
 
 export interface ExchangeDeps {
   redis: Redis;

@@ -39,6 +39,8 @@ export async function createBatchExport(deps: {
   hook?: (point: ExportHookPoint) => Promise<void> | void;
   /** TTL of the exchange lock (default 60 s; a killed process's lock lapses after it) */
   lockTtlMs?: number;
+  /** how long a scheduled export waits for the exchange lock before its job fails (default 10 min) */
+  exportBusyWaitMs?: number;
 }) {
   const rt = deps.operations.runtime;
   const keys = createBatchKeys(deps.prefix);
@@ -78,6 +80,9 @@ export async function createBatchExport(deps: {
     answerPollMs: deps.config.answerPollMs,
     runWorker: deps.runWorker,
     logger: deps.logger,
+    exportStatusKey: keys.scheduledExport,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    ...(deps.exportBusyWaitMs !== undefined ? { exportBusyWaitMs: deps.exportBusyWaitMs } : {}),
   });
   return {
     settings,
@@ -96,6 +101,15 @@ export async function createBatchExport(deps: {
           if (f && visibleFileState(f, t, deps.config.answerOverdueMs) === 'overdue') n += 1;
         }
         return n;
+      },
+      /**
+       * When the last scheduled export succeeded (sent, or nothing pending; epoch ms), or, before
+       * the first, when the export schedule was first registered; null when neither is known.
+       */
+      async lastScheduledExportAt(): Promise<number | null> {
+        const [ok, since] = await rt.redis.hmget(keys.scheduledExport, 'lastSuccessAt', 'since');
+        const at = ok ?? since;
+        return at == null ? null : Number(at);
       },
     },
     scheduler,

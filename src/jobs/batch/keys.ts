@@ -19,6 +19,7 @@ import { createKeys } from '../keys.ts';
  * | `{b}:file:{name}:terminals` | set | terminal ids claimed into the file, while it is being claimed (a TID at most once per file) |
  * | `{b}:files` | zset | file names by creation time (ms) |
  * | `{b}:open` | set | files not answered yet (uploading, uploaded, sent) |
+ * | `{b}:scheduled-export` | hash | `since` (ms: the export schedule was first registered), `lastSuccessAt` (ms: the last scheduled export that ended sent or nothing_pending); one key, overwritten |
  */
 export function createBatchKeys(prefix: string) {
   const b = `${createKeys(prefix).prefix}:batch:tpu`;
@@ -34,6 +35,7 @@ export function createBatchKeys(prefix: string) {
     files: `${b}:files`,
     open: `${b}:open`,
     changeOrder: `${b}:change-order`,
+    scheduledExport: `${b}:scheduled-export`,
     bullPrefix: `${b}:bull`,
   } as const;
 }

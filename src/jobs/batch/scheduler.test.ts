@@ -2,8 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { watchBatch } from '../../gateway.ts';
+import { createMetrics } from '../../infra/metrics.ts';
 import { TmoStore } from '../../simulators/tmo/state.ts';
 import { createBatchKeys } from './keys.ts';
 import { batchHarness, type BatchHarness } from './test-support/harness.ts';
@@ -117,6 +120,68 @@ describe('batch scheduler', () => {
     // and the schedule goes on from there: the next run is tomorrow's
     expect((await queue.getJobScheduler('tpu-export'))?.next).toBe(fireAt.getTime() + 86_400_000);
     expect((await g.tmoBatch.processInbox()).map((p) => p.answer)).toEqual(['ACK']);
+  }, 20_000);
+  it('when a scheduled export finds the exchange busy past its wait, then its job fails and is counted failed with no success recorded; the next one is counted sent and moves the last-success gauge', async () => {
+    root = await mkdtemp(join(tmpdir(), 'tpu-sched-'));
+    const prefix = `test:${randomBytes(4).toString('hex')}`;
+    const tmo = new TmoStore(Date.now, 1, { list: () => [], clear: () => undefined }, undefined);
+    const metrics = createMetrics({ defaultMetrics: false });
+    const registeredAfter = Date.now();
+    // no tick during the test: each export is a job added here, as a tick's would be
+    const config = { exportCron: '0 0 1 1 *', answerPollMs: 600_000 };
+    const g = await batchHarness(redisUrl, { prefix, root, tmo, config, runWorker: true, metrics: metrics.batch, exportBusyWaitMs: 300 });
+    gateways.push(g);
+    watchBatch(metrics, { batch: g.batch, termstatImporter: null });
+    const scrape = async () => {
+      const text = await metrics.render();
+      const line = (series: string) => text.split('\n').find((l) => l.startsWith(`${series} `))?.slice(series.length + 1);
+      const count = (outcome: string) => Number(line(`lgw_batch_scheduled_exports_total{outcome="${outcome}"}`));
+      return {
+        sent: count('sent'),
+        nothing_pending: count('nothing_pending'),
+        failed: count('failed'),
+        lastSuccess: Number(line('lgw_batch_scheduled_export_last_success_timestamp_seconds')),
+      };
+    };
+    const queue = g.batch.scheduler.queue;
+    const finish = async (job: Job): Promise<Job | undefined> => {
+      for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((res) => setTimeout(res, 50))) {
+        const state = await job.getState();
+        if (state === 'completed' || state === 'failed') return queue.getJob(job.id ?? '');
+      }
+      return undefined;
+    };
+
+    // before any export: every outcome at 0, the gauge at the schedule's registration
+    const start = await scrape();
+    expect(start).toMatchObject({ sent: 0, nothing_pending: 0, failed: 0 });
+    expect(start.lastSuccess).toBeGreaterThanOrEqual(registeredAfter / 1000);
+    expect(start.lastSuccess).toBeLessThanOrEqual(Date.now() / 1000);
+
+    for (const tid of g.seedTerminals(3)) await g.put(tid);
+    const redis = new Redis(redisUrl);
+    const lock = createBatchKeys(prefix).lock;
+    try {
+      // another run holds the exchange past the export's wait
+      await redis.set(lock, 'another-process', 'PX', 30_000);
+      const busy = await finish(await queue.add('export', {}));
+      expect(busy?.failedReason).toMatch(/found the exchange busy/);
+      expect(await scrape()).toEqual({ sent: 0, nothing_pending: 0, failed: 1, lastSuccess: start.lastSuccess });
+      await redis.del(lock);
+    } finally {
+      redis.disconnect();
+    }
+
+    const before = Date.now();
+    const sent = await finish(await queue.add('export', {}));
+    expect(sent?.returnvalue).toMatchObject({ outcome: 'sent', records: 3 });
+    const after = await scrape();
+    expect(after).toMatchObject({ sent: 1, nothing_pending: 0, failed: 1 });
+    expect(after.lastSuccess).toBeGreaterThanOrEqual(before / 1000);
+
+    const nothing = await finish(await queue.add('export', {}));
+    expect(nothing?.returnvalue).toEqual({ outcome: 'nothing_pending' });
+    expect(await scrape()).toMatchObject({ sent: 1, nothing_pending: 1, failed: 1 });
   }, 20_000);
   it('when the worker waits for a job longer than the command timeout of the client it was made from, then it raises no Redis error', async () => {
     root = await mkdtemp(join(tmpdir(), 'tpu-sched-'));

@@ -3,7 +3,7 @@ import { ConflictError } from '../../domain/errors/index.ts';
 import { redisClientOptions } from '../../infra/redis.ts';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { ExportResult, SettingsExchange } from './exchange.ts';
+import type { BatchMetricsSink, ExportResult, SettingsExchange } from './exchange.ts';
 
 export const BATCH_QUEUE = 'batch-exchange';
 const EXPORT_SCHEDULER = 'tpu-export';
@@ -25,6 +25,13 @@ export interface BatchSchedulerOptions {
   logger: Logger;
   /** how long a scheduled export waits for the exchange lock before its job fails (default 10 min) */
   exportBusyWaitMs?: number;
+  /**
+   * Hash where the scheduled export's times are kept (BatchKeys.scheduledExport), shared by every
+   * process: `since` (set once, when the schedule is first registered) and `lastSuccessAt`.
+   */
+  exportStatusKey: string;
+  /** counts each scheduled export by outcome (`scheduledExport`) */
+  metrics?: Pick<BatchMetricsSink, 'scheduledExport'>;
 }
 
 /**
@@ -44,17 +51,35 @@ export async function startBatchScheduler(opts: BatchSchedulerOptions) {
     prefix: opts.prefix,
     defaultJobOptions: { removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 }, attempts: 1 },
   });
+  // the baseline of "no scheduled export succeeded for a day" (alert BatchScheduledExportMissing)
+  // on a deployment that has not had one yet; kept as it is by every later start
+  await opts.redis.hsetnx(opts.exportStatusKey, 'since', String(Date.now()));
   await upsertSchedule(queue, EXPORT_SCHEDULER, { pattern: opts.exportCron, tz: opts.timeZone }, 'export', opts.logger);
   await upsertSchedule(queue, ANSWERS_SCHEDULER, { every: opts.answerPollMs }, 'answers', opts.logger);
+  /**
+   * One tick's export. Counted here, by the one process that ran the tick (so the counter summed
+   * over processes counts each tick once); its success is also written to Redis, where every
+   * process reads it for the shared gauge: a process that dies with its count unscraped, or no
+   * worker running at all, still shows as no success.
+   */
+  async function scheduledExport(): Promise<ExportResult> {
+    const { result: r, waitedMs } = await exportWhenFree(opts.exchange, { waitMs: opts.exportBusyWaitMs ?? 600_000, signal: stopping.signal }).catch((err: unknown) => {
+      opts.metrics?.scheduledExport('failed');
+      throw err;
+    });
+    opts.metrics?.scheduledExport(r.outcome);
+    // the file went out: a failed write here must not fail the job (it would read as no file)
+    await opts.redis
+      .hset(opts.exportStatusKey, 'lastSuccessAt', String(Date.now()))
+      .catch((err: unknown) => opts.logger.warn({ err }, 'scheduled settings export: its success could not be recorded in Redis (the export-missing alert may fire)'));
+    opts.logger.info({ outcome: r.outcome, waitedMs, ...(r.outcome === 'sent' ? { file: r.file, records: r.records } : {}) }, 'scheduled settings export');
+    return r;
+  }
   const worker = workerConnection
     ? new Worker(
         BATCH_QUEUE,
         async (job) => {
-          if (job.name === 'export') {
-            const { result: r, waitedMs } = await exportWhenFree(opts.exchange, { waitMs: opts.exportBusyWaitMs ?? 600_000, signal: stopping.signal });
-            opts.logger.info({ outcome: r.outcome, waitedMs, ...(r.outcome === 'sent' ? { file: r.file, records: r.records } : {}) }, 'scheduled settings export');
-            return r;
-          }
+          if (job.name === 'export') return scheduledExport();
           if (job.name === 'answers') return opts.exchange.processAnswers();
           return null;
         },

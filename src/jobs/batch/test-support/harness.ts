@@ -14,7 +14,7 @@ import { TmoStore } from '../../../simulators/tmo/state.ts';
 import { createOperations, type Operations } from '../../operations.ts';
 import { FakeCircuits, testCipher } from '../../test-support/harness.ts';
 import { createBatchExport, type BatchExport, type BatchExportConfig } from '../index.ts';
-import type { ExportHookPoint } from '../exchange.ts';
+import type { BatchMetricsSink, ExportHookPoint } from '../exchange.ts';
 import { merchantSeed } from '../../../simulators/test-support.ts';
 
 const STATUS = { PE: 'pending', AC: 'active', SU: 'suspended', DC: 'decommissioned' } as const;
@@ -81,6 +81,8 @@ export async function batchHarness(
     lockTtlMs?: number;
     tmo?: TmoStore;
     runWorker?: boolean;
+    metrics?: BatchMetricsSink;
+    exportBusyWaitMs?: number;
   } = {},
 ): Promise<BatchHarness> {
   const root = opts.root ?? (await mkdtemp(join(tmpdir(), 'tpu-')));
@@ -101,6 +103,8 @@ export async function batchHarness(
     logger: pino({ level: 'silent' }),
     ...(opts.hook ? { hook: opts.hook } : {}),
     ...(opts.lockTtlMs ? { lockTtlMs: opts.lockTtlMs } : {}),
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    ...(opts.exportBusyWaitMs !== undefined ? { exportBusyWaitMs: opts.exportBusyWaitMs } : {}),
   });
   let mid: string | undefined;
   return {
