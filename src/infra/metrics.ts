@@ -188,40 +188,36 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
   let batchSources: Parameters<Metrics['watchBatch']>[0] = {};
   // a failed read keeps the gauge's last value (prom-client keeps what was set)
   const readOrKeep = async (read: () => Promise<number>): Promise<number | undefined> => read().catch(() => undefined);
-  new Gauge({
-    name: 'lgw_batch_answer_overdue_files',
-    help: 'Settings files (TPU) sent to TMO with no ACK/NAK after BATCH_ANSWER_OVERDUE_MS (shared by every instance on one Redis)',
-    registers: [registry],
-    async collect() {
-      const read = batchSources.overdueFiles;
-      if (!read) return;
-      const value = await readOrKeep(read);
-      if (value !== undefined) this.set(value);
-    },
-  });
-  new Gauge({
-    name: 'lgw_batch_snapshot_last_imported_timestamp_seconds',
-    help: 'When the last TERMSTAT snapshot was imported (Unix seconds; 0 before the first import); shared by every instance on one Redis',
-    registers: [registry],
-    async collect() {
-      const read = batchSources.snapshotLastImportedAt;
-      if (!read) return;
-      const value = await readOrKeep(async () => ((await read()) ?? 0) / 1000);
-      if (value !== undefined) this.set(value);
-    },
-  });
-
-  new Gauge({
-    name: 'lgw_batch_scheduled_export_last_success_timestamp_seconds',
-    help: 'When the last scheduled settings export succeeded, sent or nothing pending (Unix seconds; before the first, when the export schedule was first registered; 0 when neither is known); shared by every instance on one Redis',
-    registers: [registry],
-    async collect() {
-      const read = batchSources.scheduledExportLastSucceededAt;
-      if (!read) return;
-      const value = await readOrKeep(async () => ((await read()) ?? 0) / 1000);
-      if (value !== undefined) this.set(value);
-    },
-  });
+  /** A gauge read from one of the batch sources at scrape time (no source: not set). */
+  const batchGauge = (name: string, help: string, read: () => (() => Promise<number>) | undefined) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        const source = read();
+        if (!source) return;
+        const value = await readOrKeep(source);
+        if (value !== undefined) this.set(value);
+      },
+    });
+  /** epoch ms (null: 0) as Unix seconds */
+  const seconds = (read: (() => Promise<number | null>) | undefined) => (read ? async () => ((await read()) ?? 0) / 1000 : undefined);
+  batchGauge(
+    'lgw_batch_answer_overdue_files',
+    'Settings files (TPU) sent to TMO with no ACK/NAK after BATCH_ANSWER_OVERDUE_MS (shared by every instance on one Redis)',
+    () => batchSources.overdueFiles,
+  );
+  batchGauge(
+    'lgw_batch_snapshot_last_imported_timestamp_seconds',
+    'When the last TERMSTAT snapshot was imported (Unix seconds; 0 before the first import); shared by every instance on one Redis',
+    () => seconds(batchSources.snapshotLastImportedAt),
+  );
+  batchGauge(
+    'lgw_batch_scheduled_export_last_success_timestamp_seconds',
+    'When the last scheduled settings export succeeded, sent or nothing pending (Unix seconds; before the first, when the export schedule was first registered; 0 when neither is known); shared by every instance on one Redis',
+    () => seconds(batchSources.scheduledExportLastSucceededAt),
+  );
 
   const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed'] as const;
   let queues: readonly Queue[] = [];

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { Queue, Worker } from 'bullmq';
 import { ConflictError } from '../../domain/errors/index.ts';
 import { redisClientOptions } from '../../infra/redis.ts';
@@ -141,16 +142,9 @@ export async function exportWhenFree(
   }
 }
 
+/** Resolves after `ms`, or at once when `signal` aborts (the caller then sees `signal.aborted`). */
 function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((res) => {
-    const done = () => {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      res();
-    };
-    const t = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
+  return delay(ms, undefined, signal ? { signal } : {}).catch(() => undefined);
 }
 
 /** The part of BullMQ's `Queue` that {@link upsertSchedule} uses. */
