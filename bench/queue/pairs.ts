@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { alternatePairs, median } from '../support/ab-pairs.ts';
+import { alternatePairs, median, readRow } from '../support/ab-pairs.ts';
 
 const args = process.argv.slice(2);
 const dash = args.indexOf('--');
@@ -64,10 +64,18 @@ function runSide(side: { name: string; dir: string; args: string[] }): Promise<R
       if (code !== 0) return reject(new Error(`${side.name} exited ${String(code)}:\n${out}`));
       const lines = out.split('\n');
       const head = lines.findIndex((l) => l.startsWith('WORKER_CONCURRENCY'));
-      const f = (lines[head + 1] ?? '').trim().split(/\s+/).map(Number);
+      const col = readRow(lines[head] ?? '', lines[head + 1] ?? '');
       const warm = lines.find((l) => l.includes('warm-up:'))?.trim() ?? '';
-      const load = (lines[head + 1] ?? '').trim().split(/\s+/).slice(-3).join(' ');
-      resolve({ perSecond: f[1] ?? NaN, redisPerCommand: f[2] ?? NaN, workerUs: f[3] ?? NaN, redisUs: f[4] ?? NaN, floorPerSecond: f[5] ?? NaN, floorUs: f[7] ?? NaN, warm, load });
+      resolve({
+        perSecond: col('commands/s'),
+        redisPerCommand: col('Redis cmds/command'),
+        workerUs: col('worker CPU µs/command'),
+        redisUs: col('Redis CPU µs/command'),
+        floorPerSecond: col('BullMQ floor jobs/s'),
+        floorUs: col('floor CPU µs/job'),
+        warm,
+        load: (lines[head + 1] ?? '').trim().split(/\s+/).slice(-3).join(' '),
+      });
     });
   });
 }

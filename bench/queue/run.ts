@@ -166,6 +166,10 @@ interface Result {
   cpuUsPerCommand: number;
   /** redis-server CPU per command, µs (INFO cpu over the burst; includes this bench's polling) */
   redisCpuUsPerCommand: number;
+  /** the legacy simulators' process (two SOAP calls per command), µs per command */
+  legacyCpuUsPerCommand: number;
+  /** this process (submitting, polling), µs per command */
+  submitCpuUsPerCommand: number;
   floor: Floor;
   seconds: number;
   perSecond: number;
@@ -276,6 +280,8 @@ async function runOnce(concurrency: number): Promise<Result> {
     const redisCpu0 = await redisCpuMs(redis);
     const perf = argv.perf && workerPid !== undefined ? startPerf(workerPid, argv.perf) : undefined;
     const cpu0 = cpuMs(workerPid);
+    const legacyCpu0 = cpuMs(legacy.proc.pid);
+    const selfCpu0 = process.cpuUsage();
     const t0 = Date.now();
     await submitMany(M);
     const submitted = Date.now();
@@ -288,6 +294,8 @@ async function runOnce(concurrency: number): Promise<Result> {
     }
     const load = loadavg().map((l) => l.toFixed(2)).join(' ');
     const workerCpu = cpuMs(workerPid) - cpu0;
+    const legacyCpu = cpuMs(legacy.proc.pid) - legacyCpu0;
+    const self = process.cpuUsage(selfCpu0);
     await perf?.stop();
     const byName1 = await redisCallsByName(redis);
     const redisPerCommand = ([...byName1.values()].reduce((a, b) => a + b, 0) - calls0) / M;
@@ -308,6 +316,8 @@ async function runOnce(concurrency: number): Promise<Result> {
       redisPerCommand,
       cpuUsPerCommand: (workerCpu * 1000) / M,
       redisCpuUsPerCommand,
+      legacyCpuUsPerCommand: (legacyCpu * 1000) / M,
+      submitCpuUsPerCommand: (self.user + self.system) / M,
       floor,
       seconds,
       perSecond: jobs.length / seconds,
@@ -428,13 +438,15 @@ async function main(): Promise<void> {
   say('');
   say(
     table([
-      ['WORKER_CONCURRENCY', 'commands/s', 'Redis cmds/command', 'worker CPU µs/command', 'Redis CPU µs/command', 'BullMQ floor jobs/s', 'floor Redis cmds/job', 'floor CPU µs/job', 'submit/s', 'p50 ms', 'p99 ms', 'max ms', 'idle p50 ms', 'succeeded', 'failed', 'wall s', 'load avg (1 5 15)'],
+      ['WORKER_CONCURRENCY', 'commands/s', 'Redis cmds/command', 'worker CPU µs/command', 'Redis CPU µs/command', 'simulators CPU µs/command', 'submitter CPU µs/command', 'BullMQ floor jobs/s', 'floor Redis cmds/job', 'floor CPU µs/job', 'submit/s', 'p50 ms', 'p99 ms', 'max ms', 'idle p50 ms', 'succeeded', 'failed', 'wall s', 'load avg (1 5 15)'],
       ...results.map((r) => [
         r.concurrency,
         Math.round(r.perSecond),
         r.redisPerCommand.toFixed(1),
         Math.round(r.cpuUsPerCommand),
         Math.round(r.redisCpuUsPerCommand),
+        Math.round(r.legacyCpuUsPerCommand),
+        Math.round(r.submitCpuUsPerCommand),
         Math.round(r.floor.perSecond),
         r.floor.redisPerJob.toFixed(1),
         Math.round(r.floor.cpuUsPerJob),

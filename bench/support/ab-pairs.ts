@@ -92,3 +92,17 @@ export async function runAbPairs<T>(o: AbPairsOptions<T>): Promise<void> {
       `B/A per pair, median ${median(ratios).toFixed(3)} (${ratios.map((r) => r.toFixed(2)).join(' ')})`,
   );
 }
+
+/**
+ * The first row of the bench's table, by column name: the header's names are two or more spaces
+ * apart, the row's values one token each but the last (the load average, three numbers). A
+ * column the bench does not print (an older checkout's bench) reads NaN.
+ */
+export function readRow(header: string, row: string): (name: string) => number {
+  const names = header.trim().split(/\s{2,}/);
+  const values = row.trim().split(/\s+/);
+  return (name) => {
+    const i = names.indexOf(name);
+    return i < 0 || i >= names.length - 1 ? NaN : Number(values[i]);
+  };
+}
