@@ -13,9 +13,16 @@ import { setResponseHeader } from './middleware/response-headers/index.ts';
 
 export const CACHE_STATUS_STALE = 'legacy-gateway; hit; detail=stale-if-error';
 
+/** delta-seconds (RFC 9111 §1.2.2), bare or quoted */
+const DELTA_SECONDS = /^(?:\d+|"\d+")$/;
+
 /**
  * What the request's `Cache-Control` allows: no copy at all (`no-cache`, `no-store`), or one at
- * most `maxStaleS` old (the smallest of `max-stale=<s>` and `stale-if-error=<s>`).
+ * most `maxStaleS` old (the smallest of `max-stale=<s>` and `stale-if-error=<s>`). A bare
+ * `max-stale` allows any age (RFC 9111 §5.2.1.2). A bound that is not delta-seconds
+ * (`max-stale=abc`, `=-5`, `=1.5`, a bare `stale-if-error`) is read as 0, the most restrictive
+ * reading (RFC 9111 §4.2.1 has caches treat invalid freshness information as stale): only a copy
+ * confirmed this second, never one of any age the client did not ask for.
  */
 export function staleAllowance(header: string | undefined): { allowed: boolean; maxStaleS: number } {
   let allowed = true;
@@ -25,9 +32,10 @@ export function staleAllowance(header: string | undefined): { allowed: boolean; 
     const name = rawName.trim().toLowerCase();
     if (name === 'no-cache' || name === 'no-store') allowed = false;
     // RFC 5861 §4: `stale-if-error=<s>` on a request bounds the copy's staleness for this request
-    else if ((name === 'max-stale' || name === 'stale-if-error') && rawValue !== undefined) {
-      const s = Number(rawValue.trim().replace(/^"|"$/g, ''));
-      if (Number.isFinite(s) && s >= 0) maxStaleS = Math.min(maxStaleS, Math.floor(s));
+    else if ((name === 'max-stale' && rawValue !== undefined) || name === 'stale-if-error') {
+      const value = rawValue?.trim() ?? '';
+      const s = DELTA_SECONDS.test(value) ? Number(value.replace(/"/g, '')) : 0;
+      maxStaleS = Math.min(maxStaleS, s);
     }
   }
   return { allowed, maxStaleS };
@@ -101,7 +109,7 @@ export const STALE_IF_ERROR_NOTE =
   'of the resource (kept for every resource read or written through the gateway, `READ_MODEL_TTL_SECONDS`, default 7 days) ' +
   'is answered with 200, `Age: <seconds since the legacy system last confirmed it>` and ' +
   '`Cache-Status: legacy-gateway; hit; detail=stale-if-error` (RFC 5861, RFC 9211) instead of 503/504. ' +
-  'Send `Cache-Control: no-cache` to get the 503/504 instead, or `Cache-Control: max-stale=<seconds>` (or RFC 5861\'s request directive `stale-if-error=<seconds>`) to accept only a copy at most that old. ' +
+  'Send `Cache-Control: no-cache` to get the 503/504 instead, or `Cache-Control: max-stale=<seconds>` (or RFC 5861\'s request directive `stale-if-error=<seconds>`) to accept only a copy at most that old (a value that is not whole seconds is read as 0). ' +
   'A resource never seen by the gateway still answers 503/504. A fresh answer never carries `Age` or `Cache-Status`.';
 
 /** The terminal read's addition to {@link STALE_IF_ERROR_NOTE}: the nightly snapshot's later word on the status. */

@@ -147,6 +147,8 @@ describe('acceptance: reads that survive a legacy outage', () => {
     // RFC 5861's request directive bounds the copy the same way
     expect((await call('GET', `/v1/terminals/${tid}`, { headers: { 'Cache-Control': 'stale-if-error=0' } })).status).toBe(503);
     expect((await call('GET', `/v1/terminals/${tid}`, { headers: { 'Cache-Control': 'stale-if-error=3600' } })).status).toBe(200);
+    // a bound that is not delta-seconds is read as 0 (the most restrictive), not as "any age"
+    expect((await call('GET', `/v1/terminals/${tid}`, { headers: { 'Cache-Control': 'max-stale=abc' } })).status).toBe(503);
 
     // never seen → 503, whatever the client allows
     expect((await call('GET', '/v1/terminals/T7777770')).status).toBe(503);
