@@ -23,6 +23,7 @@
  *   npx tsx bench/support/perf-budget.ts --by-module gateway=gw.data@344 bare=bare.data@165
  */
 import { spawnSync } from 'node:child_process';
+import { asSource } from './frames.ts';
 
 const LAYERS: Array<[string, RegExp]> = [
   ['JWT check', /\/jose\/|\/src\/api\/auth\//],
@@ -61,7 +62,7 @@ function samplesOf(file: string): { samples: Sample[]; main: string | undefined 
     if (!lines[0]) continue;
     const tid = lines[0].trim().split(/\s+/)[0] ?? '';
     byThread.set(tid, (byThread.get(tid) ?? 0) + 1);
-    samples.push({ tid, frames: lines.slice(1).map((l) => l.trim().replace(/^\S+\s+/, '')) });
+    samples.push({ tid, frames: lines.slice(1).map((l) => asSource(l.trim().replace(/^\S+\s+/, ''))) });
   }
   return { samples, main: [...byThread].sort((a, b) => b[1] - a[1])[0]?.[0] };
 }
