@@ -53,6 +53,7 @@ import autocannon from 'autocannon';
 import { createSoapClient } from '../../src/adapters/soap/client.ts';
 import { alternatePairs, median } from '../support/ab-pairs.ts';
 import { DEFAULT_GATEWAY_ENTRY, gatewayEntryArgs } from '../support/gateway-entry.ts';
+import { warmUntilSettled } from '../support/warm-up.ts';
 import { freePort, startPrivateRedis, type PrivateRedis } from '../../src/infra/redis-server.ts';
 import { recordReply, type CannedReplies } from '../support/soap-stub.ts';
 import { BENCH_LEGACY_CREDENTIALS, gatewayBenchEnv } from '../support/gateway-env.ts';
@@ -382,14 +383,8 @@ console.error(
  * and pairs measured before that would charge it JIT warm-up. Answers each burst's CPU µs/request.
  */
 async function warmGateway(opts: autocannon.Options, gw: GatewayProcess): Promise<number[]> {
-  const seen: number[] = [];
-  if (gatewayWarmup <= 0) return seen;
-  for (let t = burst; ; t += burst) {
-    const us = (await load(opts, burst, [], gw.child)).proxyUsPerReq;
-    const settled = seen.length > 0 && us >= 0.9 * Math.min(...seen);
-    seen.push(us);
-    if (t >= gatewayWarmup && (settled || t >= gatewayWarmup + 60)) return seen;
-  }
+  if (gatewayWarmup <= 0) return [];
+  return warmUntilSettled(async () => (await load(opts, burst, [], gw.child)).proxyUsPerReq, { chunk: burst, min: gatewayWarmup, max: gatewayWarmup + 60 });
 }
 
 const PAIRED_SIDES = ['direct', 'bare', 'gateway'] as const;

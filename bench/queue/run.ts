@@ -25,6 +25,7 @@ import { jobIdOf } from '../../src/jobs/queues.ts';
 import { peakPerSecond, startCountingProxy, type CountingProxy } from '../../src/simulators/test-support.ts';
 import { firstLine, quantile, ROOT, sleep, spawnNode, spawnTs, startStack, table, waitFor } from '../durability/stack.ts';
 import { gatewayEntryArgs } from '../support/gateway-entry.ts';
+import { warmUntilSettled } from '../support/warm-up.ts';
 
 const { values: argv } = parseArgs({
   options: {
@@ -242,18 +243,17 @@ async function runOnce(concurrency: number): Promise<Result> {
     // WARMUP_CHUNK commands like the measured one, at least --warmup commands, then on while the
     // worker's CPU per command still falls (a chunk 10 % below every one before it), at most
     // WARMUP_MAX_EXTRA more. Measured before that, the burst would be charged the JIT's warm-up.
-    const warmCurve: number[] = [];
     const chunk = Math.min(WARMUP_CHUNK, WARMUP); // --warmup 50: one chunk of 50, as before this option
-    for (let done = 0; chunk > 0 && done < WARMUP + WARMUP_MAX_EXTRA; done += chunk) {
-      const f0 = await finished();
-      const c0 = cpuMs(workerPid);
-      await submitMany(chunk);
-      await waitFor('a warm-up chunk', async () => (await finished()) >= f0 + chunk, 120_000, 20);
-      const us = ((cpuMs(workerPid) - c0) * 1000) / chunk;
-      const settled = warmCurve.length > 0 && us >= 0.9 * Math.min(...warmCurve);
-      warmCurve.push(us);
-      if (done + chunk >= WARMUP && (settled || chunk < WARMUP_CHUNK)) break;
-    }
+    const warmCurve = await warmUntilSettled(
+      async () => {
+        const f0 = await finished();
+        const c0 = cpuMs(workerPid);
+        await submitMany(chunk);
+        await waitFor('a warm-up chunk', async () => (await finished()) >= f0 + chunk, 120_000, 20);
+        return ((cpuMs(workerPid) - c0) * 1000) / chunk;
+      },
+      { chunk, min: WARMUP, max: chunk < WARMUP_CHUNK ? WARMUP : WARMUP + WARMUP_MAX_EXTRA },
+    );
     say(`  warm-up: ${seq} commands; worker CPU µs/command per ${chunk}: ${warmCurve.map((x) => x.toFixed(0)).join(' ')}`);
 
     // Unloaded latency: one command at a time, each awaited before the next.
