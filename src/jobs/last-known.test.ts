@@ -117,3 +117,40 @@ describe('last-known remember: an unchanged copy is written once per refresh int
     expect(s.sets[1]).toMatch(/"sealed":"sealed\(.*Milano/);
   });
 });
+
+/** A store over a fake Redis whose copy's key holds `raw`; merchants "sealed" by prefixing `x`. */
+function recallOf(raw: string | null, now = 1_000_000, ttlSeconds = 60) {
+  const redis = { get: async () => raw } as unknown as Redis;
+  return createLastKnownStore({
+    redis,
+    prefix: 'lgw',
+    cipher: { seal: (s: string) => `x${s}`, open: (s: string) => s.slice(1) },
+    ttlSeconds,
+    logger: { warn: () => undefined },
+    now: () => now,
+  });
+}
+
+describe('last-known recall: a value it did not write is no copy', () => {
+  it.each([
+    ['the data is an array', '{"v":1,"at":999000,"data":[]}'],
+    ['the data is an empty object', '{"v":1,"at":999000,"data":{}}'],
+    ['the data is another terminal\'s (a copy moved to this key)', `{"v":1,"at":999000,"data":${JSON.stringify({ ...terminal(), id: 'OTHER001' })}}`],
+    ['the time is not finite (1e999)', `{"v":1,"at":1e999,"data":${JSON.stringify(terminal())}}`],
+    ['the time is minus infinity (-1e999)', `{"v":1,"at":-1e999,"data":${JSON.stringify(terminal())}}`],
+  ])('when %s, then recall answers null (a 503), never garbage or an Age of Infinity', async (_label, raw) => {
+    expect(await recallOf(raw).recall('terminal', 'WAS98KWZ')).toBeNull();
+  });
+
+  it('when a sealed merchant opens to an array, or to another merchant, then recall answers null (not a 500 later)', async () => {
+    const store = recallOf('{"v":1,"at":999000,"sealed":"x[]"}');
+    expect(await store.recall('merchant', 'C000000001')).toBeNull();
+    const other = recallOf(`{"v":1,"at":999000,"sealed":${JSON.stringify(`x${JSON.stringify({ id: 'C000000002', legalName: 'Rossi' })}`)}}`);
+    expect(await other.recall('merchant', 'C000000001')).toBeNull();
+  });
+
+  it('when the copy is the terminal asked for, then it is answered with its time', async () => {
+    const raw = `{"v":1,"at":999000,"data":${JSON.stringify(terminal())}}`;
+    expect(await recallOf(raw).recall('terminal', 'WAS98KWZ')).toEqual({ value: terminal(), confirmedAt: 999_000 });
+  });
+});
