@@ -154,3 +154,11 @@ describe('last-known recall: a value it did not write is no copy', () => {
     expect(await recallOf(raw).recall('terminal', 'WAS98KWZ')).toEqual({ value: terminal(), confirmedAt: 999_000 });
   });
 });
+
+describe('last-known recall: never a copy older than READ_MODEL_TTL_SECONDS', () => {
+  it('when the copy was confirmed longer ago than the TTL (written under a longer TTL before it was lowered), then recall answers null', async () => {
+    const raw = `{"v":1,"at":1000000,"data":${JSON.stringify(terminal())}}`;
+    expect(await recallOf(raw, 1_000_000 + 60_001, 60).recall('terminal', 'WAS98KWZ')).toBeNull();
+    expect(await recallOf(raw, 1_000_000 + 60_000, 60).recall('terminal', 'WAS98KWZ')).not.toBeNull();
+  });
+});

@@ -167,6 +167,8 @@ export function createLastKnownStore(opts: LastKnownStoreOptions): LastKnownStor
         if (raw === null) return null;
         const record = JSON.parse(raw) as { v?: unknown; at?: unknown; data?: unknown; sealed?: unknown };
         if (record.v !== FORMAT || !Number.isFinite(record.at)) return null;
+        // expired even if Redis still holds it (written under a longer TTL, since lowered)
+        if (now() - (record.at as number) > opts.ttlSeconds * 1000) return null;
         const value = typeof record.sealed === 'string' ? (JSON.parse(opts.cipher.open(record.sealed)) as unknown) : record.data;
         // A value this store did not write for this id (an array, `{}`, another resource's copy
         // moved to this key: the seal binds no id) is no copy: a 503, not garbage or a 500.
