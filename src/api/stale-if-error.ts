@@ -89,7 +89,10 @@ async function fromLastKnown<K extends LastKnownKind>(
   err: unknown,
   fromCopy?: (copy: LastKnown<LastKnownEntities[K]>) => Promise<LastKnownEntities[K]>,
 ): Promise<LastKnownEntities[K]> {
-  if (lastKnown === undefined || !isOutage(err)) throw err;
+  if (lastKnown === undefined) throw err;
+  // legacy says it does not exist (an erased customer): its copy must not answer a later outage
+  if (isGatewayErrorLike(err) && err.kind === 'not_found') lastKnown.forget(kind, id);
+  if (!isOutage(err)) throw err;
   const { allowed, maxStaleS } = staleAllowance(c.req.header('Cache-Control'));
   if (!allowed) throw err;
   const copy = await lastKnown.recall(kind, id);

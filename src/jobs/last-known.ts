@@ -161,6 +161,12 @@ export function createLastKnownStore(opts: LastKnownStoreOptions): LastKnownStor
       if (w) send(w);
     },
 
+    forget(kind, id) {
+      const key = lastKnownKey(opts.prefix, kind, id);
+      written.delete(key); // found again, even unchanged, it is written again
+      opts.redis.del(key).catch((err: unknown) => warn(err, 'del'));
+    },
+
     async recall<K extends LastKnownKind>(kind: K, id: string): Promise<LastKnown<LastKnownEntities[K]> | null> {
       try {
         const raw = await opts.redis.get(lastKnownKey(opts.prefix, kind, id));
