@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import type { MerchantTerminal } from '../domain/services/types.ts';
+import { createFieldCipher, toStringCipher } from './crypto/index.ts';
 import { createLastKnownStore } from './last-known.ts';
 
 const terminal = (): MerchantTerminal => ({
@@ -160,5 +162,37 @@ describe('last-known recall: never a copy older than READ_MODEL_TTL_SECONDS', ()
     const raw = `{"v":1,"at":1000000,"data":${JSON.stringify(terminal())}}`;
     expect(await recallOf(raw, 1_000_000 + 60_001, 60).recall('terminal', 'WAS98KWZ')).toBeNull();
     expect(await recallOf(raw, 1_000_000 + 60_000, 60).recall('terminal', 'WAS98KWZ')).not.toBeNull();
+  });
+});
+
+describe('last-known: a merchant sealed before a payload-key rotation', () => {
+  const key = (id: string) => ({ id, key: randomBytes(32) });
+  const merchant = { id: 'C000000001', legalName: 'Rossi Srl', email: 'rossi@example.test' };
+
+  function storeOver(kv: Map<string, string>, keys: ReturnType<typeof key>[]) {
+    const redis = {
+      set: async (k: string, v: string) => (kv.set(k, v), 'OK'),
+      get: async (k: string) => kv.get(k) ?? null,
+    } as unknown as Redis;
+    const cipher = toStringCipher(createFieldCipher({ keys }), 'last-known');
+    return createLastKnownStore({ redis, prefix: 'lgw', cipher, ttlSeconds: 60, logger: { warn: () => undefined } });
+  }
+
+  it('when the new key is put first, then the old copy still opens; once the old key is removed, it is no copy (a 503, never a 500)', async () => {
+    const kv = new Map<string, string>();
+    const [k1, k2] = [key('k1'), key('k2')];
+    storeOver(kv, [k1]).remember('merchant', merchant.id, merchant as never);
+    await new Promise((r) => setImmediate(r));
+    expect([...kv.values()].join()).not.toContain('Rossi');
+    expect((await storeOver(kv, [k2, k1]).recall('merchant', merchant.id))?.value).toEqual(merchant);
+    expect(await storeOver(kv, [k2]).recall('merchant', merchant.id)).toBeNull();
+  });
+
+  it('when a copy is sealed under another context (a job payload), then it does not open as a copy', async () => {
+    const kv = new Map<string, string>();
+    const k1 = key('k1');
+    const jobs = toStringCipher(createFieldCipher({ keys: [k1] }), 'jobs');
+    kv.set('lgw:lk:merchant:C000000001', `{"v":1,"at":${Date.now()},"sealed":${JSON.stringify(jobs.seal(JSON.stringify(merchant)))}}`);
+    expect(await storeOver(kv, [k1]).recall('merchant', merchant.id)).toBeNull();
   });
 });
