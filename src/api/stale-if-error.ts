@@ -112,8 +112,8 @@ export const STALE_IF_ERROR_NOTE =
   'of the resource (kept for every resource read or written through the gateway, `READ_MODEL_TTL_SECONDS`, default 7 days) ' +
   'is answered with 200, `Age: <seconds since the legacy system last confirmed it>` and ' +
   '`Cache-Status: legacy-gateway; hit; detail=stale-if-error` (RFC 5861, RFC 9211) instead of 503/504. ' +
-  'Send `Cache-Control: no-cache` to get the 503/504 instead, or `Cache-Control: max-stale=<seconds>` (or RFC 5861\'s request directive `stale-if-error=<seconds>`) to accept only a copy at most that old (a value that is not whole seconds is read as 0). ' +
-  'A resource never seen by the gateway still answers 503/504. A fresh answer never carries `Age` or `Cache-Status`.';
+  'Send `Cache-Control: no-cache` (or `no-store`) to get the 503/504 instead, or `Cache-Control: max-stale=<seconds>` (or RFC 5861\'s request directive `stale-if-error=<seconds>`) to accept only a copy at most that old (a value that is not whole seconds is read as 0). ' +
+  'A resource never seen by the gateway, or last answered 404 by the legacy system, still answers 503/504. A fresh answer never carries `Age` or `Cache-Status`.';
 
 /** The terminal read's addition to {@link STALE_IF_ERROR_NOTE}: the nightly snapshot's later word on the status. */
 export const TERMINAL_SNAPSHOT_NOTE =
