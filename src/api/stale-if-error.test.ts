@@ -1,5 +1,9 @@
+import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { NotFoundError, UnavailableError } from '../domain/errors/index.ts';
+import { createLastKnownStore } from '../jobs/last-known.ts';
 import { staleAllowance } from './stale-if-error.ts';
+import { createHarness } from './test-support/harness.ts';
 
 describe('staleAllowance (request Cache-Control)', () => {
   it.each<[string | undefined, { allowed: boolean; maxStaleS: number }]>([
@@ -26,5 +30,61 @@ describe('staleAllowance (request Cache-Control)', () => {
     ['no-cache, stale-if-error=45', { allowed: false, maxStaleS: 45 }],
   ])('when the request says %j, then a copy is allowed: %j', (header, expected) => {
     expect(staleAllowance(header)).toEqual(expected);
+  });
+});
+
+/** The real store over an in-memory Redis (get/set/del), for the routes. */
+function memoryLastKnown() {
+  const kv = new Map<string, string>();
+  const redis = {
+    set: async (k: string, v: string) => (kv.set(k, v), 'OK'),
+    get: async (k: string) => kv.get(k) ?? null,
+    del: async (k: string) => (kv.delete(k) ? 1 : 0),
+  } as unknown as Redis;
+  const store = createLastKnownStore({ redis, prefix: 'lgw', cipher: { seal: (s) => `x${s}`, open: (s) => s.slice(1) }, ttlSeconds: 60, logger: { warn: () => undefined } });
+  return { kv, store };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 5));
+
+describe('GET /v1/{merchants,terminals}/{id}: a 404 from legacy is never turned into a 200 by an older copy', () => {
+  it.each([
+    ['merchant', 'merchants.get', 'merchant.not_found'],
+    ['terminal', 'terminals.get', 'terminal.not_found'],
+  ] as const)('when the %s was read, then legacy answers 404, then legacy is down, then the answer is the 503, not the copy', async (kind, method, code) => {
+    const { kv, store } = memoryLastKnown();
+    const h = createHarness({ lastKnown: store });
+    const m = h.fake.seedMerchant();
+    h.fake.seedTerminal(m, { id: 'T0000001' });
+    const path = kind === 'merchant' ? `/v1/merchants/${m.id}` : '/v1/terminals/T0000001';
+    const auth = await h.auth();
+    expect((await h.app.request(path, { headers: auth })).status).toBe(200);
+    await settle();
+    expect(kv.size).toBe(1);
+    // gone at legacy (a customer erased in CRM): 404, and its copy is forgotten
+    h.fake.failNext(method, new NotFoundError(code, 'gone'));
+    expect((await h.app.request(path, { headers: auth })).status).toBe(404);
+    await settle();
+    h.fake.failNext(method, new UnavailableError('upstream.unavailable', 'down'));
+    const down = await h.app.request(path, { headers: auth });
+    expect(down.status).toBe(503);
+    expect(down.headers.get('cache-status')).toBeNull();
+    expect(kv.size).toBe(0);
+  });
+
+  it('when a forgotten merchant is found again at once, then its copy is written again (not skipped as unchanged)', async () => {
+    const { kv, store } = memoryLastKnown();
+    const h = createHarness({ lastKnown: store });
+    const m = h.fake.seedMerchant();
+    const auth = await h.auth();
+    await h.app.request(`/v1/merchants/${m.id}`, { headers: auth });
+    await settle();
+    h.fake.failNext('merchants.get', new NotFoundError('merchant.not_found', 'gone'));
+    await h.app.request(`/v1/merchants/${m.id}`, { headers: auth });
+    await settle();
+    expect(kv.size).toBe(0);
+    expect((await h.app.request(`/v1/merchants/${m.id}`, { headers: auth })).status).toBe(200);
+    await settle();
+    expect(kv.size).toBe(1);
   });
 });

@@ -89,7 +89,10 @@ async function fromLastKnown<K extends LastKnownKind>(
   err: unknown,
   fromCopy?: (copy: LastKnown<LastKnownEntities[K]>) => Promise<LastKnownEntities[K]>,
 ): Promise<LastKnownEntities[K]> {
-  if (lastKnown === undefined || !isOutage(err)) throw err;
+  if (lastKnown === undefined) throw err;
+  // legacy says it does not exist (an erased customer): its copy must not answer a later outage
+  if (isGatewayErrorLike(err) && err.kind === 'not_found') lastKnown.forget(kind, id);
+  if (!isOutage(err)) throw err;
   const { allowed, maxStaleS } = staleAllowance(c.req.header('Cache-Control'));
   if (!allowed) throw err;
   const copy = await lastKnown.recall(kind, id);
@@ -109,8 +112,8 @@ export const STALE_IF_ERROR_NOTE =
   'of the resource (kept for every resource read or written through the gateway, `READ_MODEL_TTL_SECONDS`, default 7 days) ' +
   'is answered with 200, `Age: <seconds since the legacy system last confirmed it>` and ' +
   '`Cache-Status: legacy-gateway; hit; detail=stale-if-error` (RFC 5861, RFC 9211) instead of 503/504. ' +
-  'Send `Cache-Control: no-cache` to get the 503/504 instead, or `Cache-Control: max-stale=<seconds>` (or RFC 5861\'s request directive `stale-if-error=<seconds>`) to accept only a copy at most that old (a value that is not whole seconds is read as 0). ' +
-  'A resource never seen by the gateway still answers 503/504. A fresh answer never carries `Age` or `Cache-Status`.';
+  'Send `Cache-Control: no-cache` (or `no-store`) to get the 503/504 instead, or `Cache-Control: max-stale=<seconds>` (or RFC 5861\'s request directive `stale-if-error=<seconds>`) to accept only a copy at most that old (a value that is not whole seconds is read as 0). ' +
+  'A resource never seen by the gateway, or last answered 404 by the legacy system, still answers 503/504. A fresh answer never carries `Age` or `Cache-Status`.';
 
 /** The terminal read's addition to {@link STALE_IF_ERROR_NOTE}: the nightly snapshot's later word on the status. */
 export const TERMINAL_SNAPSHOT_NOTE =

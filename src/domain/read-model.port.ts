@@ -22,6 +22,11 @@ export interface LastKnown<T> {
 export interface LastKnownPort {
   /** Records a copy the legacy system just confirmed. Never throws and never makes the caller wait. */
   remember<K extends LastKnownKind>(kind: K, id: string, value: LastKnownEntities[K]): void;
+  /**
+   * Drops the copy of a resource the legacy system says does not exist (any more): a later
+   * outage must not answer it. Never throws and never makes the caller wait.
+   */
+  forget(kind: LastKnownKind, id: string): void;
   /** The copy, or null when there is none (never seen, expired, or the store is unreachable). */
   recall<K extends LastKnownKind>(kind: K, id: string): Promise<LastKnown<LastKnownEntities[K]> | null>;
 }

@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import type { MerchantTerminal } from '../domain/services/types.ts';
+import { createFieldCipher, toStringCipher } from './crypto/index.ts';
 import { createLastKnownStore } from './last-known.ts';
 
 const terminal = (): MerchantTerminal => ({
@@ -115,5 +117,82 @@ describe('last-known remember: an unchanged copy is written once per refresh int
     s.store.remember('merchant', 'C000000001', { ...merchant, address: { ...merchant.address, city: 'Milano' } } as never);
     expect(s.sets).toHaveLength(2);
     expect(s.sets[1]).toMatch(/"sealed":"sealed\(.*Milano/);
+  });
+});
+
+/** A store over a fake Redis whose copy's key holds `raw`; merchants "sealed" by prefixing `x`. */
+function recallOf(raw: string | null, now = 1_000_000, ttlSeconds = 60) {
+  const redis = { get: async () => raw } as unknown as Redis;
+  return createLastKnownStore({
+    redis,
+    prefix: 'lgw',
+    cipher: { seal: (s: string) => `x${s}`, open: (s: string) => s.slice(1) },
+    ttlSeconds,
+    logger: { warn: () => undefined },
+    now: () => now,
+  });
+}
+
+describe('last-known recall: a value it did not write is no copy', () => {
+  it.each([
+    ['the data is an array', '{"v":1,"at":999000,"data":[]}'],
+    ['the data is an empty object', '{"v":1,"at":999000,"data":{}}'],
+    ['the data is another terminal\'s (a copy moved to this key)', `{"v":1,"at":999000,"data":${JSON.stringify({ ...terminal(), id: 'OTHER001' })}}`],
+    ['the time is not finite (1e999)', `{"v":1,"at":1e999,"data":${JSON.stringify(terminal())}}`],
+    ['the time is minus infinity (-1e999)', `{"v":1,"at":-1e999,"data":${JSON.stringify(terminal())}}`],
+  ])('when %s, then recall answers null (a 503), never garbage or an Age of Infinity', async (_label, raw) => {
+    expect(await recallOf(raw).recall('terminal', 'WAS98KWZ')).toBeNull();
+  });
+
+  it('when a sealed merchant opens to an array, or to another merchant, then recall answers null (not a 500 later)', async () => {
+    const store = recallOf('{"v":1,"at":999000,"sealed":"x[]"}');
+    expect(await store.recall('merchant', 'C000000001')).toBeNull();
+    const other = recallOf(`{"v":1,"at":999000,"sealed":${JSON.stringify(`x${JSON.stringify({ id: 'C000000002', legalName: 'Rossi' })}`)}}`);
+    expect(await other.recall('merchant', 'C000000001')).toBeNull();
+  });
+
+  it('when the copy is the terminal asked for, then it is answered with its time', async () => {
+    const raw = `{"v":1,"at":999000,"data":${JSON.stringify(terminal())}}`;
+    expect(await recallOf(raw).recall('terminal', 'WAS98KWZ')).toEqual({ value: terminal(), confirmedAt: 999_000 });
+  });
+});
+
+describe('last-known recall: never a copy older than READ_MODEL_TTL_SECONDS', () => {
+  it('when the copy was confirmed longer ago than the TTL (written under a longer TTL before it was lowered), then recall answers null', async () => {
+    const raw = `{"v":1,"at":1000000,"data":${JSON.stringify(terminal())}}`;
+    expect(await recallOf(raw, 1_000_000 + 60_001, 60).recall('terminal', 'WAS98KWZ')).toBeNull();
+    expect(await recallOf(raw, 1_000_000 + 60_000, 60).recall('terminal', 'WAS98KWZ')).not.toBeNull();
+  });
+});
+
+describe('last-known: a merchant sealed before a payload-key rotation', () => {
+  const key = (id: string) => ({ id, key: randomBytes(32) });
+  const merchant = { id: 'C000000001', legalName: 'Rossi Srl', email: 'rossi@example.test' };
+
+  function storeOver(kv: Map<string, string>, keys: ReturnType<typeof key>[]) {
+    const redis = {
+      set: async (k: string, v: string) => (kv.set(k, v), 'OK'),
+      get: async (k: string) => kv.get(k) ?? null,
+    } as unknown as Redis;
+    const cipher = toStringCipher(createFieldCipher({ keys }), 'last-known');
+    return createLastKnownStore({ redis, prefix: 'lgw', cipher, ttlSeconds: 60, logger: { warn: () => undefined } });
+  }
+
+  it('when the new key is put first, then the old copy still opens; once the old key is removed, it is no copy (a 503, never a 500)', async () => {
+    const kv = new Map<string, string>();
+    const [k1, k2] = [key('k1'), key('k2')];
+    storeOver(kv, [k1]).remember('merchant', merchant.id, merchant as never);
+    await new Promise((r) => setImmediate(r));
+    expect([...kv.values()].join()).not.toContain('Rossi');
+    expect((await storeOver(kv, [k2, k1]).recall('merchant', merchant.id))?.value).toEqual(merchant);
+    expect(await storeOver(kv, [k2]).recall('merchant', merchant.id)).toBeNull();
+  });
+
+  it('when a copy is sealed under another context (a job payload), then it does not open as a copy', async () => {
+    const kv = new Map<string, string>();
+    const k1 = key('k1');
+    const jobs = toStringCipher(createFieldCipher({ keys: [k1] }), 'jobs');
+    kv.set('lgw:lk:merchant:C000000001', `{"v":1,"at":${Date.now()},"sealed":${JSON.stringify(jobs.seal(JSON.stringify(merchant)))}}`);
+    expect(await storeOver(kv, [k1]).recall('merchant', merchant.id)).toBeNull();
   });
 });

@@ -161,15 +161,25 @@ export function createLastKnownStore(opts: LastKnownStoreOptions): LastKnownStor
       if (w) send(w);
     },
 
+    forget(kind, id) {
+      const key = lastKnownKey(opts.prefix, kind, id);
+      written.delete(key); // found again, even unchanged, it is written again
+      opts.redis.del(key).catch((err: unknown) => warn(err, 'del'));
+    },
+
     async recall<K extends LastKnownKind>(kind: K, id: string): Promise<LastKnown<LastKnownEntities[K]> | null> {
       try {
         const raw = await opts.redis.get(lastKnownKey(opts.prefix, kind, id));
         if (raw === null) return null;
         const record = JSON.parse(raw) as { v?: unknown; at?: unknown; data?: unknown; sealed?: unknown };
-        if (record.v !== FORMAT || typeof record.at !== 'number') return null;
+        if (record.v !== FORMAT || !Number.isFinite(record.at)) return null;
+        // expired even if Redis still holds it (written under a longer TTL, since lowered)
+        if (now() - (record.at as number) > opts.ttlSeconds * 1000) return null;
         const value = typeof record.sealed === 'string' ? (JSON.parse(opts.cipher.open(record.sealed)) as unknown) : record.data;
-        if (typeof value !== 'object' || value === null) return null;
-        return { value: value as LastKnownEntities[K], confirmedAt: record.at };
+        // A value this store did not write for this id (an array, `{}`, another resource's copy
+        // moved to this key: the seal binds no id) is no copy: a 503, not garbage or a 500.
+        if (typeof value !== 'object' || value === null || (value as { id?: unknown }).id !== id) return null;
+        return { value: value as LastKnownEntities[K], confirmedAt: record.at as number };
       } catch (err) {
         warn(err, 'get');
         return null;

@@ -70,7 +70,7 @@ describe('GET /v1/terminals/{id} from the last-known copy, with the daily snapsh
   async function staleRead(confirmedAt: number, opts: { down?: boolean } = {}) {
     let stored: LastKnown<MerchantTerminal> | null = null;
     // recall is generic over the kind; this store only ever holds the one terminal
-    const lastKnown: LastKnownPort = { remember: () => undefined, recall: async () => stored as never };
+    const lastKnown: LastKnownPort = { remember: () => undefined, forget: () => undefined, recall: async () => stored as never };
     const h = createHarness({ lastKnown, terminalActivity: { getTerminalActivity: async () => view('2026-11-27T09:15:30.000Z', 'suspended') } });
     const m = h.fake.seedMerchant();
     const terminal = h.fake.seedTerminal(m, { id: 'T0000001', status: 'active' });
