@@ -19,6 +19,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Redis } from 'ioredis';
 import type { CallSignal } from '../domain/call-context.ts';
+import { storeUnavailable } from './errors/store-unavailable-error.ts';
 import { evalScript } from './operation-store.ts';
 
 const queued = new AsyncLocalStorage<true>();
@@ -72,7 +73,13 @@ export function createRedisPacer(opts: { redis: Redis; key: string; ratePerS: nu
     async acquire(signal) {
       for (;;) {
         signal?.throwIfAborted();
-        const wait = Number(await gcra(1, ...args));
+        // Redis failing (down, slow) is the job's store failing: a retryable attempt, not the
+        // legacy call's non-retryable "internal" error that would park the operation at once
+        const wait = Number(
+          await gcra(1, ...args).catch((err: unknown) => {
+            throw storeUnavailable(err);
+          }),
+        );
         if (wait <= 0) return;
         await new Promise((r) => setTimeout(r, wait));
       }
