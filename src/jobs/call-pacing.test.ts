@@ -66,7 +66,7 @@ describe('createRedisPacer', () => {
 
   it('when calls keep arriving, then they are served in order of arrival (none starves behind newer ones)', async () => {
     const key = `{t}:pace:${randomUUID()}`;
-    const pacers = Array.from({ length: 4 }, () => createRedisPacer({ redis: client(), key, ratePerS: 100 }));
+    const pacers = Array.from({ length: 10 }, () => createRedisPacer({ redis: client(), key, ratePerS: 100 }));
     const order: number[] = [];
     const pending: Promise<void>[] = [];
     for (let i = 0; i < 60; i++) {
