@@ -332,8 +332,9 @@ const CRM_CALLS = ['createCustomer', 'getCustomer', 'updateCustomer', 'searchCus
  */
 export function buildServices(config: Config, legacy: Legacy, deps: { redis: ResolvedRedis; prefix: string }, shutdown: Shutdown): Services {
   if (config.tmo.maxRatePerS === undefined && config.crm.maxRatePerS === undefined) return createServices(legacy);
-  const client = new Redis(deps.redis.url, { maxRetriesPerRequest: 1, commandTimeout: 2_000 });
-  client.on('error', () => undefined); // a failed acquire fails the job's attempt, which is retried
+  // the gateway's command client (reconnects on READONLY after a failover), fail-fast like the last-known one
+  const client = new Redis(deps.redis.url, redisClientOptions('commands', 2_000));
+  client.on('error', () => undefined); // a failed acquire fails the job's attempt (StoreUnavailableError), which is retried
   shutdown.add('pacing redis', () => client.quit());
   const pace = <T extends object>(port: T, system: 'tmo' | 'crm', methods: readonly (keyof T & string)[]): T => {
     const ratePerS = config[system].maxRatePerS;

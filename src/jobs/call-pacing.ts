@@ -7,7 +7,9 @@
  * clock: calls are spaced `1/rate` apart with a small burst allowance (`rate/50`, at least 1),
  * so any one-second window sees at most `rate + burst` calls. rate-limiter-flexible (already a
  * dependency) counts fixed windows, which lets up to twice the rate through across a window
- * boundary; a spaced limiter is what "the legacy system's pace" means.
+ * boundary; a spaced limiter is what "the legacy system's pace" means. Each call books its slot
+ * with one script call, even a slot ahead, and sleeps until it: waiters are served in the order
+ * they asked, and Redis sees one call per legacy call however many wait.
  *
  * Only calls made while a queued job runs are paced ({@link runQueued}, set by the workers):
  * an inline call answers a waiting client and is bounded by the bulkhead instead.
@@ -19,6 +21,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Redis } from 'ioredis';
 import type { CallSignal } from '../domain/call-context.ts';
+import { storeUnavailable } from './errors/store-unavailable-error.ts';
 import { evalScript } from './operation-store.ts';
 
 const queued = new AsyncLocalStorage<true>();
@@ -39,7 +42,10 @@ export function inQueuedRun(): boolean {
   return queued.getStore() === true;
 }
 
-// Returns 0 when the call may go now (and books its slot), else the ms to wait first.
+// Books the call's slot and returns the ms until it (0: now). The slot is booked even when it
+// lies ahead, so waiters are served in the order they asked and each asks once: waiters that
+// slept and asked again raced for every slot (one script call per waiter per slot, and a caller
+// could lose to newer ones again and again).
 const GCRA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -47,10 +53,10 @@ local interval = tonumber(ARGV[1])
 local tolerance = interval * (tonumber(ARGV[2]) - 1)
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
-local wait = tat - tolerance - now
-if wait > 0 then return math.ceil(wait / 1000) end
 local nxt = tat + interval
 redis.call('SET', KEYS[1], string.format('%.0f', nxt), 'PX', math.ceil((nxt - now) / 1000) + 1000)
+local wait = tat - tolerance - now
+if wait > 0 then return math.ceil(wait / 1000) end
 return 0
 `;
 
@@ -70,12 +76,17 @@ export function createRedisPacer(opts: { redis: Redis; key: string; ratePerS: nu
   const args = [opts.key, String(intervalUs), String(burst)] as const;
   return {
     async acquire(signal) {
-      for (;;) {
-        signal?.throwIfAborted();
-        const wait = Number(await gcra(1, ...args));
-        if (wait <= 0) return;
-        await new Promise((r) => setTimeout(r, wait));
-      }
+      signal?.throwIfAborted();
+      // Redis failing (down, slow) is the job's store failing: a retryable attempt, not the
+      // legacy call's non-retryable "internal" error that would park the operation at once
+      const wait = Number(
+        await gcra(1, ...args).catch((err: unknown) => {
+          throw storeUnavailable(err);
+        }),
+      );
+      // the slot is ours: wait for it (an abort meanwhile leaves it unused, a slower rate at worst)
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      signal?.throwIfAborted();
     },
   };
 }

@@ -18,6 +18,7 @@
  * | `{p}:dl:{id}` | hash | dead letter of operation `{id}` (same id), with its state |
  * | `{p}:dl:index` | zset | dead letter ids scored by last failure time (ms): time filters and cursors |
  * | `{p}:audit` | stream | ops audit trail (who, when, action, target, outcome) |
+ * | `{p}:pace:{system}` | string, PX | the queued calls' shared rate of `tmo` or `crm` (`call-pacing.ts`, built in `gateway.ts`) |
  * | `{p}:bull:ops-tmo:*`, `{p}:bull:ops-crm:*` | BullMQ | the two queues (BullMQ prefix `{p}:bull`) |
  *
  * Multi-key commands, all on keys above (so on one slot): `operation-store.ts` (MULTI on one
