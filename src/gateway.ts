@@ -32,6 +32,8 @@ import { createBatchOpsApp } from './api/ops/batch.ts';
 import { createOpsApp, createOperationsApp } from './api/ops/index.ts';
 import { ConfigError, ensureDevPayloadKey, type Config, type LegacySystemConfig, type LegacyTlsConfig, type PayloadKey } from './config.ts';
 import type { CircuitStatusPort } from './domain/circuit.port.ts';
+import type { CustomerMasterPort } from './domain/customer-master.port.ts';
+import type { TerminalManagementPort } from './domain/terminal-management.port.ts';
 import type { LastKnownPort } from './domain/read-model.port.ts';
 import { createServices, type Services } from './domain/services/index.ts';
 import type { Logger } from './infra/logger.ts';
@@ -323,8 +325,23 @@ export async function buildLegacy(config: Config, logger: Logger, metrics: Metri
   return { tmo, crm, circuits, simulators, fileExchange };
 }
 
-const TMO_CALLS = ['registerMerchant', 'getMerchant', 'orderTerminal', 'getTerminal', 'listTerminals', 'changeTerminalStatus'] as const;
-const CRM_CALLS = ['createCustomer', 'getCustomer', 'updateCustomer', 'searchCustomers', 'addExternalRef'] as const;
+// Every method of each port, so every call a queued job makes is paced: a method added to a port
+// and not listed here fails to compile (a Record needs each key of the port, and no other).
+const TMO_CALLS = Object.keys({
+  registerMerchant: true,
+  getMerchant: true,
+  orderTerminal: true,
+  getTerminal: true,
+  listTerminals: true,
+  changeTerminalStatus: true,
+} satisfies Record<keyof TerminalManagementPort, true>) as (keyof TerminalManagementPort)[];
+const CRM_CALLS = Object.keys({
+  createCustomer: true,
+  getCustomer: true,
+  updateCustomer: true,
+  searchCustomers: true,
+  addExternalRef: true,
+} satisfies Record<keyof CustomerMasterPort, true>) as (keyof CustomerMasterPort)[];
 
 /**
  * The use cases over the adapters; with `TMO_MAX_RATE_PER_S` / `CRM_MAX_RATE_PER_S` set, the
