@@ -1,8 +1,11 @@
+import type { Context } from 'hono';
 import type { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { NotFoundError, UnavailableError } from '../domain/errors/index.ts';
+import type { MerchantTerminal } from '../domain/services/types.ts';
 import { createLastKnownStore } from '../jobs/last-known.ts';
-import { staleAllowance } from './stale-if-error.ts';
+import type { ApiEnv } from './env.ts';
+import { readThrough, staleAllowance } from './stale-if-error.ts';
 import { createHarness } from './test-support/harness.ts';
 
 describe('staleAllowance (request Cache-Control)', () => {
@@ -33,11 +36,13 @@ describe('staleAllowance (request Cache-Control)', () => {
   });
 });
 
-/** The real store over an in-memory Redis (get/set/del), for the routes. */
+/** The real store over an in-memory Redis (get/del, and the copy's script as a plain SET), for the routes. */
 function memoryLastKnown() {
   const kv = new Map<string, string>();
+  const set = async (_script: string, _numKeys: number, k: string, v: string) => (kv.set(k, v), 1);
   const redis = {
-    set: async (k: string, v: string) => (kv.set(k, v), 'OK'),
+    eval: set,
+    evalsha: set,
     get: async (k: string) => kv.get(k) ?? null,
     del: async (k: string) => (kv.delete(k) ? 1 : 0),
   } as unknown as Redis;
@@ -86,5 +91,23 @@ describe('GET /v1/{merchants,terminals}/{id}: a 404 from legacy is never turned 
     expect((await h.app.request(`/v1/merchants/${m.id}`, { headers: auth })).status).toBe(200);
     await settle();
     expect(kv.size).toBe(1);
+  });
+});
+
+describe('readThrough: the copy of a fresh read', () => {
+  afterEach(() => vi.useRealTimers());
+  const terminal = { id: 'T0000001', status: 'active' } as MerchantTerminal;
+  const contextWith = (cacheControl?: string) => ({ req: { header: () => cacheControl } }) as unknown as Context<ApiEnv>;
+
+  it('when the legacy read takes 4 s, then the copy is confirmed when the read was sent, not when it answered (Age never understated)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(1_000_000);
+    const { kv, store } = memoryLastKnown();
+    await readThrough(contextWith(), store, 'terminal', 'T0000001', async () => {
+      vi.setSystemTime(1_004_000); // the legacy answer comes 4 s later
+      return terminal;
+    });
+    await settle();
+    expect(JSON.parse(kv.get('lgw:lk:terminal:T0000001') ?? '{}')).toMatchObject({ at: 1_000_000 });
   });
 });

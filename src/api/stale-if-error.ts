@@ -3,7 +3,8 @@
  * the legacy read fails as unavailable or timed out (breaker open included), answer 200 from
  * the last-known copy with `Age` and `Cache-Status: legacy-gateway; hit; detail=stale-if-error`.
  * The client decides: `Cache-Control: no-cache` → the error as it is; `max-stale=<s>` or
- * `stale-if-error=<s>` → a copy at most that old. A fresh answer never carries these headers; it refreshes the copy.
+ * `stale-if-error=<s>` → a copy at most that old. A fresh answer never carries these headers; it refreshes the copy
+ * (confirmed when the legacy read was sent).
  */
 import type { Context } from 'hono';
 import { isGatewayErrorLike } from '../domain/errors/index.ts';
@@ -46,7 +47,9 @@ function isOutage(err: unknown): boolean {
 }
 
 /**
- * Runs the fresh read; on success records the copy (without waiting), on an outage answers
+ * Runs the fresh read; on success records the copy (without waiting) as confirmed when the read
+ * was sent — `Age` may then be overstated by the read's duration, never understated, and a read
+ * sent before a write cannot pass for newer than the write's copy; on an outage answers
  * from the copy when the request allows it, else rethrows the original error. `fromCopy` may
  * amend a copy about to be answered with a later word from elsewhere (a terminal's snapshot
  * status); the `Age` still counts from the copy's confirmation.
@@ -61,6 +64,7 @@ export function readThrough<K extends LastKnownKind>(
 ): Promise<LastKnownEntities[K]> {
   // Not `async`: the fresh read is the hot path, one promise layer less per request (issue 8).
   // A synchronous throw of `fresh` takes the same way as its rejection.
+  const sentAt = Date.now();
   let read: Promise<LastKnownEntities[K]>;
   try {
     read = fresh();
@@ -70,7 +74,7 @@ export function readThrough<K extends LastKnownKind>(
   return read.then(
     (value) => {
       try {
-        lastKnown?.remember(kind, id, value);
+        lastKnown?.remember(kind, id, value, sentAt);
       } catch (err) {
         return fromLastKnown(c, lastKnown, kind, id, err, fromCopy);
       }

@@ -45,7 +45,13 @@ async function statusChangeSeenOn(harness: Harness, copyKey: (terminalId: string
     await expect.poll(async () => (await harness.operations.queues.byName.tmo.getJob(jobIdOf(r.operationId, 1)))?.getState(), { interval: 20, timeout: 5_000 }).toBe('completed');
     await new Promise((res) => setTimeout(res, 50)); // a fire-and-forget SET reaches MONITOR
     const key = copyKey(terminalId);
-    return { terminalId, onKey: seen.filter((c) => c.args[1] === key).map((c) => `${c.source === 'lua' ? 'lua' : 'client'} ${c.args[0]?.toLowerCase() ?? ''}`) };
+    // a client's script (EVAL or EVALSHA: the first call loads it) by its number of keys; a script's own commands by name
+    const named = (c: { source: string; args: string[] }): string => {
+      const cmd = c.args[0]?.toLowerCase() ?? '';
+      if (c.source === 'lua') return `lua ${cmd}`;
+      return cmd === 'eval' || cmd === 'evalsha' ? `client script of ${c.args[2]} keys` : `client ${cmd}`;
+    };
+    return { terminalId, onKey: seen.filter((c) => c.args.includes(key)).map(named) };
   } finally {
     monitor.disconnect();
   }
@@ -55,14 +61,16 @@ describe('the last-known copy of a successful write (issue 8)', () => {
   it('when a queued write succeeds, then its last-known copy is SET by the success script, not by a command of its own', async () => {
     const { h: harness, store } = await harnessWithCopies((p) => p);
     const { terminalId, onKey } = await statusChangeSeenOn(harness, (id) => `${harness.prefix}:lk:terminal:${id}`);
-    expect(onKey).toEqual(['lua set']);
+    // the success script (record, dead letter, lease, copy), its check of the stored copy's time, its SET
+    expect(onKey).toEqual(['client script of 4 keys', 'lua getrange', 'lua set']);
     expect((await store.recall('terminal', terminalId))?.value).toMatchObject({ id: terminalId, status: 'suspended' });
   });
 
   it('when the copies live under another hash tag, then the copy is sent on its own as before', async () => {
     const { h: harness, store } = await harnessWithCopies(() => '{elsewhere}');
     const { terminalId, onKey } = await statusChangeSeenOn(harness, (id) => `{elsewhere}:lk:terminal:${id}`);
-    expect(onKey).toEqual(['client set']);
+    // the copy's own script (as a read's `remember`): the same check, then its SET
+    expect(onKey).toEqual(['client script of 1 keys', 'lua getrange', 'lua set']);
     expect((await store.recall('terminal', terminalId))?.value).toMatchObject({ id: terminalId, status: 'suspended' });
   });
 });
