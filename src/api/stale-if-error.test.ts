@@ -5,7 +5,7 @@ import { NotFoundError, UnavailableError } from '../domain/errors/index.ts';
 import type { MerchantTerminal } from '../domain/services/types.ts';
 import { createLastKnownStore } from '../jobs/last-known.ts';
 import type { ApiEnv } from './env.ts';
-import { readThrough, staleAllowance } from './stale-if-error.ts';
+import { forbidsStore, readThrough, staleAllowance } from './stale-if-error.ts';
 import { createHarness } from './test-support/harness.ts';
 
 describe('staleAllowance (request Cache-Control)', () => {
@@ -33,6 +33,22 @@ describe('staleAllowance (request Cache-Control)', () => {
     ['no-cache, stale-if-error=45', { allowed: false, maxStaleS: 45 }],
   ])('when the request says %j, then a copy is allowed: %j', (header, expected) => {
     expect(staleAllowance(header)).toEqual(expected);
+  });
+});
+
+describe('forbidsStore (request Cache-Control no-store, RFC 9111 §5.2.1.5)', () => {
+  it.each<[string, boolean]>([
+    ['', false],
+    ['no-cache', false],
+    ['max-stale=60', false],
+    ['no-store', true],
+    ['No-Store', true],
+    ['max-stale=60, no-store', true],
+    [' no-store ,no-cache', true],
+    ['no-storex', false],
+    ['x-no-store', false],
+  ])('when the request says %j, then storing is forbidden: %j', (header, expected) => {
+    expect(forbidsStore(header)).toBe(expected);
   });
 });
 
@@ -109,5 +125,33 @@ describe('readThrough: the copy of a fresh read', () => {
     });
     await settle();
     expect(JSON.parse(kv.get('lgw:lk:terminal:T0000001') ?? '{}')).toMatchObject({ at: 1_000_000 });
+  });
+
+  it.each(['no-store', 'max-stale=60, No-Store'])('when the request says Cache-Control: %s, then the fresh answer is not stored as a copy', async (header) => {
+    const { kv, store } = memoryLastKnown();
+    expect(await readThrough(contextWith(header), store, 'terminal', 'T0000001', async () => terminal)).toBe(terminal);
+    await settle();
+    expect(kv.size).toBe(0);
+  });
+
+  it.each([undefined, 'no-cache', 'max-stale=60'])('when the request says Cache-Control: %s, then the fresh answer is stored', async (header) => {
+    const { kv, store } = memoryLastKnown();
+    await readThrough(contextWith(header), store, 'terminal', 'T0000001', async () => terminal);
+    await settle();
+    expect(kv.size).toBe(1);
+  });
+});
+
+describe('GET /v1/terminals/{id} with Cache-Control: no-store', () => {
+  it('when the read succeeds, then no copy is kept; and the next outage answers the 503', async () => {
+    const { kv, store } = memoryLastKnown();
+    const h = createHarness({ lastKnown: store });
+    h.fake.seedTerminal(h.fake.seedMerchant(), { id: 'T0000001' });
+    const auth = await h.auth();
+    expect((await h.app.request('/v1/terminals/T0000001', { headers: { ...auth, 'Cache-Control': 'no-store' } })).status).toBe(200);
+    await settle();
+    expect(kv.size).toBe(0);
+    h.fake.failNext('terminals.get', new UnavailableError('upstream.unavailable', 'down'));
+    expect((await h.app.request('/v1/terminals/T0000001', { headers: auth })).status).toBe(503);
   });
 });
