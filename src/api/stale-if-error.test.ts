@@ -1,8 +1,11 @@
+import type { Context } from 'hono';
 import type { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { NotFoundError, UnavailableError } from '../domain/errors/index.ts';
+import type { MerchantTerminal } from '../domain/services/types.ts';
 import { createLastKnownStore } from '../jobs/last-known.ts';
-import { staleAllowance } from './stale-if-error.ts';
+import type { ApiEnv } from './env.ts';
+import { forbidsStore, readThrough, staleAllowance } from './stale-if-error.ts';
 import { createHarness } from './test-support/harness.ts';
 
 describe('staleAllowance (request Cache-Control)', () => {
@@ -33,11 +36,29 @@ describe('staleAllowance (request Cache-Control)', () => {
   });
 });
 
-/** The real store over an in-memory Redis (get/set/del), for the routes. */
+describe('forbidsStore (request Cache-Control no-store, RFC 9111 §5.2.1.5)', () => {
+  it.each<[string, boolean]>([
+    ['', false],
+    ['no-cache', false],
+    ['max-stale=60', false],
+    ['no-store', true],
+    ['No-Store', true],
+    ['max-stale=60, no-store', true],
+    [' no-store ,no-cache', true],
+    ['no-storex', false],
+    ['x-no-store', false],
+  ])('when the request says %j, then storing is forbidden: %j', (header, expected) => {
+    expect(forbidsStore(header)).toBe(expected);
+  });
+});
+
+/** The real store over an in-memory Redis (get/del, and the copy's script as a plain SET), for the routes. */
 function memoryLastKnown() {
   const kv = new Map<string, string>();
+  const set = async (_script: string, _numKeys: number, k: string, v: string) => (kv.set(k, v), 1);
   const redis = {
-    set: async (k: string, v: string) => (kv.set(k, v), 'OK'),
+    eval: set,
+    evalsha: set,
     get: async (k: string) => kv.get(k) ?? null,
     del: async (k: string) => (kv.delete(k) ? 1 : 0),
   } as unknown as Redis;
@@ -86,5 +107,51 @@ describe('GET /v1/{merchants,terminals}/{id}: a 404 from legacy is never turned 
     expect((await h.app.request(`/v1/merchants/${m.id}`, { headers: auth })).status).toBe(200);
     await settle();
     expect(kv.size).toBe(1);
+  });
+});
+
+describe('readThrough: the copy of a fresh read', () => {
+  afterEach(() => vi.useRealTimers());
+  const terminal = { id: 'T0000001', status: 'active' } as MerchantTerminal;
+  const contextWith = (cacheControl?: string) => ({ req: { header: () => cacheControl } }) as unknown as Context<ApiEnv>;
+
+  it('when the legacy read takes 4 s, then the copy is confirmed when the read was sent, not when it answered (Age never understated)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(1_000_000);
+    const { kv, store } = memoryLastKnown();
+    await readThrough(contextWith(), store, 'terminal', 'T0000001', async () => {
+      vi.setSystemTime(1_004_000); // the legacy answer comes 4 s later
+      return terminal;
+    });
+    await settle();
+    expect(JSON.parse(kv.get('lgw:lk:terminal:T0000001') ?? '{}')).toMatchObject({ at: 1_000_000 });
+  });
+
+  it.each(['no-store', 'max-stale=60, No-Store'])('when the request says Cache-Control: %s, then the fresh answer is not stored as a copy', async (header) => {
+    const { kv, store } = memoryLastKnown();
+    expect(await readThrough(contextWith(header), store, 'terminal', 'T0000001', async () => terminal)).toBe(terminal);
+    await settle();
+    expect(kv.size).toBe(0);
+  });
+
+  it.each([undefined, 'no-cache', 'max-stale=60'])('when the request says Cache-Control: %s, then the fresh answer is stored', async (header) => {
+    const { kv, store } = memoryLastKnown();
+    await readThrough(contextWith(header), store, 'terminal', 'T0000001', async () => terminal);
+    await settle();
+    expect(kv.size).toBe(1);
+  });
+});
+
+describe('GET /v1/terminals/{id} with Cache-Control: no-store', () => {
+  it('when the read succeeds, then no copy is kept; and the next outage answers the 503', async () => {
+    const { kv, store } = memoryLastKnown();
+    const h = createHarness({ lastKnown: store });
+    h.fake.seedTerminal(h.fake.seedMerchant(), { id: 'T0000001' });
+    const auth = await h.auth();
+    expect((await h.app.request('/v1/terminals/T0000001', { headers: { ...auth, 'Cache-Control': 'no-store' } })).status).toBe(200);
+    await settle();
+    expect(kv.size).toBe(0);
+    h.fake.failNext('terminals.get', new UnavailableError('upstream.unavailable', 'down'));
+    expect((await h.app.request('/v1/terminals/T0000001', { headers: auth })).status).toBe(503);
   });
 });

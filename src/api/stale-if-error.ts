@@ -3,7 +3,8 @@
  * the legacy read fails as unavailable or timed out (breaker open included), answer 200 from
  * the last-known copy with `Age` and `Cache-Status: legacy-gateway; hit; detail=stale-if-error`.
  * The client decides: `Cache-Control: no-cache` → the error as it is; `max-stale=<s>` or
- * `stale-if-error=<s>` → a copy at most that old. A fresh answer never carries these headers; it refreshes the copy.
+ * `stale-if-error=<s>` → a copy at most that old. A fresh answer never carries these headers; it refreshes the copy
+ * (confirmed when the legacy read was sent), unless the request says `no-store` (RFC 9111 §5.2.1.5).
  */
 import type { Context } from 'hono';
 import { isGatewayErrorLike } from '../domain/errors/index.ts';
@@ -41,12 +42,21 @@ export function staleAllowance(header: string | undefined): { allowed: boolean; 
   return { allowed, maxStaleS };
 }
 
+/** The request's `Cache-Control` has `no-store`: nothing of this exchange may be stored (RFC 9111 §5.2.1.5). */
+export function forbidsStore(header: string): boolean {
+  for (const part of header.split(',')) if ((part.split('=', 1)[0] as string).trim().toLowerCase() === 'no-store') return true;
+  return false;
+}
+
 function isOutage(err: unknown): boolean {
   return isGatewayErrorLike(err) && (err.kind === 'unavailable' || err.kind === 'timeout') && !err.code.endsWith('.aborted');
 }
 
 /**
- * Runs the fresh read; on success records the copy (without waiting), on an outage answers
+ * Runs the fresh read; on success records the copy (without waiting) as confirmed when the read
+ * was sent — `Age` may then be overstated by the read's duration, never understated, and a read
+ * sent before a write cannot pass for newer than the write's copy — unless the request says
+ * `no-store`; on an outage answers
  * from the copy when the request allows it, else rethrows the original error. `fromCopy` may
  * amend a copy about to be answered with a later word from elsewhere (a terminal's snapshot
  * status); the `Age` still counts from the copy's confirmation.
@@ -61,6 +71,9 @@ export function readThrough<K extends LastKnownKind>(
 ): Promise<LastKnownEntities[K]> {
   // Not `async`: the fresh read is the hot path, one promise layer less per request (issue 8).
   // A synchronous throw of `fresh` takes the same way as its rejection.
+  // One header read per request, parsed only when present.
+  const cacheControl = c.req.header('Cache-Control');
+  const sentAt = Date.now();
   let read: Promise<LastKnownEntities[K]>;
   try {
     read = fresh();
@@ -70,13 +83,13 @@ export function readThrough<K extends LastKnownKind>(
   return read.then(
     (value) => {
       try {
-        lastKnown?.remember(kind, id, value);
+        if (cacheControl === undefined || !forbidsStore(cacheControl)) lastKnown?.remember(kind, id, value, sentAt);
       } catch (err) {
-        return fromLastKnown(c, lastKnown, kind, id, err, fromCopy);
+        return fromLastKnown(c, lastKnown, kind, id, err, cacheControl, fromCopy);
       }
       return value;
     },
-    (err: unknown) => fromLastKnown(c, lastKnown, kind, id, err, fromCopy),
+    (err: unknown) => fromLastKnown(c, lastKnown, kind, id, err, cacheControl, fromCopy),
   );
 }
 
@@ -87,13 +100,14 @@ async function fromLastKnown<K extends LastKnownKind>(
   kind: K,
   id: string,
   err: unknown,
+  cacheControl: string | undefined,
   fromCopy?: (copy: LastKnown<LastKnownEntities[K]>) => Promise<LastKnownEntities[K]>,
 ): Promise<LastKnownEntities[K]> {
   if (lastKnown === undefined) throw err;
   // legacy says it does not exist (an erased customer): its copy must not answer a later outage
   if (isGatewayErrorLike(err) && err.kind === 'not_found') lastKnown.forget(kind, id);
   if (!isOutage(err)) throw err;
-  const { allowed, maxStaleS } = staleAllowance(c.req.header('Cache-Control'));
+  const { allowed, maxStaleS } = staleAllowance(cacheControl);
   if (!allowed) throw err;
   const copy = await lastKnown.recall(kind, id);
   if (copy === null) throw err;
@@ -113,7 +127,8 @@ export const STALE_IF_ERROR_NOTE =
   'is answered with 200, `Age: <seconds since the legacy system last confirmed it>` and ' +
   '`Cache-Status: legacy-gateway; hit; detail=stale-if-error` (RFC 5861, RFC 9211) instead of 503/504. ' +
   'Send `Cache-Control: no-cache` (or `no-store`) to get the 503/504 instead, or `Cache-Control: max-stale=<seconds>` (or RFC 5861\'s request directive `stale-if-error=<seconds>`) to accept only a copy at most that old (a value that is not whole seconds is read as 0). ' +
-  'A resource never seen by the gateway, or last answered 404 by the legacy system, still answers 503/504. A fresh answer never carries `Age` or `Cache-Status`.';
+  'A resource never seen by the gateway, or last answered 404 by the legacy system, still answers 503/504. A fresh answer never carries `Age` or `Cache-Status`. ' +
+  'A read with `Cache-Control: no-store` does not update the copy (RFC 9111).';
 
 /** The terminal read's addition to {@link STALE_IF_ERROR_NOTE}: the nightly snapshot's later word on the status. */
 export const TERMINAL_SNAPSHOT_NOTE =

@@ -20,8 +20,11 @@ export interface LastKnown<T> {
  * used to answer reads while their legacy system is down (stale-if-error, docs/DECISIONS.md).
  */
 export interface LastKnownPort {
-  /** Records a copy the legacy system just confirmed. Never throws and never makes the caller wait. */
-  remember<K extends LastKnownKind>(kind: K, id: string, value: LastKnownEntities[K]): void;
+  /**
+   * Records a copy the legacy system confirmed at `confirmedAt` (ms; default now — for a read, when
+   * it was sent), unless a copy confirmed later is already kept. Never throws and never makes the caller wait.
+   */
+  remember<K extends LastKnownKind>(kind: K, id: string, value: LastKnownEntities[K], confirmedAt?: number): void;
   /**
    * Drops the copy of a resource the legacy system says does not exist (any more): a later
    * outage must not answer it. Never throws and never makes the caller wait.

@@ -1,9 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { Redis } from 'ioredis';
 import type { MerchantTerminal } from '../domain/services/types.ts';
 import { createFieldCipher, toStringCipher } from './crypto/index.ts';
-import { createLastKnownStore } from './last-known.ts';
+import { createKeys } from './keys.ts';
+import { createLastKnownStore, lastKnownKey } from './last-known.ts';
+import { createOperationStore } from './operation-store.ts';
 
 const terminal = (): MerchantTerminal => ({
   id: 'WAS98KWZ',
@@ -17,17 +19,18 @@ const terminal = (): MerchantTerminal => ({
   lastSeenAt: '2024-03-05T12:04:05.000Z',
 });
 
-// No Redis needed: these tests are about which reads cause a write, so a recording fake stands in.
+// No Redis needed: these tests are about which reads cause a write, so a recording fake stands in
+// (the copy is written by a script: EVAL, then EVALSHA; KEYS[1] the key, ARGV[1] the record).
 function setup(refreshMs = 10_000) {
   const sets: string[] = [];
   let t = 1_000_000;
   let fail = false;
-  const redis = {
-    set: (_key: string, value: string) => {
-      sets.push(value);
-      return fail ? Promise.reject(new Error('down')) : Promise.resolve('OK');
-    },
-  } as unknown as Redis;
+  let refuse = false;
+  const write = (_script: string, _numKeys: number, _key: string, value: string) => {
+    sets.push(value);
+    return fail ? Promise.reject(new Error('down')) : Promise.resolve(refuse ? 0 : 1);
+  };
+  const redis = { eval: write, evalsha: write } as unknown as Redis;
   const store = createLastKnownStore({
     redis,
     prefix: 'lgw',
@@ -42,6 +45,8 @@ function setup(refreshMs = 10_000) {
     sets,
     advance: (ms: number) => (t += ms),
     failWrites: (on: boolean) => (fail = on),
+    /** the script answers 0: Redis holds a copy confirmed later */
+    refuseWrites: (on: boolean) => (refuse = on),
   };
 }
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- values JSON.stringify sees alike but sameJson does not
@@ -108,6 +113,26 @@ describe('last-known remember: an unchanged copy is written once per refresh int
     expect(s.sets).toHaveLength(2);
   });
 
+  it('when Redis refuses a copy (it holds one confirmed later, by another process), then the next read writes again', async () => {
+    const s = setup();
+    s.refuseWrites(true);
+    remember(s, terminal());
+    await new Promise((r) => setImmediate(r));
+    s.refuseWrites(false);
+    remember(s, terminal());
+    expect(s.sets).toHaveLength(2);
+  });
+
+  it('when a read confirmed before the last copy written here answers, then it is not sent at all (Redis would refuse it)', () => {
+    const s = setup();
+    s.store.remember('terminal', 'WAS98KWZ', { ...terminal(), status: 'suspended' }, 1_000_000);
+    s.store.remember('terminal', 'WAS98KWZ', terminal(), 999_000);
+    expect(s.sets).toHaveLength(1);
+    expect(s.sets[0]).toContain('"at":1000000,');
+    s.store.remember('terminal', 'WAS98KWZ', terminal(), 1_000_000); // as old: replaces
+    expect(s.sets).toHaveLength(2);
+  });
+
   it('when a merchant is remembered, then it is sealed and compared the same way', () => {
     const s = setup();
     const merchant = { id: 'C000000001', legalName: 'Rossi', address: { line1: 'Via Roma 1', city: 'Roma' } };
@@ -170,10 +195,8 @@ describe('last-known: a merchant sealed before a payload-key rotation', () => {
   const merchant = { id: 'C000000001', legalName: 'Rossi Srl', email: 'rossi@example.test' };
 
   function storeOver(kv: Map<string, string>, keys: ReturnType<typeof key>[]) {
-    const redis = {
-      set: async (k: string, v: string) => (kv.set(k, v), 'OK'),
-      get: async (k: string) => kv.get(k) ?? null,
-    } as unknown as Redis;
+    const set = async (_script: string, _n: number, k: string, v: string) => (kv.set(k, v), 1);
+    const redis = { eval: set, evalsha: set, get: async (k: string) => kv.get(k) ?? null } as unknown as Redis;
     const cipher = toStringCipher(createFieldCipher({ keys }), 'last-known');
     return createLastKnownStore({ redis, prefix: 'lgw', cipher, ttlSeconds: 60, logger: { warn: () => undefined } });
   }
@@ -194,5 +217,74 @@ describe('last-known: a merchant sealed before a payload-key rotation', () => {
     const jobs = toStringCipher(createFieldCipher({ keys: [k1] }), 'jobs');
     kv.set('lgw:lk:merchant:C000000001', `{"v":1,"at":${Date.now()},"sealed":${JSON.stringify(jobs.seal(JSON.stringify(merchant)))}}`);
     expect(await storeOver(kv, [k1]).recall('merchant', merchant.id)).toBeNull();
+  });
+});
+
+describe('last-known: a copy never replaces one confirmed later (a read overlapping a write)', () => {
+  const redis = new Redis(inject('redisUrl'), { maxRetriesPerRequest: 1 });
+  afterAll(() => redis.quit());
+  const keys = createKeys(`lk${randomUUID().slice(0, 8)}`);
+  const opStore = createOperationStore(redis, keys, { succeededTtlMs: 60_000 });
+  /** A store as one gateway process has it (its own refresh memo), over the private Redis. */
+  const processStore = () =>
+    createLastKnownStore({ redis, prefix: keys.prefix, cipher: { seal: (s) => `x${s}`, open: (s) => s.slice(1) }, ttlSeconds: 60, logger: { warn: () => undefined } });
+  const id = () => `T${randomUUID().slice(0, 8)}`;
+  const held = async (terminalId: string) => (await redis.get(lastKnownKey(keys.prefix, 'terminal', terminalId))) ?? '';
+  const settle = async () => {
+    await redis.ping(); // the fire-and-forget script went out before it on the same connection
+  };
+  const t0 = Date.now();
+
+  it('when a read sent before a write answers after the write\'s copy was stored (another process), then the copy stays the write\'s', async () => {
+    const tid = id();
+    processStore().remember('terminal', tid, { ...terminal(), id: tid, status: 'suspended' }, t0 + 2_000);
+    await settle();
+    processStore().remember('terminal', tid, { ...terminal(), id: tid, status: 'active' }, t0 + 1_000);
+    await settle();
+    expect(await held(tid)).toMatch(new RegExp(`^\\{"v":1,"at":${t0 + 2_000},"data":.*"status":"suspended"`));
+  });
+
+  it('when a later or as old copy comes, then it replaces the stored one', async () => {
+    const tid = id();
+    processStore().remember('terminal', tid, { ...terminal(), id: tid, status: 'suspended' }, t0 + 2_000);
+    await settle();
+    processStore().remember('terminal', tid, { ...terminal(), id: tid, status: 'active' }, t0 + 2_000);
+    await settle();
+    expect(await held(tid)).toContain('"status":"active"');
+    processStore().remember('terminal', tid, { ...terminal(), id: tid, status: 'suspended' }, t0 + 3_000);
+    await settle();
+    expect(await held(tid)).toMatch(new RegExp(`^\\{"v":1,"at":${t0 + 3_000},.*"status":"suspended"`));
+  });
+
+  it('when the stored value is not a record whose time parses, then it is replaced', async () => {
+    const tid = id();
+    await redis.set(lastKnownKey(keys.prefix, 'terminal', tid), '{"v":1,"at":"soon","data":{}}');
+    processStore().remember('terminal', tid, { ...terminal(), id: tid }, t0);
+    await settle();
+    expect(await held(tid)).toMatch(new RegExp(`^\\{"v":1,"at":${t0},`));
+  });
+
+  it('when a sealed merchant copy is later than the incoming one, then it is kept too', async () => {
+    const mid = `C${randomUUID().slice(0, 8)}`;
+    const merchant = (legalName: string) => ({ id: mid, legalName }) as never;
+    processStore().remember('merchant', mid, merchant('Later Srl'), t0 + 2_000);
+    await settle();
+    processStore().remember('merchant', mid, merchant('Earlier Srl'), t0 + 1_000);
+    await settle();
+    expect(await redis.get(lastKnownKey(keys.prefix, 'merchant', mid))).toContain('Later Srl');
+  });
+
+  it('when the runner\'s success script carries an older copy, then it does not replace a later one; a later one it writes', async () => {
+    const tid = id();
+    const opId = randomUUID();
+    processStore().remember('terminal', tid, { ...terminal(), id: tid, status: 'active' }, t0 + 2_000);
+    await settle();
+    const older = processStore().prepare('terminal', tid, { ...terminal(), id: tid, status: 'suspended' }, t0 + 1_000);
+    expect(await opStore.finishSucceeded(opId, { type: 'terminal', id: tid }, [], 60_000, undefined, older)).toBe(true);
+    expect(await held(tid)).toMatch(new RegExp(`^\\{"v":1,"at":${t0 + 2_000},.*"status":"active"`));
+    expect(await redis.hget(keys.operation(opId), 'status')).toBe('succeeded'); // the rest of the script ran
+    const later = processStore().prepare('terminal', tid, { ...terminal(), id: tid, status: 'suspended' }, t0 + 3_000);
+    await opStore.finishSucceeded(opId, { type: 'terminal', id: tid }, [], 60_000, undefined, later);
+    expect(await held(tid)).toMatch(new RegExp(`^\\{"v":1,"at":${t0 + 3_000},.*"status":"suspended"`));
   });
 });

@@ -10,12 +10,19 @@
  * `{p}` is the deployment's hash-tagged prefix (`createKeys(prefix).prefix`), like every other
  * key. Writes are fire-and-forget: a read never waits for Redis, a failure is logged (at
  * most once per 10 s). A copy that has not changed is written again only after `refreshMs`,
- * so a hot id costs one SET per interval, not one per read; `Age` is then overstated by at
+ * so a hot id costs one write per interval, not one per read; `Age` is then overstated by at
  * most that interval, never understated.
+ *
+ * `at` is when the legacy system confirmed the copy: for a read, when it was sent (the caller's
+ * `confirmedAt`), so `Age` is overstated by at most the call's duration, never understated. A
+ * copy is never written over one confirmed later (`LAST_KNOWN_SET_LUA`, also inside the runner's
+ * success script): a read sent before a write was applied, answered after the write's copy was
+ * stored, must not put the state from before the write back.
  */
 import type { Redis } from 'ioredis';
 import type { LastKnown, LastKnownEntities, LastKnownKind, LastKnownPort } from '../domain/read-model.port.ts';
 import type { StringCipher } from './crypto/index.ts';
+import { evalScript, LAST_KNOWN_SET_LUA } from './operation-store.ts';
 
 const FORMAT = 1;
 const SEALED_KINDS: ReadonlySet<LastKnownKind> = new Set(['merchant']);
@@ -36,8 +43,9 @@ export interface LastKnownStoreOptions {
 }
 
 /**
- * A copy's SET for a writer that sends it inside its own script (one command less than
- * `remember`): the key (under the deployment's hash-tagged prefix), the record and its TTL.
+ * A copy's write for a writer that sends it inside its own script (one command less than
+ * `remember`): the key (under the deployment's hash-tagged prefix), the record and its TTL. The
+ * script must not write it over a copy confirmed later (`set_copy` in `operation-store.ts`).
  */
 export interface LastKnownWrite {
   key: string;
@@ -50,11 +58,12 @@ export interface LastKnownWrite {
 /** The store as the job layer sees it: the port, plus `prepare` for the runner's success script. */
 export interface LastKnownStore extends LastKnownPort {
   /**
-   * `remember` without the SET: what to write, or null when there is nothing to (unchanged and
-   * written less than `refreshMs` ago, or it could not be sealed — logged as by `remember`).
-   * The caller must write it, or call `failed()`.
+   * `remember` without the write: what to write, or null when there is nothing to (unchanged and
+   * written less than `refreshMs` ago, older than the copy this store last wrote, or it could not
+   * be sealed — logged as by `remember`). The caller must write it, or call `failed()`.
+   * `confirmedAt` (ms): when the legacy system confirmed `value`, default now.
    */
-  prepare<K extends LastKnownKind>(kind: K, id: string, value: LastKnownEntities[K]): LastKnownWrite | null;
+  prepare<K extends LastKnownKind>(kind: K, id: string, value: LastKnownEntities[K], confirmedAt?: number): LastKnownWrite | null;
   /** Sends a prepared copy the writer's script did not write, as `remember` does (fire-and-forget). */
   send(write: LastKnownWrite): void;
 }
@@ -122,11 +131,13 @@ export function createLastKnownStore(opts: LastKnownStoreOptions): LastKnownStor
     opts.logger.warn({ event: 'last_known_store_failed', op, err: (err as Error)?.name ?? 'Error' }, 'last-known copy store failed');
   };
 
-  function prepare<K extends LastKnownKind>(kind: K, id: string, value: LastKnownEntities[K]): LastKnownWrite | null {
+  function prepare<K extends LastKnownKind>(kind: K, id: string, value: LastKnownEntities[K], confirmedAt?: number): LastKnownWrite | null {
     try {
       const key = lastKnownKey(opts.prefix, kind, id);
-      const at = now();
+      const at = confirmedAt ?? now();
       const prev = written.get(key);
+      // older than the copy last written from here: Redis would refuse it (no command for that)
+      if (prev !== undefined && at < prev.at) return null;
       const fresh = prev !== undefined && at - prev.at < refreshMs;
       // the same decision as comparing the JSON: sameJson says "same" only when it is
       if (fresh && sameJson(prev.copy, value)) return null;
@@ -135,29 +146,43 @@ export function createLastKnownStore(opts: LastKnownStoreOptions): LastKnownStor
       const record = SEALED_KINDS.has(kind)
         ? `{"v":${FORMAT},"at":${at},"sealed":${JSON.stringify(opts.cipher.seal(json))}}`
         : `{"v":${FORMAT},"at":${at},"data":${json}}`;
+      const entry = { json, at, copy: JSON.parse(json) as unknown };
       written.delete(key);
-      written.set(key, { json, at, copy: JSON.parse(json) as unknown });
+      written.set(key, entry);
       if (written.size > maxTracked) written.delete(written.keys().next().value as string);
-      return { key, record, ttlSeconds: opts.ttlSeconds, failed: () => written.delete(key) };
+      // only this write's memo: a later one's still stands
+      const failed = (): void => {
+        if (written.get(key) === entry) written.delete(key);
+      };
+      return { key, record, ttlSeconds: opts.ttlSeconds, failed };
     } catch (err) {
       warn(err, 'seal');
       return null;
     }
   }
 
+  const setCopy = evalScript(opts.redis, LAST_KNOWN_SET_LUA);
+
   function send(w: LastKnownWrite): void {
-    opts.redis.set(w.key, w.record, 'EX', w.ttlSeconds).catch((err: unknown) => {
-      w.failed();
-      warn(err, 'set');
-    });
+    setCopy(1, w.key, w.record, String(w.ttlSeconds)).then(
+      // Redis holds a copy confirmed later (another process wrote it): this one is not what is
+      // stored, so the next `remember` of it is not skipped as unchanged
+      (written) => {
+        if (written === 0) w.failed();
+      },
+      (err: unknown) => {
+        w.failed();
+        warn(err, 'set');
+      },
+    );
   }
 
   return {
     prepare,
     send,
 
-    remember(kind, id, value) {
-      const w = prepare(kind, id, value);
+    remember(kind, id, value, confirmedAt) {
+      const w = prepare(kind, id, value, confirmedAt);
       if (w) send(w);
     },
 

@@ -452,12 +452,30 @@ const RENEW_LUA = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.ca
 // KEYS[1] lease, KEYS[2] liveness key of its holder (same hash slot). ARGV[1] the holder's value, ARGV[2] ours, ARGV[3] ttl.
 const TAKEOVER_LUA = `if redis.call('get', KEYS[1]) == ARGV[1] and redis.call('exists', KEYS[2]) == 0 then redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 else return 0 end`;
 const RELEASE_LUA = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+/**
+ * The write of a last-known copy (`last-known.ts`), shared by its two writers (`LAST_KNOWN_SET_LUA`
+ * and `SUCCEEDED_LUA`): SET key record EX ttl, unless the copy stored there was confirmed later
+ * than this one (its `at` is greater). A read answered after a write's copy was stored must not
+ * put the state from before the write back. Equal `at` replaces; a stored record whose `at` does
+ * not parse (none, another format) is replaced. GETRANGE: `at` is in the record's first bytes,
+ * a sealed merchant need not be copied whole. Returns 1 when written, 0 when refused.
+ */
+const SET_COPY_LUA = `local function set_copy(key, record, ttl)
+  local at = tonumber(string.match(record, '^{"v":%d+,"at":(%d+)'))
+  local held = tonumber(string.match(redis.call('getrange', key, 0, 63), '^{"v":%d+,"at":(%d+)'))
+  if at and held and held > at then return 0 end
+  redis.call('set', key, record, 'EX', ttl)
+  return 1
+end
+`;
+// KEYS[1] the copy's key, ARGV[1] its record, ARGV[2] its TTL in s. 1 written, 0 a later copy kept.
+export const LAST_KNOWN_SET_LUA = `${SET_COPY_LUA}return set_copy(KEYS[1], ARGV[1], ARGV[2])`;
 // KEYS[1] operation record, KEYS[2] its dead letter, KEYS[3] its lease, optional KEYS[4] the
 // resource's last-known copy (one hash tag). ARGV[1] resource, ARGV[2] steps, ARGV[3] now,
 // ARGV[4] record TTL, ARGV[5] dead letter TTL, ARGV[6] lease token ('' keeps the lease), with
-// KEYS[4]: ARGV[7] the copy's record, ARGV[8] its TTL in s.
-// markSucceeded + DeadLetters.resolve + Lease.release (+ LastKnownPort.remember's SET).
-const SUCCEEDED_LUA = `
+// KEYS[4]: ARGV[7] the copy's record, ARGV[8] its TTL in s (not written over a later copy).
+// markSucceeded + DeadLetters.resolve + Lease.release (+ LastKnownPort.remember's write).
+const SUCCEEDED_LUA = `${SET_COPY_LUA}
 redis.call('hset', KEYS[1], 'status', 'succeeded', 'resource', ARGV[1], 'steps', ARGV[2], 'error', '', 'updatedAt', ARGV[3])
 redis.call('pexpire', KEYS[1], ARGV[4])
 local s = redis.call('hget', KEYS[2], 'state')
@@ -466,7 +484,7 @@ if s == 'open' or s == 'retrying' then
   redis.call('pexpire', KEYS[2], ARGV[5])
 end
 if ARGV[6] ~= '' and redis.call('get', KEYS[3]) == ARGV[6] then redis.call('del', KEYS[3]) end
-if KEYS[4] then redis.call('set', KEYS[4], ARGV[7], 'EX', ARGV[8]) end
+if KEYS[4] then set_copy(KEYS[4], ARGV[7], ARGV[8]) end
 return 1
 `;
 
