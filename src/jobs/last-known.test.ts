@@ -287,4 +287,18 @@ describe('last-known: a copy never replaces one confirmed later (a read overlapp
     await opStore.finishSucceeded(opId, { type: 'terminal', id: tid }, [], 60_000, undefined, later);
     expect(await held(tid)).toMatch(new RegExp(`^\\{"v":1,"at":${t0 + 3_000},.*"status":"suspended"`));
   });
+
+  it('when the success script refuses its copy (a later one is stored), then this process does not take it as written: the next read of that value writes it', async () => {
+    const tid = id();
+    const here = processStore();
+    processStore().remember('terminal', tid, { ...terminal(), id: tid, status: 'active' }, t0 + 2_000); // another process
+    await settle();
+    const older = here.prepare('terminal', tid, { ...terminal(), id: tid, status: 'suspended' }, t0 + 1_000);
+    await opStore.finishSucceeded(randomUUID(), { type: 'terminal', id: tid }, [], 60_000, undefined, older);
+    expect(await held(tid)).toContain('"status":"active"'); // refused
+    // a read here, confirmed after the stored copy, answers the same value the script carried
+    here.remember('terminal', tid, { ...terminal(), id: tid, status: 'suspended' }, t0 + 3_000);
+    await settle();
+    expect(await held(tid)).toMatch(new RegExp(`^\\{"v":1,"at":${t0 + 3_000},.*"status":"suspended"`));
+  });
 });

@@ -210,8 +210,11 @@ export function createOperationStore(
       steps: StepRecord[],
       deadLetterTtlMs: number,
       lease?: Lease,
-      /** the resource's last-known copy, SET by the same script when its key is on this hash tag */
-      copy?: { key: string; record: string; ttlSeconds: number } | null,
+      /**
+       * the resource's last-known copy, SET by the same script when its key is on this hash tag;
+       * `failed` is called when the script refused it (a copy confirmed later is stored), as `send` does
+       */
+      copy?: { key: string; record: string; ttlSeconds: number; failed?: () => void } | null,
     ): Promise<boolean> {
       const now = new Date().toISOString();
       const leaseKey = lease?.key ?? keys.lease(id);
@@ -221,8 +224,11 @@ export function createOperationStore(
       if (withCopy) args.push(copy.key);
       args.push(JSON.stringify(resource), JSON.stringify(steps), now, String(opts.succeededTtlMs), String(deadLetterTtlMs), lease?.token ?? '');
       if (withCopy) args.push(copy.record, String(copy.ttlSeconds));
-      await succeeded(withCopy ? 4 : 3, ...args);
+      const written = await succeeded(withCopy ? 4 : 3, ...args);
       lease?.released();
+      // not stored: the caller's store must not take it as written, or its next `remember` of the
+      // same value (within its refresh interval) is skipped and the older copy stays
+      if (withCopy && written === 0) copy.failed?.();
       return withCopy;
     },
 
@@ -475,6 +481,7 @@ export const LAST_KNOWN_SET_LUA = `${SET_COPY_LUA}return set_copy(KEYS[1], ARGV[
 // ARGV[4] record TTL, ARGV[5] dead letter TTL, ARGV[6] lease token ('' keeps the lease), with
 // KEYS[4]: ARGV[7] the copy's record, ARGV[8] its TTL in s (not written over a later copy).
 // markSucceeded + DeadLetters.resolve + Lease.release (+ LastKnownPort.remember's write).
+// Returns 1, or with KEYS[4] 0 when the copy was refused (everything else is written all the same).
 const SUCCEEDED_LUA = `${SET_COPY_LUA}
 redis.call('hset', KEYS[1], 'status', 'succeeded', 'resource', ARGV[1], 'steps', ARGV[2], 'error', '', 'updatedAt', ARGV[3])
 redis.call('pexpire', KEYS[1], ARGV[4])
@@ -484,7 +491,7 @@ if s == 'open' or s == 'retrying' then
   redis.call('pexpire', KEYS[2], ARGV[5])
 end
 if ARGV[6] ~= '' and redis.call('get', KEYS[3]) == ARGV[6] then redis.call('del', KEYS[3]) end
-if KEYS[4] then set_copy(KEYS[4], ARGV[7], ARGV[8]) end
+if KEYS[4] then return set_copy(KEYS[4], ARGV[7], ARGV[8]) end
 return 1
 `;
 
