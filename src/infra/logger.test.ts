@@ -298,4 +298,17 @@ describe('batchingDestination', () => {
     const msgs = out.stdout.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { msg: string }).msg);
     expect(msgs).toEqual(['first', 'last before exit']);
   });
+
+  it.each([
+    ['exits', "process.exit(3);"],
+    ['crashes on an uncaught exception', "setImmediate(() => { throw new Error('crash'); });"],
+  ])('when the process %s with only info lines held, then they reach stdout', (_what, end) => {
+    // no warn line: nothing but the exit flush writes the held lines
+    const logger = fileURLToPath(new URL('./logger.ts', import.meta.url));
+    const script = `const { createLogger } = await import(${JSON.stringify(logger)}); const l = createLogger(); l.info('first'); l.info('last before exit'); ${end}`;
+    const out = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(out.status).not.toBe(0);
+    const msgs = out.stdout.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { msg: string }).msg);
+    expect(msgs).toEqual(['first', 'last before exit']);
+  });
 });

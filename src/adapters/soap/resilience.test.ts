@@ -104,6 +104,16 @@ describe('circuit breaker', () => {
     expect(res.snapshot().state).toBe('open');
   });
 
+  it('when the half-open trial is aborted by its caller, then the circuit does not close (the system gave no answer)', async () => {
+    vi.useFakeTimers();
+    const res = make();
+    for (let i = 0; i < 4; i += 1) await res.run(fail(new UnavailableError('tmo.unavailable', 'x'))).catch(() => undefined);
+    await vi.advanceTimersByTimeAsync(BREAKER.resetTimeoutMs);
+    expect(res.snapshot().state).toBe('half_open');
+    await expect(res.run(fail(new UnavailableError('tmo.aborted', 'x', { retryable: false })))).rejects.toMatchObject({ code: 'tmo.aborted' });
+    expect(res.snapshot().state).toBe('open');
+  });
+
   it.each([
     ['business', new BusinessError('merchant.mcc_not_allowed', 'x')],
     ['validation', new ValidationError('tmo.invalid_field', 'x')],

@@ -103,8 +103,13 @@ export interface Resilience {
 /** True for errors that count toward opening the circuit: the system failed or did not answer. */
 export function countsTowardBreaker(err: unknown): boolean {
   if (!isGatewayErrorLike(err)) return true;
-  if (err.code.endsWith('.aborted')) return false;
+  if (isAborted(err)) return false;
   return err.kind === 'unavailable' || err.kind === 'timeout';
+}
+
+/** The caller gave up on the call (`<system>.aborted`): the system's health is unknown. */
+function isAborted(err: unknown): boolean {
+  return isGatewayErrorLike(err) && err.code.endsWith('.aborted');
 }
 
 function stateOf(b: CircuitBreaker): CircuitState {
@@ -127,7 +132,7 @@ export function createResilience(opts: {
 }): Resilience {
   const { system, logger } = opts;
   const label = system.toUpperCase();
-  const breaker = new CircuitBreaker<[(arg: unknown) => Promise<unknown>, unknown], unknown>((task, arg) => task(arg), {
+  const breaker: CircuitBreaker<[(arg: unknown) => Promise<unknown>, unknown], unknown> = new CircuitBreaker((task, arg) => task(arg), {
     name: system,
     timeout: false, // the transport owns the per-call timeout (it can abort the socket)
     errorThresholdPercentage: opts.breaker.errorThresholdPercentage,
@@ -135,7 +140,10 @@ export function createResilience(opts: {
     resetTimeout: opts.breaker.resetTimeoutMs,
     rollingCountTimeout: opts.breaker.rollingWindowMs,
     rollingCountBuckets: opts.breaker.rollingBuckets ?? 10,
-    errorFilter: (err: unknown) => !countsTowardBreaker(err),
+    // A filtered error is a success to opossum, and a success closes a half-open circuit: a
+    // trial call its caller aborted (a client that hung up) proved nothing, so there it counts
+    // as a failure and the circuit opens again for another reset timeout.
+    errorFilter: (err: unknown): boolean => !countsTowardBreaker(err) && !(breaker.halfOpen && isAborted(err)),
     enableSnapshots: false,
     // we never read latency percentiles; computing them sorts every call of the window on each stats read
     rollingPercentilesEnabled: false,
