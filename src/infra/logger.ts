@@ -355,8 +355,9 @@ function isWarnOrAbove(line: string): boolean {
  * write per line (issue 8). Batched, one write carries up to ~70 access-log lines. A line at
  * `warn` or above is not held: it goes out at once, after the lines held before it (an operator
  * or a test waiting on a warning sees it when it happens). Nothing is
- * dropped: held lines go out before `flushSync`/`flush` (pino calls `flushSync` after every
- * fatal line) and on process exit; only a hard kill (SIGKILL, OOM) loses what is held, as it
+ * dropped: held lines go out before `flushSync`/`flush`, and on process exit (the `exit`
+ * listener: `process.exit`, an uncaught exception, the end of shutdown), and a fatal line is
+ * written at once like any line at `warn` or above; only a hard kill (SIGKILL, OOM) loses what is held, as it
  * loses a write in flight. Order is kept. (createLogger scrubs each line before it is held.)
  */
 export function batchingDestination(dest: FlushableDestination, opts: LineBatchOptions = {}): FlushableDestination & { close(): void } {
