@@ -214,6 +214,11 @@ async function processJob(
       case 'slot_busy':
         // another order of this merchant is in flight (see order-slots.ts): wait for our turn
         return await delay(job, now + timing.leaseBusyDelayMs, token);
+      case 'lease_lost':
+        // Taken over (this runner was presumed dead): the new holder owns the operation. The job
+        // ends here, completed: retried it would be one more runner, failed it would be dead-lettered.
+        log().warn('operation lease taken over during the run: stopped, left to its new holder');
+        return { skipped: 'lease_lost' };
       case 'succeeded':
         if (rt.logger.isLevelEnabled('info')) log().info('operation succeeded');
         return { resource: attempt.result.resource };
