@@ -168,7 +168,7 @@ describe('a runner whose lease is taken over during a legacy call', () => {
     expect(await (await h.operations.queues.byName.crm.getJob(jobIdOf(id, 1)))?.getState()).toBe('delayed');
   });
 
-  it('when the run is a worker’s, then it makes no further legacy call, writes nothing, and its job completes skipped (not retried, not dead-lettered)', async () => {
+  it('when the run is a worker’s, then it makes no further legacy call, writes nothing, and its job waits (delayed: no attempt, no dead letter)', async () => {
     h = await createHarness(inject('redisUrl'), { workers: false });
     const blocked = await blockFirstCall(h);
     const r = await h.operations.submit('merchant.onboard', merchant, { requestId: 'req-1', principal: 'client-a', preferAsync: true });
@@ -180,8 +180,8 @@ describe('a runner whose lease is taken over during a legacy call', () => {
     blocked.release();
 
     const job = await h.operations.queues.byName.crm.getJob(jobIdOf(id, 1));
-    await expect.poll(async () => (await h?.operations.queues.byName.crm.getJob(jobIdOf(id, 1)))?.getState(), { timeout: 5_000 }).toBe('completed');
-    expect((await h.operations.queues.byName.crm.getJob(jobIdOf(id, 1)))?.returnvalue).toEqual({ skipped: 'lease_lost' });
+    await expect.poll(async () => (await h?.operations.queues.byName.crm.getJob(jobIdOf(id, 1)))?.getState(), { timeout: 5_000 }).toBe('delayed');
+    expect((await h.operations.queues.byName.crm.getJob(jobIdOf(id, 1)))?.attemptsMade ?? 0).toBe(0);
     expect(job?.attemptsMade ?? 0).toBe(0);
     await expectLeftToNewHolder(h, id, 'running');
   });
@@ -198,7 +198,7 @@ describe('a runner whose lease is taken over during a legacy call', () => {
       return held;
     };
     await h.startWorkers();
-    await expect.poll(async () => (await h?.operations.queues.byName.crm.getJob(jobIdOf(r.operationId, 1)))?.returnvalue, { timeout: 5_000 }).toEqual({ skipped: 'lease_lost' });
+    await expect.poll(async () => (await h?.operations.queues.byName.crm.getJob(jobIdOf(r.operationId, 1)))?.getState(), { timeout: 5_000 }).toBe('delayed');
     expect(h.crm.calls.createCustomer).toBeUndefined();
     expect(await h.redis.hget(h.operations.runtime.keys.operation(r.operationId), 'progress')).toBe('{}');
   });

@@ -27,9 +27,9 @@ export type AttemptOutcome =
   /** another order of the merchant is in flight: nothing ran, nothing was written */
   | { outcome: 'slot_busy' }
   /**
-   * the caller's lease was taken over (`Lease.lost`): the run stopped before its next legacy
-   * call and wrote nothing after it learned it (no failure, no status, no dead letter, no
-   * success) — the new holder owns the record; the caller ends its job without retrying it
+   * the caller's lease was lost (`Lease.lost`): the run stopped before its next legacy call and
+   * wrote nothing after it learned it (no failure, no status, no dead letter) — the lease's new
+   * holder owns the record; the caller's job waits and looks again, as for a busy lease
    */
   | { outcome: 'lease_lost' }
   /** recorded as succeeded, the order slot released, any dead letter resolved */
@@ -237,8 +237,11 @@ export function createRunner(deps: {
   ): Promise<AttemptOutcome> {
     if (!(await orderSlots.acquire(op))) return { outcome: 'slot_busy' };
     const run = await runOnce(op, ctx, opts.marked, opts.lease);
-    // Taken over (refused save, or a renewal answered 0 during the last call): write nothing more.
-    if ((!run.ok && isLeaseLost(run.err)) || opts.lease?.lost) return { outcome: 'lease_lost' };
+    // Stopped because the lease was lost (a refused save, or a renewal answered 0), or failed
+    // after it was: write nothing more, the failure bookkeeping belongs to the lease's holder. A
+    // run that succeeded is recorded all the same: legacy applied every step, and not recording
+    // it would have the job's next run send the last one again.
+    if (!run.ok && (isLeaseLost(run.err) || opts.lease?.lost)) return { outcome: 'lease_lost' };
 
     // Every status write below happens under the caller's lease, so the next runner reads it.
     if (run.ok) {
