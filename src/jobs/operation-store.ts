@@ -152,11 +152,12 @@ export function createOperationStore(
    * the lease was taken). One timer per TTL rather than one per lease: a worker takes a lease for
    * every job, and a timer set and cleared per job was a cost on every command (issue 8).
    */
-  const renewals = new Map<number, { timer: NodeJS.Timeout; held: Set<{ key: string; token: string }> }>();
+  const renewals = new Map<number, { timer: NodeJS.Timeout; held: Set<Held> }>();
 
   // the two scripts of every job, sent by SHA1 (their text is ~0.1 and ~0.6 kB)
   const leaseAndRead = evalScript(redis, LEASE_AND_READ_LUA);
   const succeeded = evalScript(redis, SUCCEEDED_LUA);
+  const progressUnderLease = evalScript(redis, PROGRESS_UNDER_LEASE_LUA);
 
   async function write(id: string, fields: Record<string, string | number>): Promise<void> {
     await redis.hset(keys.operation(id), { ...fields, updatedAt: new Date().toISOString() });
@@ -171,8 +172,20 @@ export function createOperationStore(
       return parseRecord(await redis.hgetall(keys.operation(id)));
     },
 
-    async saveProgress(id: string, progress: object, steps: StepRecord[]): Promise<void> {
-      await write(id, { progress: JSON.stringify(progress), steps: JSON.stringify(steps) });
+    /**
+     * With `lease`: written only if the lease key still holds its token, checked in the same
+     * script (`PROGRESS_UNDER_LEASE_LUA`); else nothing is written, the lease is marked lost and
+     * the answer is `lease_lost` (another runner owns the record now). Without: a plain HSET.
+     */
+    async saveProgress(id: string, progress: object, steps: StepRecord[], lease?: Lease): Promise<'saved' | 'lease_lost'> {
+      if (!lease) {
+        await write(id, { progress: JSON.stringify(progress), steps: JSON.stringify(steps) });
+        return 'saved';
+      }
+      const r = await progressUnderLease(2, lease.key, keys.operation(id), lease.token, JSON.stringify(progress), JSON.stringify(steps), new Date().toISOString());
+      if (r === 1) return 'saved';
+      lease.markLost();
+      return 'lease_lost';
     },
 
     /**
@@ -357,12 +370,21 @@ export function createOperationStore(
     return (await redis.eval(TAKEOVER_LUA, 2, key, keys.instance(holder), current, token, String(ttlMs))) === 1;
   }
 
-  function startRenewing(held: { key: string; token: string }, ttlMs: number): void {
+  function startRenewing(held: Held, ttlMs: number): void {
     let group = renewals.get(ttlMs);
     if (!group) {
-      const g = { held: new Set<{ key: string; token: string }>(), timer: undefined as unknown as NodeJS.Timeout };
+      const g = { held: new Set<Held>(), timer: undefined as unknown as NodeJS.Timeout };
       g.timer = setInterval(() => {
-        for (const h of g.held) redis.eval(RENEW_LUA, 1, h.key, h.token, String(ttlMs)).catch(() => undefined);
+        // 0: the key no longer holds our token (taken over, or expired): the lease is lost, for
+        // good. An error (Redis unreachable) tells nothing: keep going, as the next renewal may.
+        for (const h of g.held) {
+          redis.eval(RENEW_LUA, 1, h.key, h.token, String(ttlMs)).then(
+            (r) => {
+              if (r === 0) h.lost = true;
+            },
+            () => undefined,
+          );
+        }
       }, Math.max(100, Math.floor(ttlMs / 3)));
       g.timer.unref();
       renewals.set(ttlMs, g);
@@ -371,7 +393,7 @@ export function createOperationStore(
     group.held.add(held);
   }
 
-  function stopRenewing(held: { key: string; token: string }, ttlMs: number): void {
+  function stopRenewing(held: Held, ttlMs: number): void {
     const group = renewals.get(ttlMs);
     if (!group?.held.delete(held) || group.held.size > 0) return;
     clearInterval(group.timer);
@@ -379,12 +401,18 @@ export function createOperationStore(
   }
 
   function leaseOf(key: string, token: string, ttlMs: number): Lease {
-    const held = { key, token };
+    const held: Held = { key, token, lost: false };
     startRenewing(held, ttlMs);
     let released = false;
     return {
       key,
       token,
+      get lost() {
+        return held.lost;
+      },
+      markLost() {
+        held.lost = true;
+      },
       released() {
         if (released) return;
         released = true;
@@ -400,8 +428,24 @@ export function createOperationStore(
   }
 }
 
+/** A lease being renewed; `lost` once Redis answered that the key no longer holds its token. */
+interface Held {
+  key: string;
+  token: string;
+  lost: boolean;
+}
+
 export interface Lease {
   release(): Promise<void>;
+  /**
+   * Redis answered that the key no longer holds this token (a renewal answered 0, or a
+   * token-checked write refused): another runner may hold it now. Never set when Redis was
+   * merely unreachable (unknown). Once lost, the holder must make no further legacy call and
+   * write nothing more to the record (`LeaseLostError`).
+   */
+  readonly lost: boolean;
+  /** a token-checked write was refused: mark the lease lost */
+  markLost(): void;
   /** the lease key and this holder's token, for a script that releases it with its last write (`finishSucceeded`) */
   readonly key: string;
   readonly token: string;
@@ -454,6 +498,12 @@ for i = 1, #h, 2 do f[h[i]] = h[i + 1] end
 if f.kind ~= ARGV[5] or f.status ~= 'queued' or (f.attempts or '0') ~= '0' or f.progress ~= '{}' then return {h, 0} end
 redis.call('hset', KEYS[2], 'status', 'running', 'attempts', '1', 'steps', ARGV[3], 'updatedAt', ARGV[4])
 return {h, 1}`;
+// KEYS[1] the operation's lease, KEYS[2] its record (one hash tag). ARGV[1] our token, ARGV[2]
+// progress, ARGV[3] steps, ARGV[4] now. As `saveProgress` without a lease, only if the lease is
+// still ours: 1 written, 0 not (the lease key holds another token or none): nothing written.
+const PROGRESS_UNDER_LEASE_LUA = `if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('hset', KEYS[2], 'progress', ARGV[2], 'steps', ARGV[3], 'updatedAt', ARGV[4])
+return 1`;
 const RENEW_LUA = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 // KEYS[1] lease, KEYS[2] liveness key of its holder (same hash slot). ARGV[1] the holder's value, ARGV[2] ours, ARGV[3] ttl.
 const TAKEOVER_LUA = `if redis.call('get', KEYS[1]) == ARGV[1] and redis.call('exists', KEYS[2]) == 0 then redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 else return 0 end`;

@@ -283,6 +283,11 @@ export function createOperations(opts: CreateOperationsOptions): Operations {
           await job.changeDelay(ORDER_SLOT_WAIT_MS).catch(() => undefined);
           log().info('operation accepted: another order of this merchant is in flight');
           return accepted;
+        case 'lease_lost':
+          // Taken over while it ran (this process was presumed dead): as for a busy lease, the
+          // caller polls; the new holder owns the record, and the safety job stays.
+          log().warn('operation lease taken over during the inline run: accepted, left to its new holder');
+          return accepted;
         case 'succeeded':
           // If the job was already picked up it will see `succeeded` and do nothing.
           await job.remove().catch(() => undefined);

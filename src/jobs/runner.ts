@@ -5,6 +5,7 @@ import type { Services } from '../domain/services/types.ts';
 import type { DeadLetters } from './dead-letters.ts';
 import type { LastKnownStore, LastKnownWrite } from './last-known.ts';
 import { HANDLERS, nextStep, type HandlerResult, type OperationHandler } from './handlers/index.ts';
+import { isLeaseLost, LeaseLostError } from './errors/lease-lost-error.ts';
 import { storeUnavailable } from './errors/store-unavailable-error.ts';
 import type { Lease, OperationRecord, OperationStore } from './operation-store.ts';
 import type { OrderSlots } from './order-slots.ts';
@@ -25,6 +26,12 @@ export type RunOutcome =
 export type AttemptOutcome =
   /** another order of the merchant is in flight: nothing ran, nothing was written */
   | { outcome: 'slot_busy' }
+  /**
+   * the caller's lease was lost (`Lease.lost`): the run stopped before its next legacy call and
+   * wrote nothing after it learned it (no failure, no status, no dead letter) — the lease's new
+   * holder owns the record; the caller's job waits and looks again, as for a busy lease
+   */
+  | { outcome: 'lease_lost' }
   /** recorded as succeeded, the order slot released, any dead letter resolved */
   | { outcome: 'succeeded'; result: HandlerResult }
   /** inline only: a non-retryable error goes back to the caller; recorded failed, no dead letter */
@@ -137,7 +144,7 @@ export function createRunner(deps: {
     return { name: s.name, system: s.system };
   }
 
-  async function runOnce(op: OperationRecord, ctx: { requestId: string; signal?: AbortSignal }, marked?: StepRecord[]): Promise<RunOutcome> {
+  async function runOnce(op: OperationRecord, ctx: { requestId: string; signal?: AbortSignal }, marked?: StepRecord[], lease?: Lease): Promise<RunOutcome> {
     const handler = handlerOf(op.kind);
     const steps: StepRecord[] = op.steps.length > 0 ? op.steps.map((s) => ({ ...s })) : initialSteps(op.kind);
     let progress = openPayload(op.progress, cipher) as object;
@@ -164,6 +171,8 @@ export function createRunner(deps: {
               throw storeUnavailable(err); // a store hiccup, retried; never a non-retryable 500
             })
           : [];
+      // Lost already (a renewal said so): not even the first legacy call.
+      if (lease?.lost) throw new LeaseLostError();
       const result = await handler.run(services, input, ctx, {
         progress: claimed.length > 0 ? { ...progress, claimedElsewhere: claimed } : { ...progress },
         onProgress: async (p: object) => {
@@ -173,9 +182,12 @@ export function createRunner(deps: {
           // a future service could extend without anyone re-reading this file.
           // A store failure here must not read as the legacy call's outcome (never retryable,
           // a 500): it is an unavailable store, retried like any unavailable system.
-          await store.saveProgress(op.id, sealPayload(progress, cipher) as object, steps).catch((err: unknown) => {
+          // Under a lease the write is token-checked in the same script: refused, the lease was
+          // taken over and the service must not make its next legacy call (it gets this error).
+          const saved = await store.saveProgress(op.id, sealPayload(progress, cipher) as object, steps, lease).catch((err: unknown) => {
             throw storeUnavailable(err);
           });
+          if (saved === 'lease_lost' || lease?.lost) throw new LeaseLostError();
         },
       });
       const at = new Date().toISOString();
@@ -224,7 +236,12 @@ export function createRunner(deps: {
     },
   ): Promise<AttemptOutcome> {
     if (!(await orderSlots.acquire(op))) return { outcome: 'slot_busy' };
-    const run = await runOnce(op, ctx, opts.marked);
+    const run = await runOnce(op, ctx, opts.marked, opts.lease);
+    // Stopped because the lease was lost (a refused save, or a renewal answered 0), or failed
+    // after it was: write nothing more, the failure bookkeeping belongs to the lease's holder. A
+    // run that succeeded is recorded all the same: legacy applied every step, and not recording
+    // it would have the job's next run send the last one again.
+    if (!run.ok && (isLeaseLost(run.err) || opts.lease?.lost)) return { outcome: 'lease_lost' };
 
     // Every status write below happens under the caller's lease, so the next runner reads it.
     if (run.ok) {

@@ -214,6 +214,14 @@ async function processJob(
       case 'slot_busy':
         // another order of this merchant is in flight (see order-slots.ts): wait for our turn
         return await delay(job, now + timing.leaseBusyDelayMs, token);
+      case 'lease_lost':
+        // Taken over (this runner was presumed dead), or the lease lapsed: stopped before its
+        // next legacy call. The job waits and looks again, as for a busy lease: the new holder's
+        // run ends it (succeeded: skipped), and nothing is stranded if there was none (a lapsed
+        // key) or its own job is gone. Completed, it could leave the operation with no job;
+        // failed, it would be dead-lettered; a delay is no attempt.
+        log().warn('operation lease lost during the run: stopped before its next legacy call, the job waits');
+        return await delay(job, now + timing.leaseBusyDelayMs, token);
       case 'succeeded':
         if (rt.logger.isLevelEnabled('info')) log().info('operation succeeded');
         return { resource: attempt.result.resource };
