@@ -176,6 +176,9 @@ describe('a runner whose lease is taken over during a legacy call', () => {
     const id = r.operationId;
     await h.startWorkers();
     await blocked.entered;
+    // the new holder is alive (its liveness key): the job, back from its delay, finds the lease
+    // busy and waits again rather than taking over from a dead holder
+    await h.redis.set(h.operations.runtime.keys.instance('other'), '1', 'PX', 60_000);
     await h.redis.set(h.operations.runtime.keys.lease(id), 'other|token', 'PX', 60_000);
     blocked.release();
 
