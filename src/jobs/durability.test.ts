@@ -6,36 +6,16 @@
  */
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { UnavailableError } from '../domain/errors/index.ts';
-import type { NewMerchant } from '../domain/services/types.ts';
 import { park } from './park.ts';
 import { jobIdOf } from './queues.ts';
+import { address, merchant, signal } from './test-support/fixtures.ts';
 import { createHarness, fastPolicy, type Harness } from './test-support/harness.ts';
 import { createWorkers, type Workers } from './worker.ts';
 
-const address = { line1: 'Via Roma 1', city: 'Milano', postalCode: '20100', province: 'MI', country: 'IT' };
-const merchant = (vat = '12345678901'): NewMerchant => ({
-  legalName: 'Caffè Società Srl',
-  vatNumber: vat,
-  taxCode: vat,
-  segment: 'retail',
-  mcc: '5812',
-  email: null,
-  phone: null,
-  address,
-  iban: null,
-  partnerId: null,
-});
 const order = { model: 'A920' as const, contactless: true, currency: 'EUR' as const, shippingAddress: address };
 const ctx = (preferAsync: boolean) => ({ requestId: 'req-1', principal: 'client-a', preferAsync });
 const tmoDown = () => new UnavailableError('tmo.unavailable', 'TMO is unavailable', { system: 'tmo' });
 const crmDown = () => new UnavailableError('crm.unavailable', 'CRM is unavailable', { system: 'crm' });
-/** A promise and its resolve (Promise.withResolvers is Node 22+). */
-function signal(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
 async function onboard(hh: Harness): Promise<string> {
   const r = await hh.operations.submit('merchant.onboard', merchant(), ctx(false));
   if (r.outcome !== 'completed') throw new Error('expected completed');

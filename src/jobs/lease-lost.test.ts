@@ -7,33 +7,14 @@
 import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import type { NewMerchant } from '../domain/services/types.ts';
 import { createKeys } from './keys.ts';
 import { createOperationStore } from './operation-store.ts';
 import { jobIdOf } from './queues.ts';
 import { initialSteps } from './runner.ts';
+import { merchant, signal } from './test-support/fixtures.ts';
 import { createHarness, type Harness } from './test-support/harness.ts';
 
-const address = { line1: 'Via Roma 1', city: 'Milano', postalCode: '20100', province: 'MI', country: 'IT' };
-const merchant: NewMerchant = {
-  legalName: 'Caffè Società Srl',
-  vatNumber: '12345678901',
-  taxCode: '12345678901',
-  segment: 'retail',
-  mcc: '5812',
-  email: null,
-  phone: null,
-  address,
-  iban: null,
-  partnerId: null,
-};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** A promise and its resolve (Promise.withResolvers is Node 22+). */
-function signal(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
 const clients: Redis[] = [];
 let h: Harness | undefined;
@@ -157,7 +138,7 @@ describe('a runner whose lease is taken over during a legacy call', () => {
     h = await createHarness(inject('redisUrl'), { workers: false });
     const blocked = await blockFirstCall(h);
     const id = `op_${randomUUID().replaceAll('-', '')}`;
-    const submitted = h.operations.submit('merchant.onboard', merchant, { requestId: 'req-1', principal: 'client-a', preferAsync: false, operationId: id });
+    const submitted = h.operations.submit('merchant.onboard', merchant(), { requestId: 'req-1', principal: 'client-a', preferAsync: false, operationId: id });
     await blocked.entered;
     await h.redis.set(h.operations.runtime.keys.lease(id), 'other|token', 'PX', 60_000);
     blocked.release();
@@ -171,7 +152,7 @@ describe('a runner whose lease is taken over during a legacy call', () => {
   it('when the run is a worker’s, then it makes no further legacy call, writes nothing, and its job waits (delayed: no attempt, no dead letter)', async () => {
     h = await createHarness(inject('redisUrl'), { workers: false });
     const blocked = await blockFirstCall(h);
-    const r = await h.operations.submit('merchant.onboard', merchant, { requestId: 'req-1', principal: 'client-a', preferAsync: true });
+    const r = await h.operations.submit('merchant.onboard', merchant(), { requestId: 'req-1', principal: 'client-a', preferAsync: true });
     if (r.outcome !== 'accepted') throw new Error('expected accepted');
     const id = r.operationId;
     await h.startWorkers();
@@ -191,7 +172,7 @@ describe('a runner whose lease is taken over during a legacy call', () => {
 
   it('when the lease is known lost before the first legacy call (a renewal answered 0), then the run makes none', async () => {
     h = await createHarness(inject('redisUrl'), { workers: false });
-    const r = await h.operations.submit('merchant.onboard', merchant, { requestId: 'req-1', principal: 'client-a', preferAsync: true });
+    const r = await h.operations.submit('merchant.onboard', merchant(), { requestId: 'req-1', principal: 'client-a', preferAsync: true });
     if (r.outcome !== 'accepted') throw new Error('expected accepted');
     const store = h.operations.runtime.store;
     const acquire = store.acquireLeaseAndGet;
