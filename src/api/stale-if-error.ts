@@ -28,9 +28,7 @@ const DELTA_SECONDS = /^(?:\d+|"\d+")$/;
 export function staleAllowance(header: string | undefined): { allowed: boolean; maxStaleS: number } {
   let allowed = true;
   let maxStaleS = Infinity;
-  for (const part of (header ?? '').split(',')) {
-    const [rawName, rawValue] = part.split('=', 2) as [string, string | undefined];
-    const name = rawName.trim().toLowerCase();
+  for (const [name, rawValue] of directives(header ?? '')) {
     if (name === 'no-cache' || name === 'no-store') allowed = false;
     // RFC 5861 §4: `stale-if-error=<s>` on a request bounds the copy's staleness for this request
     else if ((name === 'max-stale' && rawValue !== undefined) || name === 'stale-if-error') {
@@ -44,8 +42,16 @@ export function staleAllowance(header: string | undefined): { allowed: boolean; 
 
 /** The request's `Cache-Control` has `no-store`: nothing of this exchange may be stored (RFC 9111 §5.2.1.5). */
 export function forbidsStore(header: string): boolean {
-  for (const part of header.split(',')) if ((part.split('=', 1)[0] as string).trim().toLowerCase() === 'no-store') return true;
+  for (const [name] of directives(header)) if (name === 'no-store') return true;
   return false;
+}
+
+/** A `Cache-Control` header's directives: the name lower-cased and trimmed, the raw value if any. */
+function* directives(header: string): Generator<[name: string, rawValue: string | undefined]> {
+  for (const part of header.split(',')) {
+    const [rawName, rawValue] = part.split('=', 2) as [string, string | undefined];
+    yield [rawName.trim().toLowerCase(), rawValue];
+  }
 }
 
 function isOutage(err: unknown): boolean {
