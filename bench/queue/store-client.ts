@@ -100,7 +100,7 @@ async function batch(side: 'auto' | 'coalesced', n: number): Promise<{ us: numbe
         if (!held?.op) throw new Error('no record');
         // the legacy calls' turn: the success script of a job leaves in a later turn than its lease script
         await new Promise<void>((r) => setImmediate(r));
-        await store.finishSucceeded(id, { type: 'terminal', id: 'T000001' }, steps, 60_000, held.lease, { key: `${keys.prefix}:lk:terminal:T000001`, record: `{"v":1,"at":${Date.now()},"data":${TERMINAL}}`, ttlSeconds: 600 });
+        await store.finishSucceeded(id, { type: 'terminal', id: 'T000001' }, steps, 60_000, held.lease, { key: `${keys.prefix}:lk:terminal:T000001`, record: `{"v":1,"at":${Date.now()},"data":${TERMINAL}}`, ttlSeconds: 600, failed: () => undefined });
       }
     }),
   );

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.ts';
+import type { LastKnownWrite } from './last-known.ts';
 import {
   LEGACY_SYSTEMS,
   OPERATION_KINDS,
@@ -224,10 +225,11 @@ export function createOperationStore(
       deadLetterTtlMs: number,
       lease?: Lease,
       /**
-       * the resource's last-known copy, SET by the same script when its key is on this hash tag;
-       * `failed` is called when the script refused it (a copy confirmed later is stored), as `send` does
+       * the resource's last-known copy (`LastKnownStore.prepare`), written by the same script when
+       * its key is on this hash tag; `failed` is called when the script refused it (a copy
+       * confirmed later is stored), as `send` does
        */
-      copy?: { key: string; record: string; ttlSeconds: number; failed?: () => void } | null,
+      copy?: LastKnownWrite | null,
     ): Promise<boolean> {
       const now = new Date().toISOString();
       const leaseKey = lease?.key ?? keys.lease(id);
@@ -241,7 +243,7 @@ export function createOperationStore(
       lease?.released();
       // not stored: the caller's store must not take it as written, or its next `remember` of the
       // same value (within its refresh interval) is skipped and the older copy stays
-      if (withCopy && written === 0) copy.failed?.();
+      if (withCopy && written === 0) copy.failed();
       return withCopy;
     },
 
